@@ -1,0 +1,223 @@
+package io.switchboard;
+
+import com.hazelcast.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.switchboard.bus.Codecs;
+import io.switchboard.config.ConfigException;
+import io.switchboard.config.ConfigLoader;
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.connection.ConnectionVerticle;
+import io.switchboard.inference.InferenceProxyVerticle;
+import io.switchboard.monitoring.MonitoringVerticle;
+import io.switchboard.routing.RoutingVerticle;
+import io.switchboard.session.ConversationStores;
+import io.switchboard.session.SessionVerticle;
+import io.switchboard.simulator.SimulatorVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.FileNotFoundException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Starts a Switchboard node: one Vert.x instance (clustered or not) running the configured verticles.
+ * {@code java -jar switchboard.jar [--conf FILE] [--cluster] [--verticles a,b,...]}.
+ */
+public final class Switchboard {
+  private static final Logger LOG = LoggerFactory.getLogger(Switchboard.class);
+
+  private final Vertx vertx;
+  private final String nodeId;
+  private final SwitchboardConfig config;
+
+  private Switchboard(Vertx vertx, String nodeId, SwitchboardConfig config) {
+    this.vertx = vertx;
+    this.nodeId = nodeId;
+    this.config = config;
+  }
+
+  public static void main(String[] args) {
+    SwitchboardConfig config;
+    try {
+      Map<String, String> env = new HashMap<>(System.getenv());
+      Path file = parseArgs(args, env);
+      config = ConfigLoader.load(file, env);
+    } catch (ConfigException | IllegalArgumentException e) {
+      System.err.println("switchboard: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    try {
+      Switchboard node = start(config).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> node.close(), "switchboard-shutdown"));
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      LOG.error("switchboard failed to start: {}", cause.getMessage(), cause);
+      System.exit(1);
+    }
+  }
+
+  /** Flags become the same overrides as their SWITCHBOARD_* environment variables. */
+  static Path parseArgs(String[] args, Map<String, String> env) {
+    Path file = env.containsKey("SWITCHBOARD_CONF") ? Path.of(env.get("SWITCHBOARD_CONF")) : null;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (eq > 0) {
+        value = arg.substring(eq + 1);
+        arg = arg.substring(0, eq);
+      }
+      switch (arg) {
+        case "--conf" -> file = Path.of(value != null ? value : next(args, ++i, arg));
+        case "--cluster" -> env.put("SWITCHBOARD_CLUSTER_ENABLED", value != null ? value : "true");
+        case "--verticles" -> env.put("SWITCHBOARD_VERTICLES", value != null ? value : next(args, ++i, arg));
+        case "--help", "-h" -> {
+          System.out.println("usage: java -jar switchboard.jar [--conf FILE] [--cluster] [--verticles a,b,...]\n"
+            + "  verticles: connection, session, routing, inference-proxy, monitoring (default: all)\n"
+            + "  every setting can also be given as SWITCHBOARD_<SECTION>_<KEY>, e.g. SWITCHBOARD_SERVER_PORT=8081");
+          System.exit(0);
+        }
+        default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "' (try --help)");
+      }
+    }
+    return file;
+  }
+
+  private static String next(String[] args, int i, String flag) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args[i];
+  }
+
+  /** Starts a node with this configuration; the future completes once every verticle is deployed. */
+  public static Future<Switchboard> start(SwitchboardConfig config) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    VertxOptions options = new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+      .setJvmMetricsEnabled(true));
+    VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
+    Future<Vertx> vertx;
+    if (config.cluster().enabled()) {
+      options.getEventBusOptions().setHost(config.cluster().host()).setPort(0);
+      vertx = builder.withClusterManager(new HazelcastClusterManager(hazelcastConfig(config.cluster())))
+        .buildClustered();
+    } else {
+      vertx = Future.succeededFuture(builder.build());
+    }
+    String nodeId = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    return vertx.compose(v -> {
+      Codecs.registerAll(v.eventBus());
+      Switchboard node = new Switchboard(v, nodeId, config);
+      return node.deployAll(registry).map(node).recover(failure -> v.close().transform(x ->
+        Future.failedFuture(failure)));
+    });
+  }
+
+  private static Config hazelcastConfig(SwitchboardConfig.Cluster cluster) {
+    System.setProperty("hazelcast.logging.type", "slf4j");
+    try {
+      Config config = cluster.configFile() != null ? Config.loadFromFile(new File(cluster.configFile()))
+        : Config.loadFromClasspath(Switchboard.class.getClassLoader(), "cluster.xml");
+      return config;
+    } catch (FileNotFoundException e) {
+      throw new ConfigException("cluster.config_file: " + cluster.configFile() + " not found");
+    }
+  }
+
+  private Future<Void> deployAll(PrometheusMeterRegistry registry) {
+    if (!config.auth().enabled()) {
+      LOG.warn("**********************************************************************");
+      LOG.warn("* AUTH IS OFF: any client can use this gateway without an API key.   *");
+      LOG.warn("* Set auth.enabled: true and auth.keys in conf/switchboard.yaml.      *");
+      LOG.warn("**********************************************************************");
+    }
+    Future<Map<String, String>> baseUrls = Future.succeededFuture(Map.of());
+    if (config.runs("inference-proxy")) {
+      baseUrls = upstreamBaseUrls();
+    }
+    return baseUrls.compose(urls -> {
+      Future<?> chain = Future.succeededFuture();
+      if (config.runs("session")) {
+        chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
+          config.session())), 1));
+      }
+      if (config.runs("routing")) {
+        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config.deployments()), 1));
+      }
+      if (config.runs("inference-proxy")) {
+        chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry), 1));
+      }
+      if (config.runs("monitoring")) {
+        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry), 1));
+      }
+      if (config.runs("connection")) {
+        AtomicInteger instance = new AtomicInteger();
+        int instances = config.server().instances() > 0 ? config.server().instances()
+          : Runtime.getRuntime().availableProcessors();
+        chain = chain.compose(x -> deploy(() -> new ConnectionVerticle(config, nodeId, instance.getAndIncrement(),
+          registry), instances));
+      }
+      return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
+        nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
+        config.management().port(), vertx.isClustered() ? ", clustered" : "")).mapEmpty();
+    });
+  }
+
+  /** The simulator, when a deployment uses it, is started here and its address handed to the proxy. */
+  private Future<Map<String, String>> upstreamBaseUrls() {
+    Map<String, String> urls = new LinkedHashMap<>();
+    boolean simulated = config.deployments().stream().anyMatch(Deployment::isSimulator);
+    if (!simulated) {
+      config.deployments().forEach(d -> urls.put(d.id(), d.apiBase()));
+      return Future.succeededFuture(urls);
+    }
+    SimulatorVerticle simulator = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
+      config.simulator().defaults());
+    return vertx.deployVerticle(simulator).map(id -> {
+      config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs()) : d.apiBase()));
+      return urls;
+    });
+  }
+
+  private Future<String> deploy(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances)
+      .setThreadingModel(ThreadingModel.EVENT_LOOP));
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  public SwitchboardConfig config() {
+    return config;
+  }
+
+  /** Undeploys everything (connections drain first) and leaves the cluster. */
+  public Future<Void> close() {
+    LOG.info("switchboard node {} shutting down", nodeId);
+    return vertx.close();
+  }
+}

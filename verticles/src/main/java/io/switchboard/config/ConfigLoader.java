@@ -1,0 +1,251 @@
+package io.switchboard.config;
+
+import io.switchboard.simulator.SimulatorKnobs;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The one configuration loader: a YAML file (by default {@code conf/switchboard.yaml}, else the copy in the
+ * jar), {@code ${ENV}} references, and {@code SWITCHBOARD_*} environment overrides. Every mistake stops
+ * the node with a {@link ConfigException} that names where it is.
+ */
+public final class ConfigLoader {
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}");
+  private static final Set<String> PROVIDERS = Set.of("simulator", "openai");
+
+  private ConfigLoader() {
+  }
+
+  /** Loads {@code file} if given, else conf/switchboard.yaml in the working directory, else the bundled one. */
+  public static SwitchboardConfig load(Path file, Map<String, String> env) {
+    if (file != null) {
+      if (!Files.isReadable(file)) {
+        throw new ConfigException(file + ": configuration file not found or not readable");
+      }
+      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        return parse(file.toString(), reader, env);
+      } catch (IOException e) {
+        throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
+      }
+    }
+    Path local = Path.of("conf", "switchboard.yaml");
+    if (Files.isReadable(local)) {
+      return load(local, env);
+    }
+    InputStream bundled = ConfigLoader.class.getResourceAsStream("/switchboard.yaml");
+    if (bundled == null) {
+      throw new ConfigException("no configuration: conf/switchboard.yaml is missing and none is bundled");
+    }
+    try (Reader reader = new InputStreamReader(bundled, StandardCharsets.UTF_8)) {
+      return parse("switchboard.yaml (bundled)", reader, env);
+    } catch (IOException e) {
+      throw new ConfigException("bundled switchboard.yaml cannot be read: " + e.getMessage());
+    }
+  }
+
+  public static SwitchboardConfig parse(String name, String yaml, Map<String, String> env) {
+    return parse(name, new StringReader(yaml), env);
+  }
+
+  static SwitchboardConfig parse(String name, Reader reader, Map<String, String> env) {
+    Node rootNode;
+    try {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      rootNode = new Yaml(options).compose(reader);
+    } catch (MarkedYAMLException e) {
+      throw new ConfigException(name + " line " + (e.getProblemMark().getLine() + 1) + ": not valid YAML ("
+        + e.getProblem() + ")");
+    } catch (RuntimeException e) {
+      throw new ConfigException(name + ": not valid YAML (" + e.getMessage() + ")");
+    }
+    ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
+    SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
+      management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
+      deployments(root, env), session(root.child("session")), cluster(root.child("cluster")), verticles(root));
+    root.rejectUnknownKeys();
+    return config;
+  }
+
+  private static SwitchboardConfig.Server server(ConfigNode node) {
+    var server = new SwitchboardConfig.Server(
+      node.string("host", "0.0.0.0"),
+      node.integer("port", 8080, 0, 65535),
+      node.integer("instances", 0, 0, 256),
+      node.number("max_body_bytes", 1_048_576, 1024, 1L << 30),
+      node.number("request_timeout_ms", 300_000, 100, 3_600_000));
+    node.rejectUnknownKeys();
+    return server;
+  }
+
+  private static SwitchboardConfig.Management management(ConfigNode node) {
+    var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
+      node.integer("port", 9090, 0, 65535));
+    node.rejectUnknownKeys();
+    return management;
+  }
+
+  private static SwitchboardConfig.Auth auth(ConfigNode node) {
+    boolean enabled = node.bool("enabled", false);
+    List<SwitchboardConfig.ApiKey> keys = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (ConfigNode entry : node.children("keys")) {
+      String key = entry.requiredString("key");
+      if (key.length() < 16) {
+        throw entry.error("key", "must be at least 16 characters long");
+      }
+      if (!seen.add(key)) {
+        throw entry.error("key", "is the same key as an earlier entry");
+      }
+      String tenant = entry.requiredString("tenant");
+      if (!ID.matcher(tenant).matches()) {
+        throw entry.error("tenant", "must be letters, digits, '.', '_' or '-' (got '" + tenant + "')");
+      }
+      keys.add(new SwitchboardConfig.ApiKey(key, tenant, entry.integer("priority", 0, 0, 9)));
+      entry.rejectUnknownKeys();
+    }
+    if (enabled && keys.isEmpty()) {
+      throw node.error("keys", "must list at least one key when auth.enabled is true");
+    }
+    node.rejectUnknownKeys();
+    return new SwitchboardConfig.Auth(enabled, keys);
+  }
+
+  private static SwitchboardConfig.Simulator simulator(ConfigNode node) {
+    var simulator = new SwitchboardConfig.Simulator(node.string("host", "127.0.0.1"),
+      node.integer("port", 0, 0, 65535), knobs(node, SimulatorKnobs.DEFAULTS));
+    node.rejectUnknownKeys();
+    return simulator;
+  }
+
+  private static SimulatorKnobs knobs(ConfigNode node, SimulatorKnobs defaults) {
+    return new SimulatorKnobs(
+      node.number("ttft_ms", defaults.ttftMillis(), 0, 600_000),
+      node.integer("tokens_per_second", defaults.tokensPerSecond(), 0, 1_000_000),
+      node.integer("reply_tokens", defaults.replyTokens(), 0, 100_000),
+      node.decimal("error_rate", defaults.errorRate(), 0, 1),
+      node.integer("error_status", defaults.errorStatus(), 400, 599),
+      node.bool("hang", defaults.hang()),
+      node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000));
+  }
+
+  private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env) {
+    SimulatorKnobs simulatorDefaults = knobs(root.child("simulator"), SimulatorKnobs.DEFAULTS);
+    List<SwitchboardConfig.Deployment> deployments = new ArrayList<>();
+    Map<String, Integer> perModel = new HashMap<>();
+    Set<String> ids = new HashSet<>();
+    for (ConfigNode entry : root.children("model_list")) {
+      String model = entry.requiredString("model_name");
+      if (!ID.matcher(model).matches() && !model.matches("[A-Za-z0-9][A-Za-z0-9._:/\\-]{0,127}")) {
+        throw entry.error("model_name", "must be letters, digits, '.', '_', ':', '/' or '-' (got '" + model + "')");
+      }
+      String provider = entry.oneOf("provider", "openai", PROVIDERS);
+      int index = perModel.merge(model, 1, Integer::sum) - 1;
+      String id = entry.string("id", model.replaceAll("[^A-Za-z0-9._\\-]", "-") + "." + index);
+      if (!ID.matcher(id).matches()) {
+        throw entry.error("id", "must be letters, digits, '.', '_' or '-' (got '" + id + "')");
+      }
+      if (!ids.add(id)) {
+        throw entry.error("id", "'" + id + "' is used by another deployment");
+      }
+      boolean simulator = provider.equals("simulator");
+      String apiBase = simulator ? null : entry.requiredString("api_base");
+      if (apiBase != null && !apiBase.matches("https?://.+")) {
+        throw entry.error("api_base", "must be an http:// or https:// URL");
+      }
+      if (simulator && entry.has("api_base")) {
+        throw entry.error("api_base", "is not used by the simulator provider (its address is chosen at start-up)");
+      }
+      List<String> keys = new ArrayList<>(entry.strings("api_keys", List.of()));
+      String single = entry.string("api_key", null);
+      if (single != null) {
+        keys.add(0, single);
+      }
+      keys.removeIf(String::isBlank);
+      boolean optional = entry.bool("optional", false);
+      SimulatorKnobs knobs = simulator ? knobs(entry.child("simulator"), simulatorDefaults) : null;
+      if (!simulator) {
+        entry.child("simulator").rejectUnknownKeys();
+        if (entry.has("simulator")) {
+          throw entry.error("simulator", "knobs apply only to provider: simulator");
+        }
+      }
+      var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
+        entry.string("upstream_model", simulator ? "switchboard-simulator" : model),
+        entry.integer("weight", 1, 0, 1000),
+        entry.number("timeout_ms", 120_000, 10, 3_600_000),
+        entry.number("connect_timeout_ms", 5_000, 10, 600_000),
+        entry.integer("max_connections", 64, 1, 100_000),
+        knobs,
+        breaker(entry.child("circuit_breaker")));
+      entry.rejectUnknownKeys();
+      if (optional && !simulator && keys.isEmpty()) {
+        LOG.info("model {} (deployment {}) is not served: it is optional and has no api key set", model, id);
+        continue;
+      }
+      deployments.add(deployment);
+    }
+    return deployments;
+  }
+
+  private static SwitchboardConfig.Breaker breaker(ConfigNode node) {
+    var breaker = new SwitchboardConfig.Breaker(node.integer("max_failures", 5, 1, 10_000),
+      node.number("reset_timeout_ms", 10_000, 10, 3_600_000));
+    node.rejectUnknownKeys();
+    return breaker;
+  }
+
+  private static SwitchboardConfig.Session session(ConfigNode node) {
+    var session = new SwitchboardConfig.Session(
+      node.oneOf("store", "memory", Set.of("memory", "redis")),
+      node.number("ttl_seconds", 86_400, 1, 365L * 86_400),
+      node.integer("max_messages", 200, 2, 100_000),
+      node.string("redis_url", "redis://127.0.0.1:6379"));
+    node.rejectUnknownKeys();
+    return session;
+  }
+
+  private static SwitchboardConfig.Cluster cluster(ConfigNode node) {
+    var cluster = new SwitchboardConfig.Cluster(node.bool("enabled", false), node.string("config_file", null),
+      node.string("host", "127.0.0.1"));
+    node.rejectUnknownKeys();
+    return cluster;
+  }
+
+  private static Set<String> verticles(ConfigNode root) {
+    Set<String> verticles = new LinkedHashSet<>(root.strings("verticles", List.copyOf(SwitchboardConfig.VERTICLES)));
+    for (String verticle : verticles) {
+      if (!SwitchboardConfig.VERTICLES.contains(verticle)) {
+        throw root.error("verticles", "names an unknown verticle '" + verticle + "' (known: "
+          + String.join(", ", new java.util.TreeSet<>(SwitchboardConfig.VERTICLES)) + ")");
+      }
+    }
+    return verticles;
+  }
+
+  private static String stripSlash(String url) {
+    return url != null && url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+}

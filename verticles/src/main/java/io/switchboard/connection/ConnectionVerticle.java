@@ -1,0 +1,327 @@
+package io.switchboard.connection;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.ConversationIds;
+import io.switchboard.bus.History;
+import io.switchboard.bus.HistoryAppend;
+import io.switchboard.bus.HistoryQuery;
+import io.switchboard.bus.ModelCatalog;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.eventbus.PreferLocal;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
+ * hands turns to routing, and writes answers back (SSE for streams, whose chunks arrive at this instance's
+ * inbox, registered once at start-up). Stateless apart from the turns in flight.
+ */
+public final class ConnectionVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ConnectionVerticle.class);
+  private static final Logger ACCESS = LoggerFactory.getLogger("switchboard.access");
+  static final String REQUEST_ID = "x-request-id";
+  static final String CONVERSATION_ID = "x-conversation-id";
+  static final String MEMORY = "x-switchboard-memory";
+  private static final long SESSION_TIMEOUT_MILLIS = 2_000;
+  private static final long BUS_MARGIN_MILLIS = 5_000;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final SwitchboardConfig.Server settings;
+  private final ApiKeys apiKeys;
+  private final String inbox;
+  private final MeterRegistry registry;
+  private final Map<String, SseTurn> streams = new HashMap<>();
+  private HttpServer server;
+
+  public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
+    this.settings = config.server();
+    this.apiKeys = new ApiKeys(config.auth());
+    this.inbox = Addresses.inbox(nodeId, instance);
+    this.registry = registry;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.route().handler(this::assignRequestId);
+    router.post("/v1/chat/completions")
+      .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
+      .handler(this::authenticate)
+      .handler(this::chat);
+    router.get("/v1/models").handler(this::authenticate).handler(this::models);
+    router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
+    router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
+      "Unknown path " + ctx.request().method() + " " + ctx.normalizedPath() + ".")));
+    router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
+    router.errorHandler(405, ctx -> fail(ctx, new ApiError(405, "invalid_request_error", "method_not_allowed",
+      "Method " + ctx.request().method() + " is not allowed on " + ctx.normalizedPath() + ".", null)));
+    router.errorHandler(500, ctx -> {
+      LOG.error("request {} failed inside the gateway", ctx.get(REQUEST_ID), ctx.failure());
+      fail(ctx, ApiError.internal());
+    });
+
+    var chunks = vertx.eventBus().<StreamChunk>consumer(inbox, message -> {
+      StreamChunk chunk = message.body();
+      SseTurn turn = streams.get(chunk.requestId());
+      if (turn != null) {
+        turn.chunk(chunk);
+      }
+    });
+    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(300)
+      .setIdleTimeoutUnit(TimeUnit.SECONDS));
+    return Future.all(chunks.completion(), server.requestHandler(router).listen(settings.port(), settings.host()));
+  }
+
+  /** Lets requests in flight finish (streams included) before the server goes. */
+  @Override
+  public Future<?> stop() {
+    return server.shutdown(30, TimeUnit.SECONDS);
+  }
+
+  private void assignRequestId(RoutingContext ctx) {
+    String given = ctx.request().getHeader(REQUEST_ID);
+    String id = given != null && given.length() <= 128 && given.matches("[A-Za-z0-9._:\\-]+") ? given : newRequestId();
+    ctx.put(REQUEST_ID, id);
+    ctx.put("startNanos", System.nanoTime());
+    ctx.response().putHeader(REQUEST_ID, id);
+    ctx.next();
+  }
+
+  private static String newRequestId() {
+    byte[] bytes = new byte[12];
+    RANDOM.nextBytes(bytes);
+    StringBuilder id = new StringBuilder("req_");
+    for (byte b : bytes) {
+      id.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+    }
+    return id.toString();
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    ApiKeys.Tenant tenant = apiKeys.authenticate(ctx.request().getHeader("authorization"));
+    if (tenant == null) {
+      fail(ctx, ApiError.invalidApiKey(ctx.request().getHeader("authorization") == null
+        ? "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
+        : "Incorrect API key provided."));
+      return;
+    }
+    ctx.put("tenant", tenant);
+    ctx.next();
+  }
+
+  private void models(RoutingContext ctx) {
+    String wanted = ctx.pathParam("model");
+    PreferLocal.<ModelCatalog>request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", SESSION_TIMEOUT_MILLIS)
+      .onSuccess(reply -> {
+        JsonArray data = new JsonArray();
+        for (ModelCatalog.Model model : reply.body().models()) {
+          JsonObject json = new JsonObject().put("id", model.id()).put("object", "model")
+            .put("created", model.created()).put("owned_by", model.ownedBy());
+          if (model.id().equals(wanted)) {
+            respondJson(ctx, 200, json);
+            return;
+          }
+          data.add(json);
+        }
+        if (wanted != null) {
+          fail(ctx, ApiError.modelNotFound(wanted));
+        } else {
+          respondJson(ctx, 200, new JsonObject().put("object", "list").put("data", data));
+        }
+      })
+      .onFailure(failure -> fail(ctx, ApiError.from(failure)));
+  }
+
+  private void chat(RoutingContext ctx) {
+    ChatCompletionRequest chat;
+    String conversationId = ctx.request().getHeader(CONVERSATION_ID);
+    try {
+      JsonObject body;
+      try {
+        body = ctx.body().asJsonObject();
+      } catch (DecodeException | ClassCastException e) {
+        throw InvalidRequest.of("We could not parse the JSON body of your request: it must be a JSON object.", null);
+      }
+      if (body == null) {
+        throw InvalidRequest.of("The request body is empty; it must be a JSON object.", null);
+      }
+      chat = ChatCompletionRequest.parse(body);
+      if (conversationId != null && !ConversationIds.isValid(conversationId)) {
+        throw InvalidRequest.of("The x-conversation-id header must be 1-128 characters of A-Z a-z 0-9 . _ -.",
+          CONVERSATION_ID);
+      }
+    } catch (InvalidRequest e) {
+      fail(ctx, e.error());
+      return;
+    }
+    ctx.put("model", chat.model());
+    ApiKeys.Tenant tenant = ctx.get("tenant");
+    Future<List<ChatMessage>> history = conversationId == null ? Future.succeededFuture(List.of())
+      : loadHistory(ctx, tenant, conversationId);
+    history.onComplete(loaded -> {
+      List<ChatMessage> messages = withHistory(loaded.result(), chat.messages());
+      String requestId = ctx.get(REQUEST_ID);
+      ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, chat.stream(),
+        chat.options(), chat.stream() ? inbox : null, settings.requestTimeoutMillis(), conversationId,
+        tenant.priority());
+      if (conversationId != null) {
+        ctx.response().putHeader(CONVERSATION_ID, conversationId);
+      }
+      if (chat.stream()) {
+        stream(ctx, chat, request);
+      } else {
+        complete(ctx, chat, request);
+      }
+    });
+  }
+
+  /** Earlier turns; when memory is out of reach the turn goes on without it, and the response says so. */
+  private Future<List<ChatMessage>> loadHistory(RoutingContext ctx, ApiKeys.Tenant tenant, String conversationId) {
+    return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_LOAD,
+        new HistoryQuery(tenant.name(), conversationId), SESSION_TIMEOUT_MILLIS)
+      .map(reply -> {
+        ctx.response().putHeader(MEMORY, "on");
+        return reply.body().messages();
+      })
+      .otherwise(failure -> {
+        LOG.warn("request {}: conversation memory unavailable, serving without it ({})", ctx.<String>get(REQUEST_ID),
+          ApiError.from(failure).message());
+        registry.counter("switchboard.session.unavailable").increment();
+        ctx.response().putHeader(MEMORY, "unavailable");
+        return List.of();
+      });
+  }
+
+  /** Stored turns first; a system prompt in the new request replaces any stored one. */
+  static List<ChatMessage> withHistory(List<ChatMessage> history, List<ChatMessage> fresh) {
+    if (history.isEmpty()) {
+      return fresh;
+    }
+    boolean freshSystem = fresh.stream().anyMatch(ChatMessage::isSystem);
+    List<ChatMessage> all = new ArrayList<>(history.size() + fresh.size());
+    for (ChatMessage message : history) {
+      if (!(freshSystem && message.isSystem())) {
+        all.add(message);
+      }
+    }
+    all.addAll(fresh);
+    return all;
+  }
+
+  private void remember(ChatRequest request, List<ChatMessage> fresh, String answer) {
+    if (request.conversationId() == null) {
+      return;
+    }
+    List<ChatMessage> turn = new ArrayList<>(fresh);
+    turn.add(new ChatMessage("assistant", answer));
+    PreferLocal.request(vertx.eventBus(), Addresses.SESSION_APPEND,
+        new HistoryAppend(request.tenant(), request.conversationId(), turn), SESSION_TIMEOUT_MILLIS)
+      .onFailure(failure -> {
+        LOG.warn("request {}: the turn could not be stored in conversation {} ({})", request.requestId(),
+          request.conversationId(), ApiError.from(failure).message());
+        registry.counter("switchboard.session.append.failed").increment();
+      });
+  }
+
+  private Future<ChatResult> route(ChatRequest request) {
+    return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
+      request.timeoutMillis() + BUS_MARGIN_MILLIS).map(reply -> reply.body());
+  }
+
+  private void complete(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
+    route(request)
+      .onSuccess(result -> {
+        ctx.response().putHeader("x-switchboard-deployment", String.valueOf(result.deployment()));
+        respondJson(ctx, 200, OpenAiJson.completion(request.requestId(), chat.model(), result));
+        remember(request, chat.messages(), result.content());
+      })
+      .onFailure(failure -> fail(ctx, ApiError.from(failure)));
+  }
+
+  private void stream(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
+    SseTurn turn = new SseTurn(ctx.response(), request.requestId(), chat.model(), chat.includeUsage(),
+      request.conversationId() != null);
+    streams.put(request.requestId(), turn);
+    ctx.response().closeHandler(v -> streams.remove(request.requestId()));
+    route(request).onComplete(outcome -> {
+      if (outcome.succeeded()) {
+        turn.finish(outcome.result(), () -> {
+          streams.remove(request.requestId());
+          record(ctx, 200);
+          remember(request, chat.messages(), turn.answer());
+        });
+      } else {
+        streams.remove(request.requestId());
+        ApiError error = ApiError.from(outcome.cause());
+        if (turn.started()) {
+          turn.error(error);
+          record(ctx, error.status());
+        } else {
+          fail(ctx, error);
+        }
+      }
+    });
+  }
+
+  private void respondJson(RoutingContext ctx, int status, JsonObject body) {
+    HttpServerResponse response = ctx.response();
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    response.setStatusCode(status).putHeader("content-type", "application/json").end(body.toBuffer());
+    record(ctx, status);
+  }
+
+  private void fail(RoutingContext ctx, ApiError error) {
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    if (error.status() == 401) {
+      response.putHeader("www-authenticate", "Bearer");
+    }
+    respondJson(ctx, error.status(), error.toJson());
+  }
+
+  private void record(RoutingContext ctx, int status) {
+    Long start = ctx.get("startNanos");
+    long nanos = start == null ? 0 : System.nanoTime() - start;
+    String model = ctx.get("model");
+    // only models routing accepted become tags, so clients cannot grow the metric's cardinality
+    String modelTag = model != null && (status == 200 || status == 429 || status >= 502) ? model : "none";
+    Timer.builder("switchboard.chat.requests")
+      .description("Client requests by model, status and kind")
+      .tag("model", modelTag).tag("status", String.valueOf(status))
+      .tag("path", ctx.currentRoute() == null || ctx.currentRoute().getPath() == null ? "other"
+        : ctx.currentRoute().getPath())
+      .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    ACCESS.info("{} {} {} {} model={} ms={}", ctx.<String>get(REQUEST_ID), ctx.request().method(),
+      ctx.normalizedPath(), status, model, nanos / 1_000_000);
+  }
+}

@@ -1,0 +1,104 @@
+package io.switchboard.connection;
+
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.json.JsonText;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * One streaming answer being written to a client as server-sent events in OpenAI's chunk format. Headers
+ * go out with the first chunk, so a failure before any text still reaches the client as a plain HTTP error;
+ * a failure after it ends the stream with an explicit error event, never as a silent success.
+ */
+final class SseTurn {
+  private final HttpServerResponse response;
+  private final String prefix;
+  private final boolean includeUsage;
+  private final StringBuilder answer;
+  private int received;
+  private ChatResult pendingResult;
+  private Runnable pendingDone;
+
+  SseTurn(HttpServerResponse response, String requestId, String model, boolean includeUsage, boolean keepAnswer) {
+    this.response = response;
+    this.prefix = OpenAiJson.chunkPrefix(requestId, model);
+    this.includeUsage = includeUsage;
+    this.answer = keepAnswer ? new StringBuilder() : null;
+  }
+
+  boolean started() {
+    return response.headWritten();
+  }
+
+  String answer() {
+    return answer == null ? null : answer.toString();
+  }
+
+  void chunk(StreamChunk chunk) {
+    if (chunk.seq() != received) {
+      return; // a duplicate or a chunk of an attempt that was abandoned
+    }
+    received++;
+    if (answer != null) {
+      answer.append(chunk.delta());
+    }
+    StringBuilder event = new StringBuilder(prefix.length() + chunk.delta().length() + 96).append(prefix);
+    event.append(received == 1 ? "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":" : "{\"index\":0,\"delta\":{\"content\":");
+    JsonText.appendQuoted(event, chunk.delta());
+    event.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    write(event.toString());
+    if (pendingResult != null && received >= pendingResult.chunks()) {
+      finish(pendingResult, pendingDone);
+    }
+  }
+
+  /** Ends the stream once every chunk the result counts has been written; then runs {@code done}. */
+  void finish(ChatResult result, Runnable done) {
+    if (received < result.chunks()) {
+      pendingResult = result;
+      pendingDone = done;
+      return;
+    }
+    pendingResult = null;
+    StringBuilder end = new StringBuilder(prefix)
+      .append("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
+    JsonText.appendQuoted(end, result.finishReason());
+    end.append("}]}\n\n");
+    if (includeUsage) {
+      end.append(prefix).append("],\"usage\":").append(OpenAiJson.usage(result).encode()).append("}\n\n");
+    }
+    end.append("data: [DONE]\n\n");
+    if (!response.closed()) {
+      startIfNeeded();
+      response.end(end.toString());
+    }
+    done.run();
+  }
+
+  /** An error after the stream began: an error event in OpenAI's error shape, then the end. No [DONE]. */
+  void error(ApiError error) {
+    if (!response.closed()) {
+      startIfNeeded();
+      response.end("data: " + error.toJson().encode() + "\n\n");
+    }
+  }
+
+  private void write(String event) {
+    if (response.closed()) {
+      return;
+    }
+    startIfNeeded();
+    response.write(Buffer.buffer(event));
+  }
+
+  private void startIfNeeded() {
+    if (!response.headWritten()) {
+      response.setChunked(true)
+        .putHeader("content-type", "text/event-stream; charset=utf-8")
+        .putHeader("cache-control", "no-cache")
+        .putHeader("x-accel-buffering", "no");
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package io.switchboard.session;
+
+import io.switchboard.config.SwitchboardConfig;
+import io.vertx.core.Vertx;
+
+import java.time.Duration;
+
+/** The store the configuration asks for. */
+public final class ConversationStores {
+  private ConversationStores() {
+  }
+
+  public static ConversationStore create(Vertx vertx, SwitchboardConfig.Session session) {
+    Duration ttl = Duration.ofSeconds(session.ttlSeconds());
+    return switch (session.store()) {
+      case "redis" -> throw new UnsupportedOperationException("TODO-REDIS");
+      default -> new InMemoryConversationStore(vertx, ttl, session.maxMessages());
+    };
+  }
+}

@@ -1,0 +1,69 @@
+package io.switchboard.simulator;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How the built-in simulator behaves for one call. A deployment's knobs travel in its base URL path
+ * ({@code /sim/ttft_ms=50;error_rate=0.5/v1}), so each deployment can fail in its own way while Switchboard
+ * calls it over plain HTTP exactly as it calls a real provider.
+ *
+ * @param ttftMillis      delay before the first token
+ * @param tokensPerSecond streaming pace after the first token; 0 sends every token at once
+ * @param replyTokens     how many tokens an answer has
+ * @param errorRate       share of calls answered with {@code errorStatus} (0..1)
+ * @param errorStatus     the HTTP status of a simulated failure
+ * @param hang            accept the call and never answer
+ * @param dropAfterChunks close the connection after this many streamed chunks; -1 never
+ */
+public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
+                             boolean hang, int dropAfterChunks) {
+
+  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1);
+
+  public SimulatorKnobs {
+    if (ttftMillis < 0 || tokensPerSecond < 0 || replyTokens < 0) {
+      throw new IllegalArgumentException("ttft_ms, tokens_per_second and reply_tokens must not be negative");
+    }
+    if (errorRate < 0 || errorRate > 1) {
+      throw new IllegalArgumentException("error_rate must be between 0 and 1");
+    }
+    if (errorStatus < 400 || errorStatus > 599) {
+      throw new IllegalArgumentException("error_status must be a 4xx or 5xx status");
+    }
+  }
+
+  /** The path segment that carries these knobs, e.g. {@code ttft_ms=40;tokens_per_second=400;...}. */
+  public String toPathSegment() {
+    return "ttft_ms=" + ttftMillis + ";tokens_per_second=" + tokensPerSecond + ";reply_tokens=" + replyTokens
+      + ";error_rate=" + errorRate + ";error_status=" + errorStatus + ";hang=" + hang
+      + ";drop_after_chunks=" + dropAfterChunks;
+  }
+
+  /** Reads a path segment written by {@link #toPathSegment()}; missing knobs keep the given defaults. */
+  public static SimulatorKnobs parse(String segment, SimulatorKnobs defaults) {
+    Map<String, String> values = new LinkedHashMap<>();
+    for (String pair : segment.split(";")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        values.put(pair.substring(0, eq), pair.substring(eq + 1));
+      } else if (!pair.isBlank()) {
+        throw new IllegalArgumentException("simulator knob '" + pair + "' needs a value");
+      }
+    }
+    SimulatorKnobs knobs = new SimulatorKnobs(
+      Long.parseLong(values.getOrDefault("ttft_ms", String.valueOf(defaults.ttftMillis))),
+      Integer.parseInt(values.getOrDefault("tokens_per_second", String.valueOf(defaults.tokensPerSecond))),
+      Integer.parseInt(values.getOrDefault("reply_tokens", String.valueOf(defaults.replyTokens))),
+      Double.parseDouble(values.getOrDefault("error_rate", String.valueOf(defaults.errorRate))),
+      Integer.parseInt(values.getOrDefault("error_status", String.valueOf(defaults.errorStatus))),
+      Boolean.parseBoolean(values.getOrDefault("hang", String.valueOf(defaults.hang))),
+      Integer.parseInt(values.getOrDefault("drop_after_chunks", String.valueOf(defaults.dropAfterChunks))));
+    values.keySet().removeAll(java.util.Set.of("ttft_ms", "tokens_per_second", "reply_tokens", "error_rate",
+      "error_status", "hang", "drop_after_chunks"));
+    if (!values.isEmpty()) {
+      throw new IllegalArgumentException("unknown simulator knobs " + values.keySet());
+    }
+    return knobs;
+  }
+}
