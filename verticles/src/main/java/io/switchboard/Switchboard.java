@@ -67,7 +67,7 @@ public final class Switchboard {
     }
     try {
       Switchboard node = start(config).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> node.close(), "switchboard-shutdown"));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> node.awaitClose(), "switchboard-shutdown"));
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       LOG.error("switchboard failed to start: {}", cause.getMessage(), cause);
@@ -213,6 +213,15 @@ public final class Switchboard {
 
   public SwitchboardConfig config() {
     return config;
+  }
+
+  /** On SIGTERM: lets requests in flight finish (up to the connection verticle's drain time), then exits. */
+  private void awaitClose() {
+    try {
+      close().toCompletionStage().toCompletableFuture().get(45, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("shutdown did not complete cleanly: {}", e.toString());
+    }
   }
 
   /** Undeploys everything (connections drain first) and leaves the cluster. */
