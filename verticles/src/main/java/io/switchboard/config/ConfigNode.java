@@ -266,7 +266,8 @@ public final class ConfigNode {
 
   private ConfigException error(int atLine, String key, String message) {
     String where = atLine > 0 ? file + " line " + atLine : file;
-    if (envOverrides && !entries.containsKey(key.substring(key.lastIndexOf('.') + 1)) && env.get(envName(key)) != null) {
+    String fromEnv = env.get(envName(key));
+    if (envOverrides && fromEnv != null && !fromEnv.isEmpty()) {
       where = "environment variable " + envName(key);
     }
     return new ConfigException(where + ": " + key + " " + message);

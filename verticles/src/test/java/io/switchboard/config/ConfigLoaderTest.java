@@ -1,0 +1,86 @@
+package io.switchboard.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConfigLoaderTest {
+
+  private static String failure(String yaml, Map<String, String> env) {
+    return assertThrows(ConfigException.class, () -> ConfigLoader.parse("test.yaml", yaml, env)).getMessage();
+  }
+
+  @Test
+  void the_bundled_default_serves_the_simulator_with_auth_off() {
+    SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"), Map.of());
+    assertFalse(config.auth().enabled());
+    assertEquals(1, config.deployments().size(), "without OPENAI_API_KEY only the simulator is served");
+    assertTrue(config.deployments().get(0).isSimulator());
+    assertEquals(SwitchboardConfig.VERTICLES, config.verticles());
+  }
+
+  @Test
+  void an_openai_key_in_the_environment_adds_the_openai_models() {
+    SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"),
+      Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_BASE_URL", "http://127.0.0.1:1/v1"));
+    assertEquals(3, config.deployments().size());
+    var openai = config.deployments().get(1);
+    assertEquals("gpt-4o-mini", openai.modelName());
+    assertEquals("http://127.0.0.1:1/v1", openai.apiBase());
+    assertFalse(openai.toString().contains("sk-test"), "keys never reach a log line");
+  }
+
+  @Test
+  void a_typo_names_the_line_the_key_and_the_likely_meaning() {
+    String message = failure("server:\n  host: 127.0.0.1\n  prot: 8080\n", Map.of());
+    assertEquals("test.yaml line 3: server.prot is not a known setting (did you mean 'port'?)", message);
+  }
+
+  @Test
+  void an_invalid_value_names_its_key() {
+    assertEquals("test.yaml line 2: server.port must be a whole number, got 'eighty'",
+      failure("server:\n  port: eighty\n", Map.of()));
+    assertEquals("test.yaml line 4: model_list[0].simulator.error_rate must be between 0.0 and 1.0, got 2",
+      failure("model_list:\n  - model_name: m\n    provider: simulator\n    simulator: {error_rate: 2}\n", Map.of()));
+    assertTrue(failure("model_list:\n  - model_name: m\n    provider: anthropix\n", Map.of())
+      .startsWith("test.yaml line 3: model_list[0].provider must be one of"));
+    assertTrue(failure("verticles: [connection, routng]\n", Map.of()).contains("unknown verticle 'routng'"));
+  }
+
+  @Test
+  void a_missing_environment_variable_is_named_with_the_key_that_needs_it() {
+    String message = failure("auth:\n  enabled: true\n  keys:\n    - key: ${ACME_KEY}\n      tenant: acme\n", Map.of());
+    assertTrue(message.startsWith("test.yaml line 4: auth.keys[0].key refers to environment variable ACME_KEY"),
+      message);
+  }
+
+  @Test
+  void environment_overrides_win_and_bad_ones_name_the_variable() {
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", "server:\n  port: 8080\n",
+      Map.of("SWITCHBOARD_SERVER_PORT", "9999", "SWITCHBOARD_VERTICLES", "connection,routing"));
+    assertEquals(9999, config.server().port());
+    assertEquals(2, config.verticles().size());
+    String message = failure("server:\n  port: 8080\n", Map.of("SWITCHBOARD_SERVER_PORT", "99999"));
+    assertTrue(message.startsWith("environment variable SWITCHBOARD_SERVER_PORT: server.port must be between"),
+      message);
+  }
+
+  @Test
+  void broken_yaml_and_duplicate_keys_name_the_line() {
+    assertTrue(failure("server:\n  port: [8080\n", Map.of()).startsWith("test.yaml line"));
+    assertTrue(failure("server:\n  port: 1\n  port: 2\n", Map.of()).contains("line 3"));
+  }
+
+  @Test
+  void short_or_repeated_client_keys_are_refused() {
+    assertTrue(failure("auth:\n  keys:\n    - {key: short, tenant: a}\n", Map.of())
+      .contains("auth.keys[0].key must be at least 16 characters long"));
+    assertTrue(failure("auth:\n  enabled: true\n", Map.of()).contains("auth.keys must list at least one key"));
+  }
+}
