@@ -161,7 +161,7 @@ public final class Switchboard {
           config.session())), 1));
       }
       if (config.runs("routing")) {
-        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config.deployments()), 1));
+        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry), 1));
       }
       if (config.runs("inference-proxy")) {
         chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry), 1));

@@ -10,12 +10,24 @@ public final class Addresses {
   public static final String ROUTING_CHAT = "switchboard.routing.chat";
   /** Empty body in, {@link ModelCatalog} back. */
   public static final String ROUTING_MODELS = "switchboard.routing.models";
+  /** Node-local: empty body in, a JSON view of this node's routes and deployment health back. */
+  public static final String ROUTING_STATE = "switchboard.routing.state";
   /** {@link HistoryQuery} in, {@link History} back. */
   public static final String SESSION_LOAD = "switchboard.session.load";
   /** {@link HistoryAppend} in, no reply needed (an empty reply when asked). */
   public static final String SESSION_APPEND = "switchboard.session.append";
 
   private Addresses() {
+  }
+
+  /** {@link CancelTurn}s, published to every inference proxy in the cluster. */
+  public static final String INFERENCE_CANCEL = "switchboard.inference.cancel";
+  /** Manual degrade switches (JSON {@code {"model","to"}}; {@code to} null restores), published to every router. */
+  public static final String ROUTING_DEGRADE = "switchboard.routing.degrade";
+
+  /** Where a routing verticle grants hedged attempts the right to stream ({@link StreamGrant}). */
+  public static String routingGrant(String nodeId) {
+    return "switchboard.routing.grant." + nodeId;
   }
 
   /** An inference proxy's door for one deployment: {@link ChatRequest} in, {@link ChatResult} back. */

@@ -53,6 +53,11 @@ public record ApiError(int status, String type, String code, String message, Str
     return new ApiError(503, "server_error", "service_unavailable", message, null);
   }
 
+  public static ApiError circuitOpen(String model) {
+    return new ApiError(503, "server_error", "circuit_open", "The model '" + model
+      + "' is temporarily unavailable (circuit open after repeated upstream failures).", null);
+  }
+
   public static ApiError upstreamTimeout(String message) {
     return new ApiError(504, "upstream_error", "upstream_timeout", message, null);
   }

@@ -12,10 +12,14 @@ import java.util.Objects;
  *                 object text, passed to the upstream untouched; null when none were given
  * @param inbox    where stream chunks go (the requesting connection's per-node inbox); null when not streaming
  * @param timeoutMillis how long the whole turn may take, end to end
+ * @param attempt  which try of this turn this is (0 first); routing numbers retries, hedges and failovers
+ * @param seqStart the sequence number of this attempt's first chunk: chunks an earlier attempt already
+ *                 streamed are not sent again, a continuation goes on from there
+ * @param grantAddress when set (hedged streams), ask there before streaming: only one attempt may stream
  */
 public record ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages,
                           boolean stream, String options, String inbox, long timeoutMillis,
-                          String conversationId, int priority) {
+                          String conversationId, int priority, int attempt, int seqStart, String grantAddress) {
   public static final RecordCodec<ChatRequest> CODEC =
     new RecordCodec<>(ChatRequest.class, ChatRequest::write, ChatRequest::read);
 
@@ -35,16 +39,23 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
     if (timeoutMillis <= 0) {
       throw new IllegalArgumentException("timeoutMillis must be positive");
     }
+    if (attempt < 0 || seqStart < 0) {
+      throw new IllegalArgumentException("attempt and seqStart must not be negative");
+    }
   }
 
-  public ChatRequest withMessages(List<ChatMessage> newMessages) {
-    return new ChatRequest(requestId, tenant, model, newMessages, stream, options, inbox, timeoutMillis,
-      conversationId, priority);
+  /** A first attempt. */
+  public ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages, boolean stream,
+                     String options, String inbox, long timeoutMillis, String conversationId, int priority) {
+    this(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis, conversationId, priority, 0, 0,
+      null);
   }
 
-  public ChatRequest withModel(String newModel) {
-    return new ChatRequest(requestId, tenant, newModel, messages, stream, options, inbox, timeoutMillis,
-      conversationId, priority);
+  /** Another try of the same turn, against the given model, with these messages. */
+  public ChatRequest retry(String newModel, List<ChatMessage> newMessages, int newAttempt, int newSeqStart,
+                           long remainingMillis, String newGrantAddress) {
+    return new ChatRequest(requestId, tenant, newModel, newMessages, stream, options, inbox, remainingMillis,
+      conversationId, priority, newAttempt, newSeqStart, newGrantAddress);
   }
 
   private static void write(Buffer buffer, ChatRequest r) {
@@ -57,11 +68,13 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
     Wire.writeString(buffer, r.inbox);
     buffer.appendLong(r.timeoutMillis);
     Wire.writeString(buffer, r.conversationId);
-    buffer.appendInt(r.priority);
+    buffer.appendInt(r.priority).appendInt(r.attempt).appendInt(r.seqStart);
+    Wire.writeString(buffer, r.grantAddress);
   }
 
   private static ChatRequest read(Wire.Reader in) {
     return new ChatRequest(in.readString(), in.readString(), in.readString(), in.readList(ChatMessage::read),
-      in.readBoolean(), in.readString(), in.readString(), in.readLong(), in.readString(), in.readInt());
+      in.readBoolean(), in.readString(), in.readString(), in.readLong(), in.readString(), in.readInt(), in.readInt(),
+      in.readInt(), in.readString());
   }
 }

@@ -11,9 +11,10 @@ import java.util.Objects;
  *                   this is null
  * @param chunks     how many {@link StreamChunk}s were sent before this result (0 when not streaming)
  * @param deployment which deployment answered (for logs and metrics; never a key or a URL with secrets)
+ * @param firstTokenMillis time from the upstream call to its first token (the whole answer when not streaming)
  */
 public record ChatResult(String requestId, String content, String finishReason, int promptTokens,
-                         int completionTokens, int chunks, String deployment) {
+                         int completionTokens, int chunks, String deployment, long firstTokenMillis) {
   public static final RecordCodec<ChatResult> CODEC =
     new RecordCodec<>(ChatResult.class, ChatResult::write, ChatResult::read);
 
@@ -35,10 +36,16 @@ public record ChatResult(String requestId, String content, String finishReason, 
     Wire.writeString(buffer, r.finishReason);
     buffer.appendInt(r.promptTokens).appendInt(r.completionTokens).appendInt(r.chunks);
     Wire.writeString(buffer, r.deployment);
+    buffer.appendLong(r.firstTokenMillis);
+  }
+
+  public ChatResult withStreamFacts(int totalChunks, long ttftMillis) {
+    return new ChatResult(requestId, content, finishReason, promptTokens, completionTokens, totalChunks, deployment,
+      ttftMillis);
   }
 
   private static ChatResult read(Wire.Reader in) {
     return new ChatResult(in.readString(), in.readString(), in.readString(), in.readInt(), in.readInt(),
-      in.readInt(), in.readString());
+      in.readInt(), in.readString(), in.readLong());
   }
 }

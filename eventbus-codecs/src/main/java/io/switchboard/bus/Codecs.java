@@ -8,7 +8,7 @@ import java.util.List;
 public final class Codecs {
   public static final List<RecordCodec<?>> ALL = List.of(
     ChatRequest.CODEC, StreamChunk.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
-    HistoryAppend.CODEC, ModelCatalog.CODEC);
+    HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC);
 
   private Codecs() {
   }

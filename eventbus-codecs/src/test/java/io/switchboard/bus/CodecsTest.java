@@ -28,8 +28,13 @@ class CodecsTest {
     assertEquals(request, roundTrip(ChatRequest.CODEC, request));
     ChatRequest plain = new ChatRequest("req_2", "acme", "m", messages, false, null, null, 1, null, 0);
     assertEquals(plain, roundTrip(ChatRequest.CODEC, plain));
+    ChatRequest retry = request.retry("fallback", messages, 3, 17, 999, "switchboard.routing.grant.n1");
+    assertEquals(retry, roundTrip(ChatRequest.CODEC, retry));
+    assertEquals(new StreamGrant("req_1", 2), roundTrip(StreamGrant.CODEC, new StreamGrant("req_1", 2)));
+    assertEquals(new CancelTurn("req_1", -1, "client left"),
+      roundTrip(CancelTurn.CODEC, new CancelTurn("req_1", -1, "client left")));
     assertEquals(new StreamChunk("req_1", 7, " wörld"), roundTrip(StreamChunk.CODEC, new StreamChunk("req_1", 7, " wörld")));
-    ChatResult result = new ChatResult("req_1", "answer", "length", 10, 20, 0, "gpt-4o.0");
+    ChatResult result = new ChatResult("req_1", "answer", "length", 10, 20, 0, "gpt-4o.0", 120);
     assertEquals(result, roundTrip(ChatResult.CODEC, result));
     assertEquals(new History(messages), roundTrip(History.CODEC, new History(messages)));
     assertEquals(new HistoryQuery("acme", "c-1"), roundTrip(HistoryQuery.CODEC, new HistoryQuery("acme", "c-1")));
@@ -38,6 +43,14 @@ class CodecsTest {
     ModelCatalog catalog = new ModelCatalog(List.of(new ModelCatalog.Model("a", "openai", 1),
       new ModelCatalog.Model("b", "switchboard-simulator", 2)));
     assertEquals(catalog, roundTrip(ModelCatalog.CODEC, catalog));
+  }
+
+  @Test
+  void a_bus_failure_keeps_what_the_next_attempt_needs() {
+    BusFailure failure = new BusFailure(ApiError.upstreamFailed("broke"), true, 1500, 3, "Hello wor");
+    assertEquals(failure, BusFailure.from(failure.toException()));
+    assertEquals(2, failure.retryAfterSeconds());
+    assertEquals(ApiError.upstreamFailed("broke"), ApiError.from(failure.toException()), "clients read the error part");
   }
 
   @Test

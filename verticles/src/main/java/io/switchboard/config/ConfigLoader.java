@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}");
-  private static final Set<String> PROVIDERS = Set.of("simulator", "openai");
+  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic");
 
   private ConfigLoader() {
   }
@@ -82,9 +82,11 @@ public final class ConfigLoader {
       throw new ConfigException(name + ": not valid YAML (" + e.getMessage() + ")");
     }
     ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
+    List<SwitchboardConfig.Deployment> deployments = deployments(root, env);
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
-      deployments(root, env), session(root.child("session")), cluster(root.child("cluster")), verticles(root));
+      deployments, routes(root, deployments), session(root.child("session")), cluster(root.child("cluster")),
+      verticles(root));
     root.rejectUnknownKeys();
     return config;
   }
@@ -101,8 +103,15 @@ public final class ConfigLoader {
   }
 
   private static SwitchboardConfig.Management management(ConfigNode node) {
+    String token = node.string("admin_token", null);
+    if (token != null && token.isBlank()) {
+      token = null;
+    }
+    if (token != null && token.length() < 16) {
+      throw node.error("admin_token", "must be at least 16 characters long");
+    }
     var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
-      node.integer("port", 9090, 0, 65535));
+      node.integer("port", 9090, 0, 65535), token);
     node.rejectUnknownKeys();
     return management;
   }
@@ -148,7 +157,8 @@ public final class ConfigLoader {
       node.decimal("error_rate", defaults.errorRate(), 0, 1),
       node.integer("error_status", defaults.errorStatus(), 400, 599),
       node.bool("hang", defaults.hang()),
-      node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000));
+      node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000),
+      node.integer("retry_after", defaults.retryAfterSeconds(), 0, 3_600));
   }
 
   private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env) {
@@ -186,6 +196,7 @@ public final class ConfigLoader {
       keys.removeIf(String::isBlank);
       boolean optional = entry.bool("optional", false);
       SimulatorKnobs knobs = simulator ? knobs(entry.child("simulator"), simulatorDefaults) : null;
+      long timeout = entry.number("timeout_ms", 120_000, 10, 3_600_000);
       if (!simulator) {
         entry.child("simulator").rejectUnknownKeys();
         if (entry.has("simulator")) {
@@ -195,9 +206,12 @@ public final class ConfigLoader {
       var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
         entry.string("upstream_model", simulator ? "switchboard-simulator" : model),
         entry.integer("weight", 1, 0, 1000),
-        entry.number("timeout_ms", 120_000, 10, 3_600_000),
+        timeout,
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
+        entry.number("first_token_timeout_ms", timeout, 10, 3_600_000),
+        entry.number("idle_timeout_ms", Math.min(timeout, 60_000), 10, 3_600_000),
         entry.integer("max_connections", 64, 1, 100_000),
+        entry.integer("max_concurrency", 0, 0, 1_000_000),
         knobs,
         breaker(entry.child("circuit_breaker")));
       entry.rejectUnknownKeys();
@@ -208,6 +222,49 @@ public final class ConfigLoader {
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  private static Map<String, SwitchboardConfig.Route> routes(ConfigNode root,
+                                                             List<SwitchboardConfig.Deployment> deployments) {
+    Set<String> served = new HashSet<>();
+    deployments.forEach(d -> served.add(d.modelName()));
+    Map<String, SwitchboardConfig.Route> routes = new java.util.LinkedHashMap<>();
+    for (ConfigNode entry : root.children("routes")) {
+      String model = entry.requiredString("model_name");
+      if (routes.containsKey(model)) {
+        throw entry.error("model_name", "'" + model + "' has a route already");
+      }
+      var defaults = SwitchboardConfig.Route.defaults(model);
+      List<String> fallbacks = entry.strings("fallbacks", List.of());
+      for (String fallback : fallbacks) {
+        if (fallback.equals(model)) {
+          throw entry.error("fallbacks", "lists the model itself");
+        }
+      }
+      ConfigNode queue = entry.child("queue");
+      var route = new SwitchboardConfig.Route(model,
+        entry.oneOf("strategy", defaults.strategy(), SwitchboardConfig.Route.STRATEGIES), fallbacks,
+        entry.integer("num_retries", defaults.numRetries(), 0, 20),
+        entry.number("retry_base_ms", defaults.retryBaseMillis(), 1, 60_000),
+        entry.number("retry_max_ms", defaults.retryMaxMillis(), 1, 600_000),
+        entry.number("hedge_after_ms", defaults.hedgeAfterMillis(), 0, 600_000),
+        queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
+        queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000));
+      queue.rejectUnknownKeys();
+      entry.rejectUnknownKeys();
+      if (!served.contains(model)) {
+        LOG.info("route for {} is not used: no deployment of it is served", model);
+      }
+      routes.put(model, route);
+    }
+    for (var route : routes.values()) {
+      for (String fallback : route.fallbacks()) {
+        if (!served.contains(fallback)) {
+          LOG.warn("route {}: fallback {} has no deployment and will be skipped", route.model(), fallback);
+        }
+      }
+    }
+    return routes;
   }
 
   private static SwitchboardConfig.Breaker breaker(ConfigNode node) {

@@ -3,20 +3,28 @@ package io.switchboard.config;
 import io.switchboard.simulator.SimulatorKnobs;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /** The whole validated configuration of one node. Built by {@link ConfigLoader}; immutable. */
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
-                                List<Deployment> deployments, Session session, Cluster cluster,
-                                Set<String> verticles) {
+                                List<Deployment> deployments, Map<String, Route> routes, Session session,
+                                Cluster cluster, Set<String> verticles) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
 
   public SwitchboardConfig {
     deployments = List.copyOf(deployments);
+    routes = Map.copyOf(routes);
     verticles = Set.copyOf(verticles);
+  }
+
+  /** How a model is routed; a model with no entry under {@code routes} gets {@link Route#defaults}. */
+  public Route route(String model) {
+    Route route = routes.get(model);
+    return route != null ? route : Route.defaults(model);
   }
 
   public boolean runs(String verticle) {
@@ -27,8 +35,39 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis) {
   }
 
-  /** Where /metrics, /health and /ready are served (kept off the public port). */
-  public record Management(String host, int port) {
+  /**
+   * Where /metrics, /health, /ready and the admin API are served (kept off the public port).
+   *
+   * @param adminToken bearer token for /admin/*; null disables the admin API. toString never shows it.
+   */
+  public record Management(String host, int port, String adminToken) {
+    @Override
+    public String toString() {
+      return "Management[host=" + host + ", port=" + port + ", admin=" + (adminToken != null) + "]";
+    }
+  }
+
+  /**
+   * Routing of one public model.
+   *
+   * @param strategy        weighted | least-outstanding | latency | affinity
+   * @param fallbacks       other models to try, in order, when every deployment of this one fails
+   * @param numRetries      extra attempts on this model's deployments before moving to a fallback
+   * @param hedgeAfterMillis start a second attempt when no first token came this soon; 0 = never
+   * @param maxQueued       turns that may wait for a free deployment slot; beyond that, 429
+   * @param maxQueueWaitMillis how long a turn may wait for a slot; beyond that, 503
+   */
+  public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
+                      long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis) {
+    public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
+
+    public Route {
+      fallbacks = List.copyOf(fallbacks);
+    }
+
+    public static Route defaults(String model) {
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000);
+    }
   }
 
   public record Auth(boolean enabled, List<ApiKey> keys) {
@@ -62,7 +101,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
-                           int maxConnections, SimulatorKnobs knobs, Breaker breaker) {
+                           long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
     public Deployment {
       apiKeys = List.copyOf(apiKeys);
     }

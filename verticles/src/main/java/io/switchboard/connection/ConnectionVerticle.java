@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
@@ -49,6 +50,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String MEMORY = "x-switchboard-memory";
   private static final long SESSION_TIMEOUT_MILLIS = 2_000;
   private static final long BUS_MARGIN_MILLIS = 5_000;
+  private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final SwitchboardConfig.Server settings;
@@ -260,7 +262,7 @@ public final class ConnectionVerticle extends VerticleBase {
         respondJson(ctx, 200, OpenAiJson.completion(request.requestId(), chat.model(), result));
         remember(request, chat.messages(), result.content());
       })
-      .onFailure(failure -> fail(ctx, ApiError.from(failure)));
+      .onFailure(failure -> fail(ctx, failure));
   }
 
   private void stream(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
@@ -270,19 +272,27 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.response().closeHandler(v -> streams.remove(request.requestId()));
     route(request).onComplete(outcome -> {
       if (outcome.succeeded()) {
-        turn.finish(outcome.result(), () -> {
+        boolean ended = turn.finish(outcome.result(), () -> {
           streams.remove(request.requestId());
           record(ctx, 200);
           remember(request, chat.messages(), turn.answer());
         });
+        if (!ended) {
+          vertx.setTimer(LOST_CHUNK_WAIT_MILLIS, t -> {
+            if (turn.giveUpWaiting()) {
+              streams.remove(request.requestId());
+              record(ctx, 502);
+            }
+          });
+        }
       } else {
         streams.remove(request.requestId());
-        ApiError error = ApiError.from(outcome.cause());
         if (turn.started()) {
+          ApiError error = ApiError.from(outcome.cause());
           turn.error(error);
           record(ctx, error.status());
         } else {
-          fail(ctx, error);
+          fail(ctx, outcome.cause());
         }
       }
     });
@@ -295,6 +305,15 @@ public final class ConnectionVerticle extends VerticleBase {
     }
     response.setStatusCode(status).putHeader("content-type", "application/json").end(body.toBuffer());
     record(ctx, status);
+  }
+
+  /** A failed turn: its error, and Retry-After when the gateway or the upstream asked clients to wait. */
+  private void fail(RoutingContext ctx, Throwable failure) {
+    BusFailure details = BusFailure.from(failure);
+    if (details.retryAfterSeconds() > 0) {
+      ctx.response().putHeader("retry-after", String.valueOf(details.retryAfterSeconds()));
+    }
+    fail(ctx, details.error());
   }
 
   private void fail(RoutingContext ctx, ApiError error) {

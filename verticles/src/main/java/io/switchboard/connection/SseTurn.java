@@ -54,12 +54,15 @@ final class SseTurn {
     }
   }
 
-  /** Ends the stream once every chunk the result counts has been written; then runs {@code done}. */
-  void finish(ChatResult result, Runnable done) {
+  /**
+   * Ends the stream once every chunk the result counts has been written, then runs {@code done}.
+   * Returns false when chunks are still on their way (the end then comes with the last of them).
+   */
+  boolean finish(ChatResult result, Runnable done) {
     if (received < result.chunks()) {
       pendingResult = result;
       pendingDone = done;
-      return;
+      return false;
     }
     pendingResult = null;
     StringBuilder end = new StringBuilder(prefix)
@@ -75,6 +78,17 @@ final class SseTurn {
       response.end(end.toString());
     }
     done.run();
+    return true;
+  }
+
+  /** Chunks the result counted never came (their node died on the way): say so rather than end quietly. */
+  boolean giveUpWaiting() {
+    if (pendingResult == null) {
+      return false;
+    }
+    pendingResult = null;
+    error(ApiError.upstreamFailed("Part of the answer was lost between gateway nodes."));
+    return true;
   }
 
   /** An error after the stream began: an error event in OpenAI's error shape, then the end. No [DONE]. */

@@ -4,9 +4,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.bus.BusFailure;
+import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
+import io.switchboard.bus.StreamGrant;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.circuitbreaker.CircuitBreaker;
@@ -14,30 +17,35 @@ import io.vertx.circuitbreaker.CircuitBreakerOptions;
 import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.ReplyException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Calls the upstream of each deployment it serves. Every call runs inside that deployment's circuit
- * breaker; stream chunks go straight to the requesting node's inbox, and the reply to the request is the
- * turn's {@link ChatResult} (or an {@link ApiError}).
+ * breaker and under its timeouts (connect, first token, idle gap between chunks, total); stream chunks go
+ * straight to the requesting node's inbox, and the reply is the turn's {@link ChatResult} or a
+ * {@link BusFailure} that tells routing whether, and from where, another attempt may go on.
  */
 public final class InferenceProxyVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(InferenceProxyVerticle.class);
+  private static final long GRANT_TIMEOUT_MILLIS = 5_000;
 
   private final List<Deployment> deployments;
   private final Map<String, String> baseUrls;
   private final MeterRegistry registry;
-  private final List<OpenAiUpstream> upstreams = new ArrayList<>();
+  private final List<Upstream> upstreams = new ArrayList<>();
   private final List<CircuitBreaker> breakers = new ArrayList<>();
+  private final Map<String, List<Call>> calls = new HashMap<>();
 
   /** @param baseUrls deployment id → the base URL to call (the simulator's is known only at start-up) */
   public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry) {
@@ -49,29 +57,31 @@ public final class InferenceProxyVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
-    List<Future<Void>> registrations = new ArrayList<>();
+    List<Future<?>> registrations = new ArrayList<>();
     for (Deployment deployment : deployments) {
-      OpenAiUpstream upstream = new OpenAiUpstream(vertx, deployment, baseUrls.get(deployment.id()));
+      Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()));
       CircuitBreaker breaker = breaker(deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
       registrations.add(PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
         message -> serve(deployment, upstream, breaker, message)));
     }
+    registrations.add(bus.<CancelTurn>consumer(Addresses.INFERENCE_CANCEL, message -> cancel(message.body()))
+      .completion());
     return Future.all(registrations);
   }
 
   @Override
   public Future<?> stop() {
     breakers.forEach(CircuitBreaker::close);
-    return Future.all(upstreams.stream().map(OpenAiUpstream::close).toList());
+    return Future.all(upstreams.stream().map(Upstream::close).toList());
   }
 
   private CircuitBreaker breaker(Deployment deployment) {
     CircuitBreaker breaker = CircuitBreaker.create("deployment." + deployment.id(), vertx, new CircuitBreakerOptions()
         .setMaxFailures(deployment.breaker().maxFailures())
         .setResetTimeout(deployment.breaker().resetTimeoutMillis())
-        .setTimeout(-1) // the upstream call enforces its own timeouts and cancels the request
+        .setTimeout(-1) // the call enforces its own timeouts and cancels the upstream request
         .setNotificationAddress(null))
       .openHandler(v -> LOG.warn("circuit OPEN for deployment {}", deployment.id()))
       .halfOpenHandler(v -> LOG.info("circuit half-open for deployment {}: probing", deployment.id()))
@@ -84,14 +94,13 @@ public final class InferenceProxyVerticle extends VerticleBase {
     return breaker;
   }
 
-  /** The client's own mistakes (4xx other than 429) say nothing about the upstream's health. */
+  /** The client's own mistakes and calls we stopped ourselves say nothing about the upstream's health. */
   private static boolean countsAgainstUpstream(Future<ChatResult> outcome) {
     if (outcome.succeeded()) {
       return false;
     }
-    if (outcome.cause() instanceof ReplyException reply) {
-      int status = reply.failureCode();
-      return status >= 500 || status == 429;
+    if (outcome.cause() instanceof UpstreamFailure failure) {
+      return failure.retryable() && !"cancelled".equals(failure.error().code());
     }
     return true;
   }
@@ -104,22 +113,159 @@ public final class InferenceProxyVerticle extends VerticleBase {
     };
   }
 
-  private void serve(Deployment deployment, OpenAiUpstream upstream, CircuitBreaker breaker,
-                     Message<ChatRequest> message) {
+  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<ChatRequest> message) {
     ChatRequest request = message.body();
-    EventBus bus = vertx.eventBus();
-    int[] seq = {0};
-    breaker.<ChatResult>execute(() -> upstream.call(request, delta ->
-        bus.send(request.inbox(), new StreamChunk(request.requestId(), seq[0]++, delta))))
-      .onSuccess(message::reply)
-      .onFailure(failure -> {
-        ApiError error = failure instanceof OpenCircuitException
-          ? ApiError.unavailable("The model '" + deployment.modelName()
-            + "' is temporarily unavailable (circuit open after repeated upstream failures).")
-          : ApiError.from(failure);
-        LOG.info("request {} on deployment {} failed: {} {}", request.requestId(), deployment.id(), error.status(),
-          error.message());
-        error.failReply(message);
+    Call call = new Call(deployment, request);
+    calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
+    breaker.<ChatResult>execute(() -> call.run(upstream))
+      .onComplete(outcome -> {
+        call.end();
+        List<Call> sameTurn = calls.get(request.requestId());
+        if (sameTurn != null && sameTurn.remove(call) && sameTurn.isEmpty()) {
+          calls.remove(request.requestId());
+        }
+        if (outcome.succeeded()) {
+          message.reply(outcome.result().withStreamFacts(call.seq, call.firstTokenMillis()));
+          return;
+        }
+        BusFailure failure = call.failure(outcome.cause());
+        if (!"cancelled".equals(failure.error().code())) {
+          LOG.info("request {} attempt {} on deployment {} failed after {} chunks: {} {}", request.requestId(),
+            request.attempt(), deployment.id(), failure.chunksSent(), failure.error().status(),
+            failure.error().message());
+        }
+        failure.failReply(message);
       });
+  }
+
+  private void cancel(CancelTurn cancel) {
+    List<Call> sameTurn = calls.get(cancel.requestId());
+    if (sameTurn != null) {
+      for (Call call : List.copyOf(sameTurn)) {
+        if (cancel.covers(call.request.attempt())) {
+          call.stop(UpstreamFailure.fatal(new ApiError(499, "cancelled", "cancelled",
+            "The request was cancelled (" + cancel.reason() + ").", null)));
+        }
+      }
+    }
+  }
+
+  /** One attempt at one deployment: its timers, its chunk numbering and its permission to stream. */
+  private final class Call {
+    private final Deployment deployment;
+    private final ChatRequest request;
+    private final CancelSignal cancel = new CancelSignal();
+    private final Promise<ChatResult> outcome = Promise.promise();
+    private final StringBuilder partial;
+    private final long startNanos = System.nanoTime();
+    private long firstTokenNanos;
+    private int seq;
+    private long totalTimer = -1;
+    private long gapTimer = -1;
+    private Boolean granted;
+    private List<String> held;
+
+    Call(Deployment deployment, ChatRequest request) {
+      this.deployment = deployment;
+      this.request = request;
+      this.seq = request.seqStart();
+      this.partial = request.stream() ? new StringBuilder() : null;
+      this.granted = request.grantAddress() == null ? Boolean.TRUE : null;
+    }
+
+    Future<ChatResult> run(Upstream upstream) {
+      long total = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
+      totalTimer = vertx.setTimer(total, t -> stop(timeout("The model did not finish within " + total + " ms.")));
+      long firstToken = Math.min(total, deployment.firstTokenTimeoutMillis());
+      gapTimer = vertx.setTimer(firstToken, t -> stop(timeout("The model sent nothing within " + firstToken + " ms.")));
+      upstream.call(request, this::delta, cancel).onComplete(result -> {
+        if (result.succeeded()) {
+          outcome.tryComplete(result.result());
+        } else {
+          outcome.tryFail(result.cause());
+        }
+      });
+      return outcome.future();
+    }
+
+    private UpstreamFailure timeout(String message) {
+      return UpstreamFailure.retryable(ApiError.upstreamTimeout(message));
+    }
+
+    void stop(UpstreamFailure why) {
+      if (outcome.tryFail(why)) {
+        cancel.cancel(why.error().message());
+      }
+    }
+
+    void end() {
+      vertx.cancelTimer(totalTimer);
+      vertx.cancelTimer(gapTimer);
+    }
+
+    private void delta(String text) {
+      if (outcome.future().isComplete()) {
+        return;
+      }
+      vertx.cancelTimer(gapTimer);
+      long idle = deployment.idleTimeoutMillis();
+      gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
+      if (firstTokenNanos == 0) {
+        firstTokenNanos = System.nanoTime();
+        if (granted == null) {
+          askForGrant();
+        }
+      }
+      if (!request.stream()) {
+        return;
+      }
+      if (granted == null) {
+        if (held == null) {
+          held = new ArrayList<>();
+        }
+        held.add(text);
+      } else if (granted) {
+        send(text);
+      }
+    }
+
+    private void askForGrant() {
+      vertx.eventBus().<Boolean>request(request.grantAddress(), new StreamGrant(request.requestId(), request.attempt()),
+          new DeliveryOptions().setSendTimeout(GRANT_TIMEOUT_MILLIS))
+        .onComplete(reply -> {
+          granted = reply.succeeded() && Boolean.TRUE.equals(reply.result().body());
+          if (!granted) {
+            stop(UpstreamFailure.fatal(new ApiError(499, "cancelled", "cancelled",
+              "Another attempt answered first.", null)));
+          } else if (held != null) {
+            held.forEach(this::send);
+            held = null;
+          }
+        });
+    }
+
+    private void send(String text) {
+      partial.append(text);
+      vertx.eventBus().send(request.inbox(), new StreamChunk(request.requestId(), seq++, text));
+    }
+
+    long firstTokenMillis() {
+      long at = firstTokenNanos == 0 ? System.nanoTime() : firstTokenNanos;
+      return (at - startNanos) / 1_000_000;
+    }
+
+    BusFailure failure(Throwable cause) {
+      int sent = seq - request.seqStart();
+      String text = partial == null ? "" : partial.toString();
+      if (cause instanceof UpstreamFailure failure) {
+        return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), sent, text);
+      }
+      if (cause instanceof OpenCircuitException) {
+        return new BusFailure(ApiError.circuitOpen(deployment.modelName()), true,
+          deployment.breaker().resetTimeoutMillis(), 0, "");
+      }
+      LOG.error("request {}: unexpected failure calling deployment {}", request.requestId(), deployment.id(), cause);
+      return new BusFailure(ApiError.upstreamFailed("The model call failed."), true, 0, sent, text);
+    }
   }
 }

@@ -1,103 +1,90 @@
 package io.switchboard.inference;
 
-import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.parsetools.RecordParser;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.function.Consumer;
 
 /**
- * Calls one deployment of an OpenAI-compatible chat completions API over a pooled HTTP client. Streams are
- * relayed chunk by chunk as they arrive. Every outcome is a {@link ChatResult} or an {@link ApiError}; the
- * error text never carries a key or the upstream's URL.
+ * The OpenAI chat completions protocol (OpenAI, DeepSeek, GLM, Qwen compatible mode, vLLM, Ollama and the
+ * built-in simulator). Streams are relayed chunk by chunk as they arrive.
  */
-final class OpenAiUpstream {
-  private static final Logger LOG = LoggerFactory.getLogger(OpenAiUpstream.class);
-
-  private final Vertx vertx;
+final class OpenAiUpstream implements Upstream {
   private final Deployment deployment;
   private final String url;
   private final HttpClientAgent client;
-  private int nextKey;
+  private final KeyPool keys;
 
-  OpenAiUpstream(Vertx vertx, Deployment deployment, String baseUrl) {
-    this.vertx = vertx;
+  OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client) {
     this.deployment = deployment;
     this.url = baseUrl + "/chat/completions";
-    this.client = vertx.httpClientBuilder()
-      .with(new HttpClientOptions()
-        .setConnectTimeout((int) deployment.connectTimeoutMillis())
-        .setKeepAlive(true)
-        .setTcpNoDelay(true)
-        .setSsl(baseUrl.startsWith("https"))
-        .setTrustAll(false))
-      .with(new PoolOptions().setHttp1MaxSize(deployment.maxConnections()).setMaxWaitQueueSize(
-        deployment.maxConnections() * 16))
-      .build();
+    this.client = client;
+    this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
   }
 
-  Future<Void> close() {
+  @Override
+  public Future<Void> close() {
     return client.close();
   }
 
-  /**
-   * One call. For a stream, {@code onDelta} gets each piece of text as it arrives and the result counts them;
-   * otherwise the result carries the whole answer.
-   */
-  Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta) {
-    long timeout = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
-    Promise<ChatResult> promise = Promise.promise();
-    Buffer body = requestBody(request).toBuffer();
+  @Override
+  public Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta, CancelSignal cancel) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
       .putHeader("content-type", "application/json")
       .putHeader("accept", request.stream() ? "text/event-stream" : "application/json");
-    String key = nextKey();
-    if (key != null) {
-      options.putHeader("authorization", "Bearer " + key);
-    }
-    HttpClientRequest[] inFlight = new HttpClientRequest[1];
-    long timer = vertx.setTimer(timeout, t -> {
-      if (promise.tryFail(ApiError.upstreamTimeout("The model did not answer within " + timeout + " ms.")
-        .toException()) && inFlight[0] != null) {
-        inFlight[0].reset();
+    int key = -1;
+    if (keys.needsKeys()) {
+      try {
+        key = keys.acquire(System.currentTimeMillis());
+      } catch (UpstreamFailure noKey) {
+        return Future.failedFuture(noKey);
       }
-    });
-    client.request(options)
+      options.putHeader("authorization", "Bearer " + keys.key(key));
+    }
+    int usedKey = key;
+    Buffer body = requestBody(request).toBuffer();
+    return client.request(options)
       .compose(req -> {
-        inFlight[0] = req;
+        cancel.whenCancelled(req::reset);
         return req.send(body);
       })
-      .compose(response -> response.statusCode() / 100 == 2
-        ? (request.stream() ? relay(request, response, onDelta) : parseCompletion(request, response))
-        : response.body().compose(errorBody -> Future.failedFuture(upstreamError(response, errorBody).toException())))
-      .onComplete(ar -> {
-        vertx.cancelTimer(timer);
-        if (ar.succeeded()) {
-          promise.tryComplete(ar.result());
-        } else {
-          promise.tryFail(asApiError(ar.cause()).toException());
+      .compose(response -> {
+        if (response.statusCode() / 100 == 2) {
+          return request.stream() ? relay(request, response, onDelta) : parseCompletion(request, response);
         }
-      });
-    return promise.future();
+        return response.body().compose(errorBody -> {
+          noteKeyTrouble(usedKey, response);
+          return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
+            response.getHeader("retry-after")));
+        });
+      })
+      .recover(failure -> Future.failedFuture(failure instanceof UpstreamFailure ? failure
+        : HttpFailures.unreachable()));
+  }
+
+  private void noteKeyTrouble(int key, HttpClientResponse response) {
+    if (key < 0) {
+      return;
+    }
+    int status = response.statusCode();
+    if (status == 401 || status == 403) {
+      keys.refused(key, status);
+    } else if (status == 429) {
+      keys.rateLimited(key, System.currentTimeMillis(), HttpFailures.retryAfterMillis(response.getHeader("retry-after")));
+    }
   }
 
   private JsonObject requestBody(ChatRequest request) {
@@ -118,14 +105,18 @@ final class OpenAiUpstream {
   }
 
   private Future<ChatResult> parseCompletion(ChatRequest request, HttpClientResponse response) {
-    return response.body().map(buffer -> {
-      JsonObject json = buffer.toJsonObject();
-      JsonObject choice = json.getJsonArray("choices").getJsonObject(0);
-      JsonObject message = choice.getJsonObject("message");
-      JsonObject usage = json.getJsonObject("usage", new JsonObject());
-      return new ChatResult(request.requestId(), message.getString("content", ""),
-        choice.getString("finish_reason", "stop"), usage.getInteger("prompt_tokens", 0),
-        usage.getInteger("completion_tokens", 0), 0, deployment.id());
+    return response.body().compose(buffer -> {
+      try {
+        JsonObject json = buffer.toJsonObject();
+        JsonObject choice = json.getJsonArray("choices").getJsonObject(0);
+        JsonObject message = choice.getJsonObject("message");
+        JsonObject usage = json.getJsonObject("usage", new JsonObject());
+        return Future.succeededFuture(new ChatResult(request.requestId(), message.getString("content", ""),
+          choice.getString("finish_reason", "stop"), usage.getInteger("prompt_tokens", 0),
+          usage.getInteger("completion_tokens", 0), 0, deployment.id(), 0));
+      } catch (RuntimeException e) {
+        return Future.failedFuture(HttpFailures.malformed("a response that is not a chat completion"));
+      }
     });
   }
 
@@ -153,74 +144,22 @@ final class OpenAiUpstream {
       try {
         state.accept(new JsonObject(data), onDelta);
       } catch (DecodeException | ClassCastException e) {
-        done.tryFail(ApiError.upstreamFailed("The model sent a malformed stream chunk.").toException());
-      } catch (UpstreamStreamError e) {
-        done.tryFail(ApiError.upstreamFailed("The model reported an error mid-stream: " + e.getMessage())
-          .toException());
+        done.tryFail(HttpFailures.malformed("a malformed stream chunk"));
+      } catch (UpstreamFailure e) {
+        done.tryFail(e);
       }
     });
-    lines.exceptionHandler(e -> done.tryFail(ApiError.upstreamFailed(
-      "The model's stream broke off after " + state.chunks + " chunks.").toException()));
+    lines.exceptionHandler(e -> done.tryFail(HttpFailures.malformed("a stream that broke off after "
+      + state.chunks + " chunks")));
     lines.endHandler(v -> {
       if (state.sawDone || state.finishReason != null) {
         done.tryComplete(new ChatResult(request.requestId(), null, state.finishReason, state.promptTokens,
-          state.completionTokens > 0 ? state.completionTokens : state.chunks, state.chunks, deployment.id()));
+          state.completionTokens > 0 ? state.completionTokens : state.chunks, state.chunks, deployment.id(), 0));
       } else {
-        done.tryFail(ApiError.upstreamFailed("The model's stream ended early after " + state.chunks
-          + " chunks.").toException());
+        done.tryFail(HttpFailures.malformed("a stream that ended early after " + state.chunks + " chunks"));
       }
     });
     return done.future();
-  }
-
-  private String nextKey() {
-    if (deployment.apiKeys().isEmpty()) {
-      return null;
-    }
-    nextKey = (nextKey + 1) % deployment.apiKeys().size();
-    return deployment.apiKeys().get(nextKey);
-  }
-
-  private ApiError upstreamError(HttpClientResponse response, Buffer body) {
-    int status = response.statusCode();
-    String upstreamMessage = null;
-    try {
-      JsonObject error = body.toJsonObject().getJsonObject("error");
-      upstreamMessage = error == null ? null : error.getString("message");
-    } catch (RuntimeException ignored) {
-      // not JSON: say only the status
-    }
-    LOG.warn("deployment {} answered HTTP {}", deployment.id(), status);
-    if (status == 401 || status == 403) {
-      return ApiError.upstreamFailed("The model's provider rejected the gateway's credentials.");
-    }
-    if (status == 429) {
-      return new ApiError(429, "rate_limit_error", "upstream_rate_limited",
-        "The model's provider is rate limiting; retry shortly.", null);
-    }
-    if (status >= 400 && status < 500 && status != 404 && status != 408) {
-      return new ApiError(400, "invalid_request_error", "upstream_rejected",
-        upstreamMessage != null ? upstreamMessage : "The model rejected the request (HTTP " + status + ").", null);
-    }
-    return ApiError.upstreamFailed("The model failed (HTTP " + status + ").");
-  }
-
-  private ApiError asApiError(Throwable failure) {
-    if (failure instanceof io.vertx.core.eventbus.ReplyException) {
-      return ApiError.from(failure);
-    }
-    if (failure instanceof DecodeException || failure instanceof NullPointerException
-      || failure instanceof ClassCastException || failure instanceof IndexOutOfBoundsException) {
-      return ApiError.upstreamFailed("The model sent a response that is not a chat completion.");
-    }
-    LOG.warn("deployment {} unreachable: {}", deployment.id(), failure.getClass().getSimpleName());
-    return ApiError.upstreamFailed("The model could not be reached.");
-  }
-
-  private static final class UpstreamStreamError extends RuntimeException {
-    UpstreamStreamError(String message) {
-      super(message, null, false, false);
-    }
   }
 
   /** What a stream has said so far. */
@@ -234,7 +173,7 @@ final class OpenAiUpstream {
     void accept(JsonObject chunk, Consumer<String> onDelta) {
       JsonObject error = chunk.getJsonObject("error");
       if (error != null) {
-        throw new UpstreamStreamError(String.valueOf(error.getString("message")));
+        throw HttpFailures.malformed("an error mid-stream");
       }
       JsonObject usage = chunk.getJsonObject("usage");
       if (usage != null) {

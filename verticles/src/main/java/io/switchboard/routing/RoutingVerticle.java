@@ -1,67 +1,402 @@
 package io.switchboard.routing;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.bus.BusFailure;
+import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.ModelCatalog;
+import io.switchboard.bus.StreamGrant;
+import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.config.SwitchboardConfig.Route;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Admission and choice of deployment: maps a public model name to one of its deployments and hands the
- * turn to that deployment's inference proxy, on this node when it runs one, else wherever one runs.
+ * Admission and choice of deployment. Each turn gets a deployment by its route's strategy, waits in a
+ * priority queue when every deployment is at its concurrency limit, is retried with backoff and jitter
+ * before anything reached the client, falls back along the route's fallback list, continues mid-stream on a
+ * fallback when its upstream dies, may be hedged, and never outlives its deadline. Owns the health of each
+ * deployment as seen from this node.
  */
 public final class RoutingVerticle extends VerticleBase {
-  /** Time the event bus grants on top of the turn's own timeout, so the upstream's 504 wins the race. */
+  private static final Logger LOG = LoggerFactory.getLogger(RoutingVerticle.class);
+  /** Time the event bus grants an attempt on top of its own timeout, so the upstream's 504 wins the race. */
   private static final long BUS_MARGIN_MILLIS = 2_000;
+  private static final long QUEUE_FULL_RETRY_AFTER_MILLIS = 1_000;
 
+  private final SwitchboardConfig config;
+  private final String grantAddress;
+  private final MeterRegistry registry;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
+  private final Map<String, AdmissionQueue> queues = new HashMap<>();
+  private final Map<String, String> degraded = new HashMap<>();
+  private final Map<String, Turn> hedged = new HashMap<>();
   private final ModelCatalog catalog;
 
-  public RoutingVerticle(List<Deployment> deployments) {
-    Map<String, List<Deployment>> byModel = new LinkedHashMap<>();
-    for (Deployment deployment : deployments) {
-      byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(deployment);
+  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
+    this.config = config;
+    this.grantAddress = Addresses.routingGrant(nodeId);
+    this.registry = registry;
+    Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
+    for (Deployment deployment : config.deployments()) {
+      byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(new DeploymentState(deployment));
     }
     List<ModelCatalog.Model> models = new ArrayList<>();
     long created = System.currentTimeMillis() / 1000;
-    byModel.forEach((model, list) -> {
-      choosers.put(model, new DeploymentChooser(list));
-      models.add(new ModelCatalog.Model(model, list.get(0).ownedBy(), created));
+    byModel.forEach((model, states) -> {
+      Route route = config.route(model);
+      choosers.put(model, new DeploymentChooser(model, route.strategy(), states));
+      queues.put(model, new AdmissionQueue(route.maxQueued()));
+      models.add(new ModelCatalog.Model(model, states.get(0).deployment.ownedBy(), created));
     });
     this.catalog = new ModelCatalog(models);
   }
 
   @Override
   public Future<?> start() {
-    return Future.all(PreferLocal.<ChatRequest>serve(vertx.eventBus(), Addresses.ROUTING_CHAT, this::route),
-      PreferLocal.serve(vertx.eventBus(), Addresses.ROUTING_MODELS, message -> message.reply(catalog)));
+    queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
+      .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    var bus = vertx.eventBus();
+    return Future.all(List.of(
+      PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
+      PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
+      bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
+      bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
+      bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion()));
   }
 
-  private void route(Message<ChatRequest> message) {
-    ChatRequest request = message.body();
-    DeploymentChooser chooser = choosers.get(request.model());
-    if (chooser == null) {
-      ApiError.modelNotFound(request.model()).failReply(message);
-      return;
+  private void grant(Message<StreamGrant> message) {
+    Turn turn = hedged.get(message.body().requestId());
+    message.reply(turn != null && turn.grant(message.body().attempt()));
+  }
+
+  private void degrade(JsonObject order) {
+    String model = order.getString("model");
+    String to = order.getString("to");
+    if (to == null) {
+      degraded.remove(model);
+      LOG.warn("degrade lifted: {} is served by its own deployments again", model);
+    } else {
+      degraded.put(model, to);
+      LOG.warn("DEGRADED: traffic for {} goes to {}", model, to);
     }
-    Deployment deployment = chooser.next();
-    if (deployment == null) {
-      ApiError.unavailable("No deployment of '" + request.model() + "' is taking traffic.").failReply(message);
-      return;
+  }
+
+  private JsonObject state() {
+    JsonObject models = new JsonObject();
+    long now = System.currentTimeMillis();
+    choosers.forEach((model, chooser) -> {
+      JsonArray deployments = new JsonArray();
+      for (DeploymentState state : chooser.states) {
+        deployments.add(new JsonObject().put("id", state.deployment.id()).put("outstanding", state.outstanding)
+          .put("ewma_first_token_ms", state.ewmaFirstTokenMillis < 0 ? null : Math.round(state.ewmaFirstTokenMillis))
+          .put("resting_ms", Math.max(0, state.restingUntilMillis - now)));
+      }
+      models.put(model, new JsonObject().put("strategy", config.route(model).strategy())
+        .put("fallbacks", new JsonArray(config.route(model).fallbacks()))
+        .put("degraded_to", degraded.get(model)).put("queued", queues.get(model).size())
+        .put("deployments", deployments));
+    });
+    return new JsonObject().put("models", models);
+  }
+
+  private void slotFreed(String model) {
+    AdmissionQueue queue = queues.get(model);
+    AdmissionQueue.Waiter waiter;
+    while (queue.size() > 0 && choosers.get(model).choose(null, Set.of(), System.currentTimeMillis())
+      instanceof DeploymentChooser.Chosen && (waiter = queue.poll()) != null) {
+      vertx.cancelTimer(waiter.timer);
+      waiter.admit.run();
     }
-    PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.inference(deployment.id()), request,
-        request.timeoutMillis() + BUS_MARGIN_MILLIS)
-      .onSuccess(reply -> message.reply(reply.body()))
-      .onFailure(failure -> ApiError.from(failure).failReply(message));
+  }
+
+  /** One client turn, from admission to its one reply. */
+  private final class Turn {
+    private final Message<ChatRequest> message;
+    private final ChatRequest request;
+    private final List<String> chain = new ArrayList<>();
+    private final long deadline;
+    private final Set<String> excluded = new HashSet<>();
+    private final Map<Integer, DeploymentState> running = new HashMap<>();
+    private final StringBuilder partial = new StringBuilder();
+    private int modelIndex;
+    private int triesOnModel;
+    private int attempts;
+    private int seq;
+    private Integer streaming;
+    private BusFailure lastFailure;
+    private boolean done;
+    private long deadlineTimer = -1;
+    private long hedgeTimer = -1;
+
+    Turn(Message<ChatRequest> message) {
+      this.message = message;
+      this.request = message.body();
+      this.deadline = System.currentTimeMillis() + request.timeoutMillis();
+    }
+
+    void start() {
+      if (!choosers.containsKey(request.model())) {
+        ApiError.modelNotFound(request.model()).failReply(message);
+        return;
+      }
+      String first = degraded.getOrDefault(request.model(), request.model());
+      chain.add(first);
+      for (String fallback : config.route(request.model()).fallbacks()) {
+        if (!chain.contains(fallback)) {
+          chain.add(fallback);
+        }
+      }
+      deadlineTimer = vertx.setTimer(request.timeoutMillis(), t -> fail(new BusFailure(ApiError.upstreamTimeout(
+        "The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0, "")));
+      next();
+    }
+
+    private Route route() {
+      return config.route(chain.get(Math.min(modelIndex, chain.size() - 1)));
+    }
+
+    /** Launches the next attempt, waits for a slot, or gives up when nothing is left to try. */
+    private void next() {
+      if (done) {
+        return;
+      }
+      long now = System.currentTimeMillis();
+      while (modelIndex < chain.size()) {
+        String model = chain.get(modelIndex);
+        DeploymentChooser chooser = choosers.get(model);
+        if (chooser != null) {
+          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), excluded, now);
+          if (choice instanceof DeploymentChooser.Unavailable && !excluded.isEmpty()
+            && triesOnModel <= config.route(model).numRetries()) {
+            excluded.clear(); // a model with one deployment retries that deployment
+            choice = chooser.choose(request.conversationId(), excluded, now);
+          }
+          if (choice instanceof DeploymentChooser.Chosen chosen) {
+            launch(chosen.state(), model);
+            return;
+          }
+          if (choice instanceof DeploymentChooser.Full) {
+            enqueue(model);
+            return;
+          }
+        }
+        modelIndex++;
+        triesOnModel = 0;
+        excluded.clear();
+        if (modelIndex < chain.size()) {
+          registry.counter("switchboard.routing.fallbacks", "model", request.model()).increment();
+        }
+      }
+      fail(lastFailure != null ? lastFailure : BusFailure.of(ApiError.unavailable(
+        "No deployment of '" + request.model() + "' or its fallbacks can take the request right now.")));
+    }
+
+    private void enqueue(String model) {
+      AdmissionQueue queue = queues.get(model);
+      AdmissionQueue.Waiter waiter = new AdmissionQueue.Waiter(request.tenant(), request.priority(), this::next);
+      if (!queue.offer(waiter)) {
+        registry.counter("switchboard.routing.rejected", "model", model, "reason", "queue_full").increment();
+        fail(new BusFailure(new ApiError(429, "rate_limit_error", "overloaded", "The model '" + model
+          + "' is at capacity and its queue is full; retry shortly.", null), false, QUEUE_FULL_RETRY_AFTER_MILLIS,
+          0, ""));
+        return;
+      }
+      long wait = Math.min(config.route(model).maxQueueWaitMillis(), Math.max(1, deadline - System.currentTimeMillis()));
+      waiter.timer = vertx.setTimer(wait, t -> {
+        if (queue.remove(waiter)) {
+          registry.counter("switchboard.routing.rejected", "model", model, "reason", "queue_timeout").increment();
+          fail(new BusFailure(new ApiError(503, "server_error", "overloaded", "The model '" + model
+            + "' stayed at capacity for " + wait + " ms; retry shortly.", null), false, wait, 0, ""));
+        }
+      });
+    }
+
+    private void launch(DeploymentState state, String model) {
+      int attempt = attempts++;
+      long remaining = deadline - System.currentTimeMillis();
+      if (remaining <= 0) {
+        return; // the deadline timer answers
+      }
+      Route route = config.route(request.model());
+      boolean hedging = route.hedgeAfterMillis() > 0 && seq == 0;
+      String grant = hedging && request.stream() ? grantAddress : null;
+      if (grant != null) {
+        hedged.put(request.requestId(), this);
+      }
+      ChatRequest attemptRequest = request.retry(model, seq > 0 ? Continuation.of(request.messages(),
+        partial.toString()) : request.messages(), attempt, seq, remaining, grant);
+      state.outstanding++;
+      running.put(attempt, state);
+      PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.inference(state.deployment.id()), attemptRequest,
+          remaining + BUS_MARGIN_MILLIS)
+        .onComplete(outcome -> {
+          state.outstanding--;
+          running.remove(attempt);
+          slotFreed(state.deployment.modelName());
+          if (outcome.succeeded()) {
+            succeeded(attempt, state, outcome.result().body());
+          } else {
+            failed(attempt, state, BusFailure.from(outcome.cause()));
+          }
+        });
+      if (hedging && attempt == 0) {
+        hedgeTimer = vertx.setTimer(route.hedgeAfterMillis(), t -> hedge());
+      }
+    }
+
+    /** No first token yet: try a second deployment too; the first to answer wins. */
+    private void hedge() {
+      if (done || streaming != null || running.size() != 1) {
+        return;
+      }
+      for (DeploymentState busy : running.values()) {
+        excluded.add(busy.deployment.id());
+      }
+      String model = chain.get(modelIndex);
+      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), excluded,
+        System.currentTimeMillis());
+      if (choice instanceof DeploymentChooser.Chosen chosen) {
+        registry.counter("switchboard.routing.hedges", "model", request.model()).increment();
+        launch(chosen.state(), model);
+      }
+    }
+
+    /** A hedged attempt asks to stream: the first one may, the others are told no. */
+    boolean grant(int attempt) {
+      if (done) {
+        return false;
+      }
+      if (streaming == null) {
+        streaming = attempt;
+        vertx.cancelTimer(hedgeTimer);
+        cancelOthers(attempt, "another attempt answered first");
+      }
+      return streaming == attempt;
+    }
+
+    private void succeeded(int attempt, DeploymentState state, ChatResult result) {
+      state.firstToken(result.firstTokenMillis());
+      if (done) {
+        return;
+      }
+      finish();
+      cancelOthers(attempt, "another attempt answered first");
+      message.reply(result);
+    }
+
+    private void failed(int attempt, DeploymentState state, BusFailure failure) {
+      if (done) {
+        return;
+      }
+      if ("cancelled".equals(failure.error().code())) {
+        if (running.isEmpty() && lastFailure != null && !lastFailure.retryable()) {
+          fail(lastFailure);
+        } else if (running.isEmpty()) {
+          next();
+        }
+        return;
+      }
+      lastFailure = failure;
+      long now = System.currentTimeMillis();
+      if ("circuit_open".equals(failure.error().code())) {
+        state.rest(now, failure.retryAfterMillis());
+      } else if (failure.error().status() == 429) {
+        state.rest(now, Math.max(failure.retryAfterMillis(), 1_000));
+      }
+      if (failure.chunksSent() > 0) {
+        seq += failure.chunksSent();
+        partial.append(failure.partial());
+        streaming = null;
+        hedged.remove(request.requestId());
+      }
+      if (!failure.retryable()) {
+        if (running.isEmpty()) {
+          fail(failure);
+        }
+        return;
+      }
+      if (!running.isEmpty()) {
+        return; // a hedge is still going
+      }
+      excluded.add(state.deployment.id());
+      triesOnModel++;
+      if (triesOnModel > config.route(chain.get(modelIndex)).numRetries()) {
+        modelIndex++;
+        triesOnModel = 0;
+        excluded.clear();
+        if (modelIndex < chain.size()) {
+          registry.counter("switchboard.routing.fallbacks", "model", request.model()).increment();
+        }
+      }
+      if (seq > 0) {
+        registry.counter("switchboard.routing.midstream.failovers", "model", request.model()).increment();
+        LOG.info("request {}: upstream died after {} chunks; continuing on a fallback", request.requestId(), seq);
+        next(); // the client is waiting mid-sentence: no backoff
+        return;
+      }
+      long backoff = Math.max(failure.retryAfterMillis(), fullJitter(triesOnModel));
+      if (System.currentTimeMillis() + backoff >= deadline) {
+        fail(failure);
+        return;
+      }
+      registry.counter("switchboard.routing.retries", "model", request.model()).increment();
+      vertx.setTimer(Math.max(1, backoff), t -> next());
+    }
+
+    /** Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^tries)). */
+    private long fullJitter(int tries) {
+      Route route = route();
+      long ceiling = Math.min(route.retryMaxMillis(), route.retryBaseMillis() << Math.min(tries, 20));
+      return ThreadLocalRandom.current().nextLong(Math.max(1, ceiling));
+    }
+
+    private void cancelOthers(int winner, String reason) {
+      for (int attempt : List.copyOf(running.keySet())) {
+        if (attempt != winner) {
+          vertx.eventBus().publish(Addresses.INFERENCE_CANCEL, new CancelTurn(request.requestId(), attempt, reason));
+        }
+      }
+    }
+
+    private void fail(BusFailure failure) {
+      if (done) {
+        return;
+      }
+      finish();
+      if (!running.isEmpty()) {
+        vertx.eventBus().publish(Addresses.INFERENCE_CANCEL, new CancelTurn(request.requestId(), CancelTurn.ALL,
+          "the turn ended"));
+      }
+      // what this turn's attempts streamed is counted in chunks_sent, so the client's error event lines up
+      new BusFailure(failure.error(), false, failure.retryAfterMillis(), seq, "").failReply(message);
+    }
+
+    private void finish() {
+      done = true;
+      vertx.cancelTimer(deadlineTimer);
+      vertx.cancelTimer(hedgeTimer);
+      hedged.remove(request.requestId());
+    }
   }
 }

@@ -15,11 +15,12 @@ import java.util.Map;
  * @param errorStatus     the HTTP status of a simulated failure
  * @param hang            accept the call and never answer
  * @param dropAfterChunks close the connection after this many streamed chunks; -1 never
+ * @param retryAfterSeconds sent as Retry-After with a simulated failure; 0 sends none
  */
 public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
-                             boolean hang, int dropAfterChunks) {
+                             boolean hang, int dropAfterChunks, int retryAfterSeconds) {
 
-  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1);
+  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1, 0);
 
   public SimulatorKnobs {
     if (ttftMillis < 0 || tokensPerSecond < 0 || replyTokens < 0) {
@@ -27,6 +28,9 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
     }
     if (errorRate < 0 || errorRate > 1) {
       throw new IllegalArgumentException("error_rate must be between 0 and 1");
+    }
+    if (retryAfterSeconds < 0) {
+      throw new IllegalArgumentException("retry_after must not be negative");
     }
     if (errorStatus < 400 || errorStatus > 599) {
       throw new IllegalArgumentException("error_status must be a 4xx or 5xx status");
@@ -37,7 +41,7 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
   public String toPathSegment() {
     return "ttft_ms=" + ttftMillis + ";tokens_per_second=" + tokensPerSecond + ";reply_tokens=" + replyTokens
       + ";error_rate=" + errorRate + ";error_status=" + errorStatus + ";hang=" + hang
-      + ";drop_after_chunks=" + dropAfterChunks;
+      + ";drop_after_chunks=" + dropAfterChunks + ";retry_after=" + retryAfterSeconds;
   }
 
   /** Reads a path segment written by {@link #toPathSegment()}; missing knobs keep the given defaults. */
@@ -58,9 +62,10 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
       Double.parseDouble(values.getOrDefault("error_rate", String.valueOf(defaults.errorRate))),
       Integer.parseInt(values.getOrDefault("error_status", String.valueOf(defaults.errorStatus))),
       Boolean.parseBoolean(values.getOrDefault("hang", String.valueOf(defaults.hang))),
-      Integer.parseInt(values.getOrDefault("drop_after_chunks", String.valueOf(defaults.dropAfterChunks))));
+      Integer.parseInt(values.getOrDefault("drop_after_chunks", String.valueOf(defaults.dropAfterChunks))),
+      Integer.parseInt(values.getOrDefault("retry_after", String.valueOf(defaults.retryAfterSeconds))));
     values.keySet().removeAll(java.util.Set.of("ttft_ms", "tokens_per_second", "reply_tokens", "error_rate",
-      "error_status", "hang", "drop_after_chunks"));
+      "error_status", "hang", "drop_after_chunks", "retry_after"));
     if (!values.isEmpty()) {
       throw new IllegalArgumentException("unknown simulator knobs " + values.keySet());
     }

@@ -1,6 +1,7 @@
 package io.switchboard.simulator;
 
 import io.switchboard.json.JsonText;
+import io.switchboard.routing.Continuation;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -103,15 +104,16 @@ public final class SimulatorVerticle extends VerticleBase {
       return; // the caller's timeout is what is being tested; the connection stays open until it gives up
     }
     if (knobs.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < knobs.errorRate()) {
+      if (knobs.retryAfterSeconds() > 0) {
+        response.putHeader("retry-after", String.valueOf(knobs.retryAfterSeconds()));
+      }
       vertx.setTimer(Math.max(1, knobs.ttftMillis()),
         t -> error(response, knobs.errorStatus(), "simulated failure (error_rate=" + knobs.errorRate() + ")"));
       return;
     }
     JsonArray messages = json.getJsonArray("messages", new JsonArray());
-    String prompt = messages.isEmpty() ? "" : String.valueOf(messages.getJsonObject(messages.size() - 1)
-      .getValue("content"));
     int promptTokens = Math.max(1, messages.encode().length() / 4);
-    String[] tokens = reply(prompt, replyLength(json, knobs));
+    String[] tokens = answer(messages, replyLength(json, knobs));
     String id = "chatcmpl-sim" + calls.get();
     if (json.getBoolean("stream", false)) {
       boolean usage = json.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
@@ -125,6 +127,31 @@ public final class SimulatorVerticle extends VerticleBase {
   private static int replyLength(JsonObject request, SimulatorKnobs knobs) {
     Object max = request.getValue("max_tokens", request.getValue("max_completion_tokens"));
     return max instanceof Number n ? Math.min(knobs.replyTokens(), Math.max(0, n.intValue())) : knobs.replyTokens();
+  }
+
+  /**
+   * The answer to the last user message; asked to continue a partial answer (the gateway's mid-stream
+   * failover), the rest of that same answer, so a continued stream reads exactly like an unbroken one.
+   */
+  static String[] answer(JsonArray messages, int length) {
+    int last = messages.size() - 1;
+    if (last >= 2 && Continuation.INSTRUCTION.equals(text(messages, last))
+      && "assistant".equals(messages.getJsonObject(last - 1).getString("role"))) {
+      String partial = text(messages, last - 1);
+      String[] whole = reply(text(messages, last - 2), length);
+      StringBuilder said = new StringBuilder();
+      for (int i = 0; i < whole.length; i++) {
+        if (said.toString().equals(partial)) {
+          return java.util.Arrays.copyOfRange(whole, i, whole.length);
+        }
+        said.append(whole[i]);
+      }
+    }
+    return reply(last < 0 ? "" : text(messages, last), length);
+  }
+
+  private static String text(JsonArray messages, int index) {
+    return String.valueOf(messages.getJsonObject(index).getValue("content"));
   }
 
   /** The same prompt always gets the same answer; each token is one word with its leading space. */

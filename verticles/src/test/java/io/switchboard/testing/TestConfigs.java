@@ -43,5 +43,11 @@ public final class TestConfigs {
         provider: simulator
         simulator: {drop_after_chunks: 3, reply_tokens: 10, tokens_per_second: 500}
         circuit_breaker: {max_failures: 1000}
+    routes:
+      - model_name: sim-drop
+        num_retries: 0
+      - model_name: sim-broken
+        num_retries: 1
+        retry_base_ms: 5
     """;
 }
