@@ -1,6 +1,17 @@
 package io.switchboard.monitoring;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Set;
+import java.util.stream.Collectors;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -17,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * metrics and Switchboard's), {@code /health} (the process is alive) and {@code /ready} (it takes traffic).
  */
 public final class MonitoringVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(MonitoringVerticle.class);
   private final SwitchboardConfig config;
   private final String nodeId;
   private final PrometheusMeterRegistry registry;
@@ -36,6 +48,11 @@ public final class MonitoringVerticle extends VerticleBase {
       .end(registry.scrape()));
     router.get("/health").handler(this::health);
     router.get("/ready").handler(this::health);
+    router.route("/admin/*").handler(this::authorizeAdmin);
+    router.get("/admin/routes").handler(this::routes);
+    router.post("/admin/models/:model/degrade").handler(BodyHandler.create(false).setBodyLimit(4096))
+      .handler(this::degrade);
+    router.delete("/admin/models/:model/degrade").handler(this::degrade);
     server = vertx.createHttpServer();
     return server.requestHandler(router).listen(config.management().port(), config.management().host());
   }
@@ -52,6 +69,68 @@ public final class MonitoringVerticle extends VerticleBase {
       .put("clustered", vertx.isClustered())
       .put("verticles", new JsonArray(config.verticles().stream().sorted().toList()));
     ctx.response().putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  private void authorizeAdmin(RoutingContext ctx) {
+    String token = config.management().adminToken();
+    if (token == null) {
+      error(ctx, new ApiError(403, "permission_error", "admin_disabled",
+        "The admin API is off: set management.admin_token to turn it on.", null));
+      return;
+    }
+    String presented = ctx.request().getHeader("authorization");
+    byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+    if (presented == null || !MessageDigest.isEqual(expected, presented.getBytes(StandardCharsets.UTF_8))) {
+      error(ctx, ApiError.invalidApiKey("The admin API needs 'Authorization: Bearer <management.admin_token>'."));
+      return;
+    }
+    ctx.next();
+  }
+
+  private void routes(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.ROUTING_STATE, "")
+      .onSuccess(reply -> json(ctx, 200, reply.body()))
+      .onFailure(failure -> error(ctx, ApiError.unavailable("This node runs no routing verticle.")));
+  }
+
+  /**
+   * The manual degrade switch: all of a model's traffic goes to its backup ("ChatGPT is down, switch to
+   * GLM"), on every node of the cluster, until lifted.
+   */
+  private void degrade(RoutingContext ctx) {
+    String model = ctx.pathParam("model");
+    Set<String> models = config.deployments().stream().map(d -> d.modelName()).collect(Collectors.toSet());
+    if (!models.contains(model)) {
+      error(ctx, ApiError.modelNotFound(model));
+      return;
+    }
+    JsonObject order = new JsonObject().put("model", model);
+    if (ctx.request().method() == HttpMethod.POST) {
+      String to;
+      try {
+        to = ctx.body().asJsonObject().getString("to");
+      } catch (RuntimeException e) {
+        to = null;
+      }
+      if (to == null || !models.contains(to) || to.equals(model)) {
+        error(ctx, ApiError.badRequest("Body must be {\"to\": \"<another served model>\"}.", "to"));
+        return;
+      }
+      order.put("to", to);
+    } else {
+      order.putNull("to");
+    }
+    vertx.eventBus().publish(Addresses.ROUTING_DEGRADE, order);
+    LOG.warn("admin: degrade order {} from {}", order.encode(), ctx.request().remoteAddress());
+    json(ctx, 200, order.put("applied_cluster_wide", true));
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  private static void error(RoutingContext ctx, ApiError error) {
+    json(ctx, error.status(), error.toJson());
   }
 
   /** The port /metrics and /health answer on (useful when configured as 0). */

@@ -319,10 +319,11 @@ public final class RoutingVerticle extends VerticleBase {
       }
       lastFailure = failure;
       long now = System.currentTimeMillis();
-      if ("circuit_open".equals(failure.error().code())) {
-        state.rest(now, failure.retryAfterMillis());
-      } else if (failure.error().status() == 429) {
-        state.rest(now, Math.max(failure.retryAfterMillis(), 1_000));
+      // an open circuit or a 429 rests the deployment; the turn itself moves on at once
+      boolean rested = "circuit_open".equals(failure.error().code()) || failure.error().status() == 429;
+      if (rested) {
+        state.rest(now, failure.error().status() == 429 ? Math.max(failure.retryAfterMillis(), 1_000)
+          : failure.retryAfterMillis());
       }
       if (failure.chunksSent() > 0) {
         seq += failure.chunksSent();
@@ -355,7 +356,7 @@ public final class RoutingVerticle extends VerticleBase {
         next(); // the client is waiting mid-sentence: no backoff
         return;
       }
-      long backoff = Math.max(failure.retryAfterMillis(), fullJitter(triesOnModel));
+      long backoff = rested ? 0 : Math.max(failure.retryAfterMillis(), fullJitter(triesOnModel));
       if (System.currentTimeMillis() + backoff >= deadline) {
         fail(failure);
         return;

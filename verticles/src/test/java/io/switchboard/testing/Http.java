@@ -22,6 +22,10 @@ public final class Http {
     return send(builder(url, headers).GET().build());
   }
 
+  public static HttpResponse<String> delete(String url, String... headers) {
+    return send(builder(url, headers).DELETE().build());
+  }
+
   public static HttpResponse<String> post(String url, String body, String... headers) {
     return send(builder(url, headers).header("content-type", "application/json")
       .POST(HttpRequest.BodyPublishers.ofString(body)).build());
