@@ -63,6 +63,9 @@ class ResilienceTest {
       - model_name: hedged
         provider: simulator
         weight: 1
+      - model_name: slow-talker
+        provider: simulator
+        simulator: {tokens_per_second: 10, reply_tokens: 100}
       - model_name: broken
         provider: simulator
         simulator: {error_rate: 1}
@@ -177,6 +180,29 @@ class ResilienceTest {
     assertTrue((System.nanoTime() - nonStreamStart) / 1_000_000 < 2000);
     String metrics = Http.get(node.managementUrl() + "/metrics").body();
     assertTrue(metrics.contains("switchboard_routing_hedges_total{model=\"hedged\"}"), metrics);
+  }
+
+  @Test
+  void a_client_that_leaves_mid_stream_cancels_the_upstream_call() throws Exception {
+    HttpResponse<java.io.InputStream> response = java.net.http.HttpClient.newHttpClient().send(
+      java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).header("content-type", "application/json")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body("slow-talker", "long story", true))).build(),
+      HttpResponse.BodyHandlers.ofInputStream());
+    java.io.BufferedReader reader = new java.io.BufferedReader(new java.io.InputStreamReader(response.body()));
+    assertTrue(reader.readLine().startsWith("data: "), "the stream started");
+    assertEquals(1.0, inflight(), "one upstream call in flight");
+    reader.close(); // the client goes away after the first chunk of a 10 s answer
+    long deadline = System.currentTimeMillis() + 3000;
+    while (inflight() > 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(0.0, inflight(), "the upstream call was cancelled, not left to run for 10 s");
+  }
+
+  private static double inflight() {
+    String metrics = Http.get(node.managementUrl() + "/metrics").body();
+    return metrics.lines().filter(l -> l.startsWith("switchboard_inference_inflight "))
+      .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(-1);
   }
 
   @Test

@@ -20,8 +20,8 @@ public final class Addresses {
   private Addresses() {
   }
 
-  /** {@link CancelTurn}s, published to every inference proxy in the cluster. */
-  public static final String INFERENCE_CANCEL = "switchboard.inference.cancel";
+  /** {@link CancelTurn}s, published to every router and inference proxy in the cluster. */
+  public static final String TURN_CANCEL = "switchboard.turn.cancel";
   /** Manual degrade switches (JSON {@code {"model","to"}}; {@code to} null restores), published to every router. */
   public static final String ROUTING_DEGRADE = "switchboard.routing.degrade";
 

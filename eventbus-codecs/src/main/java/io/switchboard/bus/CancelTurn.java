@@ -5,8 +5,8 @@ import io.vertx.core.buffer.Buffer;
 import java.util.Objects;
 
 /**
- * Stop attempts of a turn wherever they run (published to every inference proxy): the client left, the
- * turn timed out, or a hedge lost. {@code attempt} -1 means every attempt.
+ * Stop attempts of a turn wherever they run (published to every router and inference proxy): the client
+ * left, the turn timed out, or a hedge lost. {@code attempt} -1 means the whole turn.
  */
 public record CancelTurn(String requestId, int attempt, String reason) {
   public static final RecordCodec<CancelTurn> CODEC =

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Timer;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.BusFailure;
+import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
@@ -269,7 +270,14 @@ public final class ConnectionVerticle extends VerticleBase {
     SseTurn turn = new SseTurn(ctx.response(), request.requestId(), chat.model(), chat.includeUsage(),
       request.conversationId() != null);
     streams.put(request.requestId(), turn);
-    ctx.response().closeHandler(v -> streams.remove(request.requestId()));
+    ctx.response().closeHandler(v -> {
+      if (streams.remove(request.requestId()) != null) {
+        // the client left mid-answer: stop the upstream call wherever it runs
+        vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), CancelTurn.ALL,
+          "client disconnected"));
+        record(ctx, 499);
+      }
+    });
     route(request).onComplete(outcome -> {
       if (outcome.succeeded()) {
         boolean ended = turn.finish(outcome.result(), () -> {

@@ -66,7 +66,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
       registrations.add(PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
         message -> serve(deployment, upstream, breaker, message)));
     }
-    registrations.add(bus.<CancelTurn>consumer(Addresses.INFERENCE_CANCEL, message -> cancel(message.body()))
+    Gauge.builder("switchboard.inference.inflight", calls, Map::size)
+      .description("Turns with an upstream call in flight on this node").register(registry);
+    registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> cancel(message.body()))
       .completion());
     return Future.all(registrations);
   }

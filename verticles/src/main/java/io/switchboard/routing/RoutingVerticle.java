@@ -50,7 +50,7 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
-  private final Map<String, Turn> hedged = new HashMap<>();
+  private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
@@ -82,11 +82,17 @@ public final class RoutingVerticle extends VerticleBase {
       PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
       bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
-      bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion()));
+      bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion(),
+      bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
+        Turn turn = turns.get(message.body().requestId());
+        if (turn != null && message.body().attempt() == CancelTurn.ALL) {
+          turn.abandon(message.body().reason());
+        }
+      }).completion()));
   }
 
   private void grant(Message<StreamGrant> message) {
-    Turn turn = hedged.get(message.body().requestId());
+    Turn turn = turns.get(message.body().requestId());
     message.reply(turn != null && turn.grant(message.body().attempt()));
   }
 
@@ -167,6 +173,7 @@ public final class RoutingVerticle extends VerticleBase {
           chain.add(fallback);
         }
       }
+      turns.put(request.requestId(), this);
       deadlineTimer = vertx.setTimer(request.timeoutMillis(), t -> fail(new BusFailure(ApiError.upstreamTimeout(
         "The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0, "")));
       next();
@@ -241,9 +248,7 @@ public final class RoutingVerticle extends VerticleBase {
       Route route = config.route(request.model());
       boolean hedging = route.hedgeAfterMillis() > 0 && seq == 0;
       String grant = hedging && request.stream() ? grantAddress : null;
-      if (grant != null) {
-        hedged.put(request.requestId(), this);
-      }
+
       ChatRequest attemptRequest = request.retry(model, seq > 0 ? Continuation.of(request.messages(),
         partial.toString()) : request.messages(), attempt, seq, remaining, grant);
       state.outstanding++;
@@ -329,7 +334,6 @@ public final class RoutingVerticle extends VerticleBase {
         seq += failure.chunksSent();
         partial.append(failure.partial());
         streaming = null;
-        hedged.remove(request.requestId());
       }
       if (!failure.retryable()) {
         if (running.isEmpty()) {
@@ -375,7 +379,7 @@ public final class RoutingVerticle extends VerticleBase {
     private void cancelOthers(int winner, String reason) {
       for (int attempt : List.copyOf(running.keySet())) {
         if (attempt != winner) {
-          vertx.eventBus().publish(Addresses.INFERENCE_CANCEL, new CancelTurn(request.requestId(), attempt, reason));
+          vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), attempt, reason));
         }
       }
     }
@@ -386,18 +390,27 @@ public final class RoutingVerticle extends VerticleBase {
       }
       finish();
       if (!running.isEmpty()) {
-        vertx.eventBus().publish(Addresses.INFERENCE_CANCEL, new CancelTurn(request.requestId(), CancelTurn.ALL,
+        vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), CancelTurn.ALL,
           "the turn ended"));
       }
       // what this turn's attempts streamed is counted in chunks_sent, so the client's error event lines up
       new BusFailure(failure.error(), false, failure.retryAfterMillis(), seq, "").failReply(message);
     }
 
+    /** The client went away: stop everything and try nothing more (inference proxies were told too). */
+    void abandon(String reason) {
+      if (!done) {
+        finish();
+        new BusFailure(new ApiError(499, "cancelled", "cancelled", "The request was cancelled (" + reason + ").",
+          null), false, 0, seq, "").failReply(message);
+      }
+    }
+
     private void finish() {
       done = true;
       vertx.cancelTimer(deadlineTimer);
       vertx.cancelTimer(hedgeTimer);
-      hedged.remove(request.requestId());
+      turns.remove(request.requestId());
     }
   }
 }
