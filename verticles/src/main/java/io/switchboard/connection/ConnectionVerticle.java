@@ -49,8 +49,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String REQUEST_ID = "x-request-id";
   static final String CONVERSATION_ID = "x-conversation-id";
   static final String MEMORY = "x-switchboard-memory";
-  private static final long SESSION_TIMEOUT_MILLIS = 2_000;
-  private static final long BUS_MARGIN_MILLIS = 5_000;
+  private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -58,7 +57,8 @@ public final class ConnectionVerticle extends VerticleBase {
   private final ApiKeys apiKeys;
   private final String inbox;
   private final MeterRegistry registry;
-  private final Map<String, SseTurn> streams = new HashMap<>();
+  private final Map<String, StreamSink> streams = new HashMap<>();
+  private ChatPipeline pipeline;
   private HttpServer server;
 
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
@@ -70,6 +70,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    pipeline = new ChatPipeline(vertx, registry);
     Router router = Router.router(vertx);
     router.route().handler(this::assignRequestId);
     router.post("/v1/chat/completions")
@@ -90,7 +91,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
     var chunks = vertx.eventBus().<StreamChunk>consumer(inbox, message -> {
       StreamChunk chunk = message.body();
-      SseTurn turn = streams.get(chunk.requestId());
+      StreamSink turn = streams.get(chunk.requestId());
       if (turn != null) {
         turn.chunk(chunk);
       }
@@ -139,7 +140,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   private void models(RoutingContext ctx) {
     String wanted = ctx.pathParam("model");
-    PreferLocal.<ModelCatalog>request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", SESSION_TIMEOUT_MILLIS)
+    PreferLocal.<ModelCatalog>request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", MODELS_TIMEOUT_MILLIS)
       .onSuccess(reply -> {
         JsonArray data = new JsonArray();
         for (ModelCatalog.Model model : reply.body().models()) {
@@ -184,11 +185,12 @@ public final class ConnectionVerticle extends VerticleBase {
     }
     ctx.put("model", chat.model());
     ApiKeys.Tenant tenant = ctx.get("tenant");
-    Future<List<ChatMessage>> history = conversationId == null ? Future.succeededFuture(List.of())
-      : loadHistory(ctx, tenant, conversationId);
-    history.onComplete(loaded -> {
-      List<ChatMessage> messages = withHistory(loaded.result(), chat.messages());
-      String requestId = ctx.get(REQUEST_ID);
+    String requestId = ctx.get(REQUEST_ID);
+    pipeline.memory(requestId, tenant.name(), conversationId).onSuccess(memory -> {
+      if (conversationId != null) {
+        ctx.response().putHeader(MEMORY, memory.available() ? "on" : "unavailable");
+      }
+      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
       ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, chat.stream(),
         chat.options(), chat.stream() ? inbox : null, settings.requestTimeoutMillis(), conversationId,
         tenant.priority());
@@ -203,65 +205,12 @@ public final class ConnectionVerticle extends VerticleBase {
     });
   }
 
-  /** Earlier turns; when memory is out of reach the turn goes on without it, and the response says so. */
-  private Future<List<ChatMessage>> loadHistory(RoutingContext ctx, ApiKeys.Tenant tenant, String conversationId) {
-    return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_LOAD,
-        new HistoryQuery(tenant.name(), conversationId), SESSION_TIMEOUT_MILLIS)
-      .map(reply -> {
-        ctx.response().putHeader(MEMORY, "on");
-        return reply.body().messages();
-      })
-      .otherwise(failure -> {
-        LOG.warn("request {}: conversation memory unavailable, serving without it ({})", ctx.<String>get(REQUEST_ID),
-          ApiError.from(failure).message());
-        registry.counter("switchboard.session.unavailable").increment();
-        ctx.response().putHeader(MEMORY, "unavailable");
-        return List.of();
-      });
-  }
-
-  /** Stored turns first; a system prompt in the new request replaces any stored one. */
-  static List<ChatMessage> withHistory(List<ChatMessage> history, List<ChatMessage> fresh) {
-    if (history.isEmpty()) {
-      return fresh;
-    }
-    boolean freshSystem = fresh.stream().anyMatch(ChatMessage::isSystem);
-    List<ChatMessage> all = new ArrayList<>(history.size() + fresh.size());
-    for (ChatMessage message : history) {
-      if (!(freshSystem && message.isSystem())) {
-        all.add(message);
-      }
-    }
-    all.addAll(fresh);
-    return all;
-  }
-
-  private void remember(ChatRequest request, List<ChatMessage> fresh, String answer) {
-    if (request.conversationId() == null) {
-      return;
-    }
-    List<ChatMessage> turn = new ArrayList<>(fresh);
-    turn.add(new ChatMessage("assistant", answer));
-    PreferLocal.request(vertx.eventBus(), Addresses.SESSION_APPEND,
-        new HistoryAppend(request.tenant(), request.conversationId(), turn), SESSION_TIMEOUT_MILLIS)
-      .onFailure(failure -> {
-        LOG.warn("request {}: the turn could not be stored in conversation {} ({})", request.requestId(),
-          request.conversationId(), ApiError.from(failure).message());
-        registry.counter("switchboard.session.append.failed").increment();
-      });
-  }
-
-  private Future<ChatResult> route(ChatRequest request) {
-    return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
-      request.timeoutMillis() + BUS_MARGIN_MILLIS).map(reply -> reply.body());
-  }
-
   private void complete(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
-    route(request)
+    pipeline.route(request)
       .onSuccess(result -> {
         ctx.response().putHeader("x-switchboard-deployment", String.valueOf(result.deployment()));
         respondJson(ctx, 200, OpenAiJson.completion(request.requestId(), chat.model(), result));
-        remember(request, chat.messages(), result.content());
+        pipeline.remember(request, chat.messages(), result.content());
       })
       .onFailure(failure -> fail(ctx, failure));
   }
@@ -278,12 +227,12 @@ public final class ConnectionVerticle extends VerticleBase {
         record(ctx, 499);
       }
     });
-    route(request).onComplete(outcome -> {
+    pipeline.route(request).onComplete(outcome -> {
       if (outcome.succeeded()) {
         boolean ended = turn.finish(outcome.result(), () -> {
           streams.remove(request.requestId());
           record(ctx, 200);
-          remember(request, chat.messages(), turn.answer());
+          pipeline.remember(request, chat.messages(), turn.answer());
         });
         if (!ended) {
           vertx.setTimer(LOST_CHUNK_WAIT_MILLIS, t -> {

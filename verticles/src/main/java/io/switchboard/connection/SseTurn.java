@@ -12,12 +12,12 @@ import io.vertx.core.http.HttpServerResponse;
  * go out with the first chunk, so a failure before any text still reaches the client as a plain HTTP error;
  * a failure after it ends the stream with an explicit error event, never as a silent success.
  */
-final class SseTurn {
+final class SseTurn implements StreamSink {
   private final HttpServerResponse response;
   private final String prefix;
   private final boolean includeUsage;
   private final StringBuilder answer;
-  private int received;
+  private final ChunkSequencer sequencer = new ChunkSequencer(delta -> write(delta, !started()));
   private ChatResult pendingResult;
   private Runnable pendingDone;
 
@@ -28,38 +28,42 @@ final class SseTurn {
     this.answer = keepAnswer ? new StringBuilder() : null;
   }
 
-  boolean started() {
+  @Override
+  public boolean started() {
     return response.headWritten();
   }
 
-  String answer() {
+  @Override
+  public String answer() {
     return answer == null ? null : answer.toString();
   }
 
-  void chunk(StreamChunk chunk) {
-    if (chunk.seq() != received) {
-      return; // a duplicate or a chunk of an attempt that was abandoned
-    }
-    received++;
-    if (answer != null) {
-      answer.append(chunk.delta());
-    }
-    StringBuilder event = new StringBuilder(prefix.length() + chunk.delta().length() + 96).append(prefix);
-    event.append(received == 1 ? "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":" : "{\"index\":0,\"delta\":{\"content\":");
-    JsonText.appendQuoted(event, chunk.delta());
-    event.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-    write(event.toString());
-    if (pendingResult != null && received >= pendingResult.chunks()) {
+  @Override
+  public void chunk(StreamChunk chunk) {
+    sequencer.accept(chunk);
+    if (pendingResult != null && sequencer.delivered() >= pendingResult.chunks()) {
       finish(pendingResult, pendingDone);
     }
+  }
+
+  private void write(String delta, boolean first) {
+    if (answer != null) {
+      answer.append(delta);
+    }
+    StringBuilder event = new StringBuilder(prefix.length() + delta.length() + 96).append(prefix);
+    event.append(first ? "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":" : "{\"index\":0,\"delta\":{\"content\":");
+    JsonText.appendQuoted(event, delta);
+    event.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    write(event.toString());
   }
 
   /**
    * Ends the stream once every chunk the result counts has been written, then runs {@code done}.
    * Returns false when chunks are still on their way (the end then comes with the last of them).
    */
-  boolean finish(ChatResult result, Runnable done) {
-    if (received < result.chunks()) {
+  @Override
+  public boolean finish(ChatResult result, Runnable done) {
+    if (sequencer.delivered() < result.chunks()) {
       pendingResult = result;
       pendingDone = done;
       return false;
@@ -82,7 +86,8 @@ final class SseTurn {
   }
 
   /** Chunks the result counted never came (their node died on the way): say so rather than end quietly. */
-  boolean giveUpWaiting() {
+  @Override
+  public boolean giveUpWaiting() {
     if (pendingResult == null) {
       return false;
     }
@@ -92,7 +97,8 @@ final class SseTurn {
   }
 
   /** An error after the stream began: an error event in OpenAI's error shape, then the end. No [DONE]. */
-  void error(ApiError error) {
+  @Override
+  public void error(ApiError error) {
     if (!response.closed()) {
       startIfNeeded();
       response.end("data: " + error.toJson().encode() + "\n\n");

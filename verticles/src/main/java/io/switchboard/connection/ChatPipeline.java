@@ -1,0 +1,96 @@
+package io.switchboard.connection;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.History;
+import io.switchboard.bus.HistoryAppend;
+import io.switchboard.bus.HistoryQuery;
+import io.switchboard.eventbus.PreferLocal;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The steps every channel (HTTP API, WebSocket, IM webhooks) takes for a chat turn: earlier turns from
+ * the session verticle, the turn through routing, and the new turns stored afterwards without delaying the
+ * answer. Memory is best effort: when it is out of reach the turn goes on without it.
+ */
+public final class ChatPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(ChatPipeline.class);
+  private static final long SESSION_TIMEOUT_MILLIS = 2_000;
+  private static final long BUS_MARGIN_MILLIS = 5_000;
+
+  /** A conversation's earlier turns, and whether memory could be reached at all. */
+  public record Memory(List<ChatMessage> history, boolean available) {
+    static final Memory NONE = new Memory(List.of(), true);
+  }
+
+  private final Vertx vertx;
+  private final MeterRegistry registry;
+
+  public ChatPipeline(Vertx vertx, MeterRegistry registry) {
+    this.vertx = vertx;
+    this.registry = registry;
+  }
+
+  /** Never fails: without memory, an empty history that says it was unavailable. */
+  public Future<Memory> memory(String requestId, String tenant, String conversationId) {
+    if (conversationId == null) {
+      return Future.succeededFuture(Memory.NONE);
+    }
+    return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_LOAD,
+        new HistoryQuery(tenant, conversationId), SESSION_TIMEOUT_MILLIS)
+      .map(reply -> new Memory(reply.body().messages(), true))
+      .otherwise(failure -> {
+        LOG.warn("request {}: conversation memory unavailable, serving without it ({})", requestId,
+          ApiError.from(failure).message());
+        registry.counter("switchboard.session.unavailable").increment();
+        return new Memory(List.of(), false);
+      });
+  }
+
+  /** Stored turns first; a system prompt in the new request replaces any stored one. */
+  public static List<ChatMessage> withHistory(List<ChatMessage> history, List<ChatMessage> fresh) {
+    if (history.isEmpty()) {
+      return fresh;
+    }
+    boolean freshSystem = fresh.stream().anyMatch(ChatMessage::isSystem);
+    List<ChatMessage> all = new ArrayList<>(history.size() + fresh.size());
+    for (ChatMessage message : history) {
+      if (!(freshSystem && message.isSystem())) {
+        all.add(message);
+      }
+    }
+    all.addAll(fresh);
+    return all;
+  }
+
+  public Future<ChatResult> route(ChatRequest request) {
+    return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
+      request.timeoutMillis() + BUS_MARGIN_MILLIS).map(reply -> reply.body());
+  }
+
+  /** Stores the client's new messages and the answer, after the answer went out. */
+  public void remember(ChatRequest request, List<ChatMessage> fresh, String answer) {
+    if (request.conversationId() == null || answer == null) {
+      return;
+    }
+    List<ChatMessage> turn = new ArrayList<>(fresh);
+    turn.add(new ChatMessage("assistant", answer));
+    PreferLocal.request(vertx.eventBus(), Addresses.SESSION_APPEND,
+        new HistoryAppend(request.tenant(), request.conversationId(), turn), SESSION_TIMEOUT_MILLIS)
+      .onFailure(failure -> {
+        LOG.warn("request {}: the turn could not be stored in conversation {} ({})", request.requestId(),
+          request.conversationId(), ApiError.from(failure).message());
+        registry.counter("switchboard.session.append.failed").increment();
+      });
+  }
+}
