@@ -158,7 +158,7 @@ public final class Switchboard {
       Future<?> chain = Future.succeededFuture();
       if (config.runs("session")) {
         chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
-          config.session())), 1));
+          config.session()), v -> ConversationStores.identities(v, config.session())), 1));
       }
       if (config.runs("routing")) {
         chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry), 1));

@@ -14,6 +14,10 @@ public final class Addresses {
   public static final String ROUTING_STATE = "switchboard.routing.state";
   /** {@link HistoryQuery} in, {@link History} back. */
   public static final String SESSION_LOAD = "switchboard.session.load";
+  /** {@link IdentityQuery} in, the person id (String) back. */
+  public static final String SESSION_IDENTIFY = "switchboard.session.identify";
+  /** {@link IdentityLink} in, the person id (String) back. */
+  public static final String SESSION_LINK = "switchboard.session.link";
   /** {@link HistoryAppend} in, no reply needed (an empty reply when asked). */
   public static final String SESSION_APPEND = "switchboard.session.append";
 

@@ -8,7 +8,8 @@ import java.util.List;
 public final class Codecs {
   public static final List<RecordCodec<?>> ALL = List.of(
     ChatRequest.CODEC, StreamChunk.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
-    HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC);
+    HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC,
+    IdentityQuery.CODEC, IdentityLink.CODEC);
 
   private Codecs() {
   }

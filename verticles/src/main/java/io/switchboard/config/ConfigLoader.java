@@ -86,7 +86,7 @@ public final class ConfigLoader {
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session(root.child("session")), cluster(root.child("cluster")),
-      verticles(root));
+      verticles(root), imChannels(root));
     root.rejectUnknownKeys();
     return config;
   }
@@ -265,6 +265,33 @@ public final class ConfigLoader {
       }
     }
     return routes;
+  }
+
+  private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {
+    List<SwitchboardConfig.ImChannel> channels = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (ConfigNode entry : root.children("im_channels")) {
+      String name = entry.requiredString("name");
+      if (!name.matches("[a-z0-9][a-z0-9_\\-]{0,63}")) {
+        throw entry.error("name", "must be 1-64 characters of a-z 0-9 _ - (it is part of the webhook URL)");
+      }
+      if (!names.add(name)) {
+        throw entry.error("name", "'" + name + "' is used by another channel");
+      }
+      String platform = entry.oneOf("platform", null, SwitchboardConfig.ImChannel.PLATFORMS);
+      if (platform == null) {
+        throw entry.error("platform", "is required");
+      }
+      String tenant = entry.string("tenant", "default");
+      if (!ID.matcher(tenant).matches()) {
+        throw entry.error("tenant", "must be letters, digits, '.', '_' or '-' (got '" + tenant + "')");
+      }
+      var channel = new SwitchboardConfig.ImChannel(name, platform, tenant, entry.requiredString("model"),
+        stripSlash(entry.string("api_base", null)), entry.stringMap("credentials"));
+      entry.rejectUnknownKeys();
+      channels.add(channel);
+    }
+    return channels;
   }
 
   private static SwitchboardConfig.Breaker breaker(ConfigNode node) {

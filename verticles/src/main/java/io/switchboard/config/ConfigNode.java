@@ -183,6 +183,19 @@ public final class ConfigNode {
     return List.copyOf(values);
   }
 
+  /** A mapping of names to plain values (e.g. a platform's credentials), with {@code ${ENV}} resolved. */
+  public Map<String, String> stringMap(String key) {
+    ConfigNode node = child(key);
+    Map<String, String> values = new LinkedHashMap<>();
+    for (String name : node.entries.keySet()) {
+      String value = node.scalar(name);
+      if (value != null) {
+        values.put(name, value);
+      }
+    }
+    return values;
+  }
+
   /** Fails on any key that was never read: the usual sign of a typo. */
   public void rejectUnknownKeys() {
     for (String key : entries.keySet()) {

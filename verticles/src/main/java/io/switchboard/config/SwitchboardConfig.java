@@ -10,7 +10,7 @@ import java.util.Set;
 /** The whole validated configuration of one node. Built by {@link ConfigLoader}; immutable. */
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
-                                Cluster cluster, Set<String> verticles) {
+                                Cluster cluster, Set<String> verticles, List<ImChannel> imChannels) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -19,6 +19,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     deployments = List.copyOf(deployments);
     routes = Map.copyOf(routes);
     verticles = Set.copyOf(verticles);
+    imChannels = List.copyOf(imChannels);
   }
 
   /** How a model is routed; a model with no entry under {@code routes} gets {@link Route#defaults}. */
@@ -125,6 +126,29 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
 
   /** Circuit breaker settings of a deployment. */
   public record Breaker(int maxFailures, long resetTimeoutMillis) {
+  }
+
+  /**
+   * One company's bot on an IM platform. Its webhook is {@code /im/<platform>/<name>}.
+   *
+   * @param platform    wecom | dingtalk | feishu
+   * @param tenant      whose conversations (and quota) the bot's chats are
+   * @param model       the public model the bot asks
+   * @param apiBase     the platform's API base URL (its real one by default; tests point it at a fake)
+   * @param credentials the platform's secrets by their documented names; never logged
+   */
+  public record ImChannel(String name, String platform, String tenant, String model, String apiBase,
+                          Map<String, String> credentials) {
+    public static final Set<String> PLATFORMS = Set.of("wecom", "dingtalk", "feishu");
+
+    public ImChannel {
+      credentials = Map.copyOf(credentials);
+    }
+
+    @Override
+    public String toString() {
+      return "ImChannel[name=" + name + ", platform=" + platform + ", tenant=" + tenant + ", model=" + model + "]";
+    }
   }
 
   public record Session(String store, long ttlSeconds, int maxMessages, String redisUrl) {

@@ -17,6 +17,7 @@ import io.switchboard.bus.ModelCatalog;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.im.ImWebhooks;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -53,6 +54,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
+  private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final ApiKeys apiKeys;
   private final String inbox;
@@ -62,6 +64,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private HttpServer server;
 
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
+    this.config = config;
     this.settings = config.server();
     this.apiKeys = new ApiKeys(config.auth());
     this.inbox = Addresses.inbox(nodeId, instance);
@@ -79,6 +82,8 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::chat);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
+    Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
+      : ImWebhooks.mount(vertx, router, pipeline, config, registry);
     router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
       "Unknown path " + ctx.request().method() + " " + ctx.normalizedPath() + ".")));
     router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
@@ -98,7 +103,8 @@ public final class ConnectionVerticle extends VerticleBase {
     });
     server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(300)
       .setIdleTimeoutUnit(TimeUnit.SECONDS));
-    return Future.all(chunks.completion(), server.requestHandler(router).listen(settings.port(), settings.host()));
+    return Future.all(chunks.completion(), im)
+      .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 
   /** Lets requests in flight finish (streams included) before the server goes. */

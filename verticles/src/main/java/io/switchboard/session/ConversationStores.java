@@ -5,7 +5,7 @@ import io.vertx.core.Vertx;
 
 import java.time.Duration;
 
-/** The store the configuration asks for. */
+/** The stores the configuration asks for. */
 public final class ConversationStores {
   private ConversationStores() {
   }
@@ -16,5 +16,9 @@ public final class ConversationStores {
       case "redis" -> throw new UnsupportedOperationException("TODO-REDIS");
       default -> new InMemoryConversationStore(vertx, ttl, session.maxMessages());
     };
+  }
+
+  public static IdentityStore identities(Vertx vertx, SwitchboardConfig.Session session) {
+    return new InMemoryIdentityStore();
   }
 }

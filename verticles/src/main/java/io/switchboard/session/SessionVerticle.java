@@ -5,6 +5,9 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.History;
 import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.HistoryQuery;
+import io.switchboard.bus.IdentityLink;
+import io.switchboard.bus.IdentityQuery;
+import io.vertx.core.Vertx;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -21,19 +24,33 @@ import java.util.function.Function;
 public final class SessionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
 
-  private final Function<io.vertx.core.Vertx, ConversationStore> storeFactory;
+  private final Function<Vertx, ConversationStore> storeFactory;
+  private final Function<Vertx, IdentityStore> identityFactory;
   private ConversationStore store;
+  private IdentityStore identities;
 
-  public SessionVerticle(Function<io.vertx.core.Vertx, ConversationStore> storeFactory) {
+  public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory) {
     this.storeFactory = storeFactory;
+    this.identityFactory = identityFactory;
   }
 
   @Override
   public Future<?> start() {
     store = storeFactory.apply(vertx);
+    identities = identityFactory.apply(vertx);
     return Future.all(
       PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load),
-      PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append));
+      PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append),
+      PreferLocal.<IdentityQuery>serve(vertx.eventBus(), Addresses.SESSION_IDENTIFY, message -> {
+        IdentityQuery q = message.body();
+        identities.identify(q.tenant(), q.channel(), q.externalId())
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
+      }),
+      PreferLocal.<IdentityLink>serve(vertx.eventBus(), Addresses.SESSION_LINK, message -> {
+        IdentityLink l = message.body();
+        identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
+      }));
   }
 
   @Override
