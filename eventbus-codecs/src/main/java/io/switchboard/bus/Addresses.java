@@ -26,6 +26,8 @@ public final class Addresses {
 
   /** {@link CancelTurn}s, published to every router and inference proxy in the cluster. */
   public static final String TURN_CANCEL = "switchboard.turn.cancel";
+  /** {@link StreamFlow} pause/resume orders, published to every inference proxy in the cluster. */
+  public static final String TURN_FLOW = "switchboard.turn.flow";
   /** Manual degrade switches (JSON {@code {"model","to"}}; {@code to} null restores), published to every router. */
   public static final String ROUTING_DEGRADE = "switchboard.routing.degrade";
 

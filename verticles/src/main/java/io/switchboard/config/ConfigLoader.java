@@ -97,7 +97,9 @@ public final class ConfigLoader {
       node.integer("port", 8080, 0, 65535),
       node.integer("instances", 0, 0, 256),
       node.number("max_body_bytes", 1_048_576, 1024, 1L << 30),
-      node.number("request_timeout_ms", 300_000, 100, 3_600_000));
+      node.number("request_timeout_ms", 300_000, 100, 3_600_000),
+      node.number("slow_client_timeout_ms", 30_000, 100, 3_600_000),
+      node.number("websocket_idle_timeout_ms", 120_000, 1_000, 86_400_000));
     node.rejectUnknownKeys();
     return server;
   }
@@ -153,7 +155,7 @@ public final class ConfigLoader {
     return new SimulatorKnobs(
       node.number("ttft_ms", defaults.ttftMillis(), 0, 600_000),
       node.integer("tokens_per_second", defaults.tokensPerSecond(), 0, 1_000_000),
-      node.integer("reply_tokens", defaults.replyTokens(), 0, 100_000),
+      node.integer("reply_tokens", defaults.replyTokens(), 0, 10_000_000),
       node.decimal("error_rate", defaults.errorRate(), 0, 1),
       node.integer("error_status", defaults.errorStatus(), 400, 599),
       node.bool("hang", defaults.hang()),

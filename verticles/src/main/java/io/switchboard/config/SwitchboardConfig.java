@@ -33,7 +33,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
   }
 
   /** The public API port. */
-  public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis) {
+  public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
+                       long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis) {
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.switchboard.connection;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.switchboard.bus.Addresses;
@@ -37,6 +38,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.HashSet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -61,6 +64,19 @@ public final class ConnectionVerticle extends VerticleBase {
   private final MeterRegistry registry;
   private final Map<String, StreamSink> streams = new HashMap<>();
   private ChatPipeline pipeline;
+  private Counter streamPauses;
+  private final Set<WebSocketChat> sockets = new HashSet<>();
+  private final WebSocketChat.Streams socketStreams = new WebSocketChat.Streams() {
+    @Override
+    public void open(String requestId, StreamSink sink) {
+      streams.put(requestId, sink);
+    }
+
+    @Override
+    public void close(String requestId) {
+      streams.remove(requestId);
+    }
+  };
   private HttpServer server;
 
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
@@ -74,6 +90,8 @@ public final class ConnectionVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     pipeline = new ChatPipeline(vertx, registry);
+    streamPauses = Counter.builder("switchboard.stream.paused")
+      .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
     router.route().handler(this::assignRequestId);
     router.post("/v1/chat/completions")
@@ -81,6 +99,7 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::authenticate)
       .handler(this::chat);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
+    router.get("/v1/ws").handler(this::webSocket);
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
@@ -101,10 +120,40 @@ public final class ConnectionVerticle extends VerticleBase {
         turn.chunk(chunk);
       }
     });
-    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(300)
-      .setIdleTimeoutUnit(TimeUnit.SECONDS));
+    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
+      .setWebSocketClosingTimeout(10)
+      .setIdleTimeoutUnit(TimeUnit.SECONDS)
+      .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
+        : (int) settings.maxBodyBytes()));
+    long sweepEvery = Math.max(1_000, settings.webSocketIdleTimeoutMillis() / 6);
+    vertx.setPeriodic(sweepEvery, t -> {
+      long now = System.currentTimeMillis();
+      for (WebSocketChat chat : List.copyOf(sockets)) {
+        chat.sweep(now, settings.webSocketIdleTimeoutMillis());
+      }
+    });
     return Future.all(chunks.completion(), im)
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
+  }
+
+  private void webSocket(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("authorization");
+    ApiKeys.Tenant tenant = null;
+    if (authorization != null || !apiKeys.enabled()) {
+      tenant = apiKeys.authenticate(authorization);
+      if (tenant == null) {
+        fail(ctx, ApiError.invalidApiKey("Incorrect API key provided."));
+        return;
+      }
+    }
+    ApiKeys.Tenant preAuthenticated = tenant;
+    ctx.request().toWebSocket().onSuccess(socket -> {
+      WebSocketChat[] chat = new WebSocketChat[1];
+      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, socketStreams, inbox, settings, preAuthenticated,
+        streamPauses,
+        () -> sockets.remove(chat[0]));
+      sockets.add(chat[0]);
+    });
   }
 
   /** Lets requests in flight finish (streams included) before the server goes. */
@@ -122,7 +171,7 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.next();
   }
 
-  private static String newRequestId() {
+  static String newRequestId() {
     byte[] bytes = new byte[12];
     RANDOM.nextBytes(bytes);
     StringBuilder id = new StringBuilder("req_");
@@ -222,7 +271,12 @@ public final class ConnectionVerticle extends VerticleBase {
   }
 
   private void stream(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
-    SseTurn turn = new SseTurn(ctx.response(), request.requestId(), chat.model(), chat.includeUsage(),
+    FlowGate gate = new FlowGate(vertx, ctx.response(), settings.slowClientTimeoutMillis(), streamPauses, () -> {
+      LOG.info("request {}: client too slow, dropping its stream", request.requestId());
+      ctx.response().reset();
+    });
+    gate.add(request.requestId());
+    SseTurn turn = new SseTurn(ctx.response(), gate, request.requestId(), chat.model(), chat.includeUsage(),
       request.conversationId() != null);
     streams.put(request.requestId(), turn);
     ctx.response().closeHandler(v -> {

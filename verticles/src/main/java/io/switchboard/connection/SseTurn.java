@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class SseTurn implements StreamSink {
   private final HttpServerResponse response;
+  private final FlowGate gate;
   private final String prefix;
   private final boolean includeUsage;
   private final StringBuilder answer;
@@ -21,8 +22,10 @@ final class SseTurn implements StreamSink {
   private ChatResult pendingResult;
   private Runnable pendingDone;
 
-  SseTurn(HttpServerResponse response, String requestId, String model, boolean includeUsage, boolean keepAnswer) {
+  SseTurn(HttpServerResponse response, FlowGate gate, String requestId, String model, boolean includeUsage,
+          boolean keepAnswer) {
     this.response = response;
+    this.gate = gate;
     this.prefix = OpenAiJson.chunkPrefix(requestId, model);
     this.includeUsage = includeUsage;
     this.answer = keepAnswer ? new StringBuilder() : null;
@@ -111,6 +114,7 @@ final class SseTurn implements StreamSink {
     }
     startIfNeeded();
     response.write(Buffer.buffer(event));
+    gate.wrote();
   }
 
   private void startIfNeeded() {

@@ -9,6 +9,7 @@ import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
+import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.eventbus.PreferLocal;
@@ -70,6 +71,12 @@ public final class InferenceProxyVerticle extends VerticleBase {
       .description("Turns with an upstream call in flight on this node").register(registry);
     registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> cancel(message.body()))
       .completion());
+    registrations.add(bus.<StreamFlow>consumer(Addresses.TURN_FLOW, message -> {
+      List<Call> sameTurn = calls.get(message.body().requestId());
+      if (sameTurn != null) {
+        sameTurn.forEach(call -> call.flow(message.body().paused()));
+      }
+    }).completion());
     return Future.all(registrations);
   }
 
@@ -200,6 +207,16 @@ public final class InferenceProxyVerticle extends VerticleBase {
       }
     }
 
+    /** The client fell behind (or caught up): no stall timer while we are the ones not reading. */
+    void flow(boolean paused) {
+      cancel.flow(paused);
+      vertx.cancelTimer(gapTimer);
+      if (!paused && !outcome.future().isComplete()) {
+        long idle = deployment.idleTimeoutMillis();
+        gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
+      }
+    }
+
     void end() {
       vertx.cancelTimer(totalTimer);
       vertx.cancelTimer(gapTimer);
@@ -210,8 +227,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
         return;
       }
       vertx.cancelTimer(gapTimer);
-      long idle = deployment.idleTimeoutMillis();
-      gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
+      if (!cancel.paused()) {
+        long idle = deployment.idleTimeoutMillis();
+        gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
+      }
       if (firstTokenNanos == 0) {
         firstTokenNanos = System.nanoTime();
         if (granted == null) {

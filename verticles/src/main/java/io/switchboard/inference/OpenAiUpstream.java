@@ -63,7 +63,7 @@ final class OpenAiUpstream implements Upstream {
       })
       .compose(response -> {
         if (response.statusCode() / 100 == 2) {
-          return request.stream() ? relay(request, response, onDelta) : parseCompletion(request, response);
+          return request.stream() ? relay(request, response, onDelta, cancel) : parseCompletion(request, response);
         }
         return response.body().compose(errorBody -> {
           noteKeyTrouble(usedKey, response);
@@ -121,10 +121,19 @@ final class OpenAiUpstream implements Upstream {
   }
 
   /** Relays an SSE stream: one {@code onDelta} per content chunk; the stream must end with [DONE]. */
-  private Future<ChatResult> relay(ChatRequest request, HttpClientResponse response, Consumer<String> onDelta) {
+  private Future<ChatResult> relay(ChatRequest request, HttpClientResponse response, Consumer<String> onDelta,
+                                   CancelSignal control) {
     Promise<ChatResult> done = Promise.promise();
     StreamState state = new StreamState();
     RecordParser lines = RecordParser.newDelimited("\n", response);
+    // a client that reads slowly stops our reads, and TCP pushes back on the upstream
+    control.onFlow(pause -> {
+      if (pause) {
+        lines.pause();
+      } else {
+        lines.resume();
+      }
+    });
     lines.handler(line -> {
       if (done.future().isComplete()) {
         return;

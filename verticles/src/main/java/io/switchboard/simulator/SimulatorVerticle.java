@@ -186,19 +186,8 @@ public final class SimulatorVerticle extends VerticleBase {
       response.end(end.toString());
     };
     if (knobs.tokensPerSecond() == 0) {
-      vertx.setTimer(Math.max(1, knobs.ttftMillis()), t -> {
-        StringBuilder all = new StringBuilder();
-        for (int i = 0; i < tokens.length; i++) {
-          if (i == knobs.dropAfterChunks()) {
-            response.write(all.toString());
-            request.connection().close();
-            return;
-          }
-          all.append(chunk(prefix, i, tokens[i]));
-        }
-        response.write(all.toString());
-        finish.run();
-      });
+      vertx.setTimer(Math.max(1, knobs.ttftMillis()), t -> writeAsFastAsRead(request, prefix, tokens, 0, knobs,
+        finish));
       return;
     }
     long gap = Math.max(1, 1000L / knobs.tokensPerSecond());
@@ -217,6 +206,31 @@ public final class SimulatorVerticle extends VerticleBase {
         next[0]++;
       }
     }));
+  }
+
+  /** Every token at once, in batches, as fast as the reader takes them (and no faster: it honours backpressure). */
+  private void writeAsFastAsRead(HttpServerRequest request, String prefix, String[] tokens, int from,
+                                 SimulatorKnobs knobs, Runnable finish) {
+    HttpServerResponse response = request.response();
+    int i = from;
+    while (i < tokens.length && !response.writeQueueFull()) {
+      StringBuilder batch = new StringBuilder();
+      for (int end = Math.min(tokens.length, i + 64); i < end; i++) {
+        if (i == knobs.dropAfterChunks()) {
+          response.write(batch.toString());
+          request.connection().close();
+          return;
+        }
+        batch.append(chunk(prefix, i, tokens[i]));
+      }
+      response.write(batch.toString());
+    }
+    if (i == tokens.length) {
+      finish.run();
+    } else if (!response.closed()) {
+      int next = i;
+      response.drainHandler(v -> writeAsFastAsRead(request, prefix, tokens, next, knobs, finish));
+    }
   }
 
   private static String chunk(String prefix, int index, String token) {

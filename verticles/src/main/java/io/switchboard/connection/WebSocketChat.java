@@ -1,0 +1,238 @@
+package io.switchboard.connection;
+
+import io.micrometer.core.instrument.Counter;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.CancelTurn;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ConversationIds;
+import io.switchboard.config.SwitchboardConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One chat WebSocket: authenticate, then any number of conversations at once, each answer streamed as it is
+ * generated. The protocol (JSON text messages) is in the README under "WebSocket chat".
+ */
+final class WebSocketChat {
+  static final int MAX_TURNS = 8;
+  static final short CLOSE_UNAUTHORIZED = 4401;
+  static final short CLOSE_TOO_SLOW = 4409;
+  static final short CLOSE_IDLE = 4408;
+
+  /** Where the connection verticle routes inbox chunks. */
+  interface Streams {
+    void open(String requestId, StreamSink sink);
+
+    void close(String requestId);
+  }
+
+  private final Vertx vertx;
+  private final ServerWebSocket socket;
+  private final ApiKeys apiKeys;
+  private final ChatPipeline pipeline;
+  private final Streams streams;
+  private final String inbox;
+  private final SwitchboardConfig.Server settings;
+  private final FlowGate gate;
+  /** client turn id → request id */
+  private final Map<String, String> turns = new HashMap<>(4);
+  private ApiKeys.Tenant tenant;
+  long lastHeard = System.currentTimeMillis();
+
+  WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline, Streams streams,
+                String inbox, SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, Counter pauses,
+                Runnable onClosed) {
+    this.vertx = vertx;
+    this.socket = socket;
+    this.apiKeys = apiKeys;
+    this.pipeline = pipeline;
+    this.streams = streams;
+    this.inbox = inbox;
+    this.settings = settings;
+    this.tenant = preAuthenticated;
+    this.gate = new FlowGate(vertx, socket, settings.slowClientTimeoutMillis(), pauses, () -> {
+      closed(); // stop every answer now; the close frame waits behind what is already queued
+      socket.close(CLOSE_TOO_SLOW, "client too slow: it stayed behind the stream for "
+        + settings.slowClientTimeoutMillis() + " ms");
+    });
+    socket.setWriteQueueMaxSize(256 * 1024);
+    socket.textMessageHandler(this::received);
+    socket.frameHandler(frame -> lastHeard = System.currentTimeMillis());
+    socket.closeHandler(v -> {
+      closed();
+      onClosed.run();
+    });
+    if (tenant != null) {
+      send(new JsonObject().put("type", "ready").put("tenant", tenant.name()));
+    }
+  }
+
+  ServerWebSocket socket() {
+    return socket;
+  }
+
+  private void received(String text) {
+    lastHeard = System.currentTimeMillis();
+    JsonObject message;
+    try {
+      message = new JsonObject(text);
+    } catch (DecodeException e) {
+      error(null, ApiError.badRequest("Every message must be a JSON object.", null));
+      return;
+    }
+    String type = message.getValue("type") instanceof String t ? t : "";
+    if (tenant == null && !type.equals("auth")) {
+      socket.close(CLOSE_UNAUTHORIZED, "authenticate first: {\"type\":\"auth\",\"api_key\":\"...\"}");
+      return;
+    }
+    switch (type) {
+      case "auth" -> authenticate(message);
+      case "chat" -> chat(message);
+      case "cancel" -> cancel(message.getValue("id") instanceof String id ? id : null);
+      case "ping" -> send(new JsonObject().put("type", "pong"));
+      default -> error(null, ApiError.badRequest("Unknown message type '" + type
+        + "'; expected auth, chat, cancel or ping.", "type"));
+    }
+  }
+
+  private void authenticate(JsonObject message) {
+    Object key = message.getValue("api_key");
+    ApiKeys.Tenant who = apiKeys.authenticate(key instanceof String k ? "Bearer " + k : null);
+    if (who == null) {
+      socket.close(CLOSE_UNAUTHORIZED, "invalid api key");
+      return;
+    }
+    tenant = who;
+    send(new JsonObject().put("type", "ready").put("tenant", who.name()));
+  }
+
+  private void chat(JsonObject message) {
+    Object rawId = message.getValue("id");
+    if (!(rawId instanceof String id) || id.isEmpty() || id.length() > 64) {
+      error(null, ApiError.badRequest("A chat message needs an 'id' of 1-64 characters.", "id"));
+      return;
+    }
+    if (turns.containsKey(id)) {
+      error(id, ApiError.badRequest("An answer with this id is still streaming.", "id"));
+      return;
+    }
+    if (turns.size() >= MAX_TURNS) {
+      error(id, new ApiError(429, "rate_limit_error", "too_many_turns",
+        "At most " + MAX_TURNS + " answers may stream at once on one connection.", null));
+      return;
+    }
+    Object conversation = message.getValue("conversation_id");
+    if (conversation != null && !(conversation instanceof String c && ConversationIds.isValid(c))) {
+      error(id, ApiError.badRequest("conversation_id must be 1-128 characters of A-Z a-z 0-9 . _ -.",
+        "conversation_id"));
+      return;
+    }
+    ChatCompletionRequest chat;
+    try {
+      JsonObject body = new JsonObject().put("model", message.getValue("model"))
+        .put("messages", message.getValue("message") instanceof String text
+          ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text))
+          : message.getValue("messages"));
+      if (message.getValue("options") instanceof JsonObject options) {
+        options.forEach(e -> body.put(e.getKey(), e.getValue()));
+        body.put("model", message.getValue("model"));
+      }
+      chat = ChatCompletionRequest.parse(body);
+    } catch (InvalidRequest e) {
+      error(id, e.error());
+      return;
+    }
+    String conversationId = conversation != null ? (String) conversation
+      : "conv-" + ConnectionVerticle.newRequestId().substring(4);
+    String requestId = ConnectionVerticle.newRequestId();
+    turns.put(id, requestId);
+    pipeline.memory(requestId, tenant.name(), conversationId).onSuccess(memory -> {
+      if (!turns.containsKey(id)) {
+        return; // cancelled while memory loaded
+      }
+      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
+      ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, true, chat.options(),
+        inbox, settings.requestTimeoutMillis(), conversationId, tenant.priority());
+      WebSocketTurn turn = new WebSocketTurn(socket, gate, id, conversationId);
+      streams.open(requestId, turn);
+      gate.add(requestId);
+      send(new JsonObject().put("type", "started").put("id", id).put("request_id", requestId)
+        .put("conversation_id", conversationId).put("memory", memory.available() ? "on" : "unavailable"));
+      pipeline.route(request).onComplete(outcome -> {
+        if (!requestId.equals(turns.get(id))) {
+          return; // cancelled
+        }
+        if (outcome.failed()) {
+          end(id, requestId);
+          turn.error(ApiError.from(outcome.cause()));
+          return;
+        }
+        boolean ended = turn.finish(outcome.result(), () -> {
+          end(id, requestId);
+          pipeline.remember(request, chat.messages(), turn.answer());
+        });
+        if (!ended) {
+          vertx.setTimer(2_000, t -> {
+            if (turn.giveUpWaiting()) {
+              end(id, requestId);
+            }
+          });
+        }
+      });
+    });
+  }
+
+  private void cancel(String id) {
+    String requestId = id == null ? null : turns.get(id);
+    if (requestId == null) {
+      error(id, ApiError.notFound("No answer with this id is streaming."));
+      return;
+    }
+    vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, "client cancelled"));
+    end(id, requestId);
+    send(new JsonObject().put("type", "cancelled").put("id", id));
+  }
+
+  private void end(String id, String requestId) {
+    turns.remove(id, requestId);
+    streams.close(requestId);
+    gate.remove(requestId);
+  }
+
+  private void closed() {
+    for (Map.Entry<String, String> turn : Map.copyOf(turns).entrySet()) {
+      vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(turn.getValue(), CancelTurn.ALL,
+        "client disconnected"));
+      end(turn.getKey(), turn.getValue());
+    }
+  }
+
+  /** Called by the verticle's sweep: pings a quiet client, and lets go of one silent past the idle timeout. */
+  void sweep(long nowMillis, long idleTimeoutMillis) {
+    long quiet = nowMillis - lastHeard;
+    if (quiet > idleTimeoutMillis && turns.isEmpty()) {
+      socket.close(CLOSE_IDLE, "idle timeout");
+    } else if (quiet > idleTimeoutMillis / 3 && !socket.isClosed()) {
+      socket.writePing(io.vertx.core.buffer.Buffer.buffer());
+    }
+  }
+
+  private void error(String id, ApiError error) {
+    send(new JsonObject().put("type", "error").put("id", id).put("error", error.toJson().getJsonObject("error")));
+  }
+
+  private void send(JsonObject message) {
+    if (!socket.isClosed()) {
+      socket.writeTextMessage(message.encode());
+    }
+  }
+}
