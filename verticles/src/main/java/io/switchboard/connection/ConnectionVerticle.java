@@ -30,6 +30,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,6 +102,9 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/ws").handler(this::webSocket);
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
+    // the web chat page, from the jar: nothing is fetched from the internet
+    router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
+    router.getWithRegex("/(app\\.js|app\\.css)").handler(StaticHandler.create("webroot"));
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
     router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
