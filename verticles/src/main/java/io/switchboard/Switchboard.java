@@ -164,7 +164,8 @@ public final class Switchboard {
         chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry), 1));
       }
       if (config.runs("inference-proxy")) {
-        chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry), 1));
+        chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry,
+          nodeId, config.bridge()), 1));
       }
       if (config.runs("monitoring")) {
         chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry), 1));
@@ -187,13 +188,14 @@ public final class Switchboard {
     Map<String, String> urls = new LinkedHashMap<>();
     boolean simulated = config.deployments().stream().anyMatch(Deployment::isSimulator);
     if (!simulated) {
-      config.deployments().forEach(d -> urls.put(d.id(), d.apiBase()));
+      config.deployments().forEach(d -> urls.put(d.id(), d.apiBase() != null ? d.apiBase() : "bridge"));
       return Future.succeededFuture(urls);
     }
     SimulatorVerticle simulator = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
       config.simulator().defaults());
     return vertx.deployVerticle(simulator).map(id -> {
-      config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs()) : d.apiBase()));
+      config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs())
+        : d.apiBase() != null ? d.apiBase() : "bridge"));
       return urls;
     });
   }

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}");
-  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic");
+  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic", "bridge");
 
   private ConfigLoader() {
   }
@@ -86,7 +86,7 @@ public final class ConfigLoader {
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session(root.child("session")), cluster(root.child("cluster")),
-      verticles(root), imChannels(root));
+      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments));
     root.rejectUnknownKeys();
     return config;
   }
@@ -183,12 +183,13 @@ public final class ConfigLoader {
         throw entry.error("id", "'" + id + "' is used by another deployment");
       }
       boolean simulator = provider.equals("simulator");
-      String apiBase = simulator ? null : entry.requiredString("api_base");
+      boolean bridged = provider.equals("bridge");
+      String apiBase = simulator || bridged ? null : entry.requiredString("api_base");
       if (apiBase != null && !apiBase.matches("https?://.+")) {
         throw entry.error("api_base", "must be an http:// or https:// URL");
       }
-      if (simulator && entry.has("api_base")) {
-        throw entry.error("api_base", "is not used by the simulator provider (its address is chosen at start-up)");
+      if ((simulator || bridged) && entry.has("api_base")) {
+        throw entry.error("api_base", "is not used by the " + provider + " provider");
       }
       List<String> keys = new ArrayList<>(entry.strings("api_keys", List.of()));
       String single = entry.string("api_key", null);
@@ -294,6 +295,24 @@ public final class ConfigLoader {
       channels.add(channel);
     }
     return channels;
+  }
+
+  private static SwitchboardConfig.Bridge bridge(ConfigNode node, List<SwitchboardConfig.Deployment> deployments) {
+    String token = node.string("worker_token", null);
+    int port = node.integer("tcp_port", 0, 0, 65535);
+    var bridge = new SwitchboardConfig.Bridge(node.bool("sockjs", true), node.string("tcp_host", "127.0.0.1"), port,
+      token == null || token.isBlank() ? null : token);
+    if (bridge.workerToken() != null && bridge.workerToken().length() < 16) {
+      throw node.error("worker_token", "must be at least 16 characters long");
+    }
+    if (port > 0 && bridge.workerToken() == null) {
+      throw node.error("worker_token", "is required when bridge.tcp_port is set: every worker must authenticate");
+    }
+    if (port == 0 && deployments.stream().anyMatch(d -> d.provider().equals("bridge"))) {
+      LOG.info("bridge deployments are served by workers connected to another node's TCP bridge");
+    }
+    node.rejectUnknownKeys();
+    return bridge;
   }
 
   private static SwitchboardConfig.Breaker breaker(ConfigNode node) {

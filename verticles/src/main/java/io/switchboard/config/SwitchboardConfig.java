@@ -10,7 +10,8 @@ import java.util.Set;
 /** The whole validated configuration of one node. Built by {@link ConfigLoader}; immutable. */
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
-                                Cluster cluster, Set<String> verticles, List<ImChannel> imChannels) {
+                                Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
+                                Bridge bridge) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -115,7 +116,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
 
     /** Who serves this model, as /v1/models shows it. */
     public String ownedBy() {
-      return isSimulator() ? "switchboard-simulator" : provider;
+      return isSimulator() ? "switchboard-simulator" : provider.equals("bridge") ? "bridge-worker" : provider;
     }
 
     @Override
@@ -149,6 +150,20 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     @Override
     public String toString() {
       return "ImChannel[name=" + name + ", platform=" + platform + ", tenant=" + tenant + ", model=" + model + "]";
+    }
+  }
+
+  /**
+   * Event bus bridges for other languages.
+   *
+   * @param sockJs      the SockJS bridge at /eventbus for browsers and Node (client addresses only)
+   * @param tcpPort     the TCP event bus bridge for inference workers; 0 = off
+   * @param workerToken what a worker must present to register or send; toString never shows it
+   */
+  public record Bridge(boolean sockJs, String tcpHost, int tcpPort, String workerToken) {
+    @Override
+    public String toString() {
+      return "Bridge[sockJs=" + sockJs + ", tcp=" + tcpHost + ":" + tcpPort + "]";
     }
   }
 

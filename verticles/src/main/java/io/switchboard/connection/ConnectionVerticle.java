@@ -105,6 +105,9 @@ public final class ConnectionVerticle extends VerticleBase {
     // the web chat page, from the jar: nothing is fetched from the internet
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
     router.getWithRegex("/(app\\.js|app\\.css)").handler(StaticHandler.create("webroot"));
+    Future<Void> bridge = config.bridge().sockJs()
+      ? new ClientBridge(vertx, apiKeys, pipeline, socketStreams, inbox, settings).mount(router)
+      : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
     router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
@@ -136,7 +139,7 @@ public final class ConnectionVerticle extends VerticleBase {
         chat.sweep(now, settings.webSocketIdleTimeoutMillis());
       }
     });
-    return Future.all(chunks.completion(), im)
+    return Future.all(chunks.completion(), im, bridge)
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 

@@ -11,6 +11,7 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
+import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.circuitbreaker.CircuitBreaker;
@@ -42,6 +43,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private static final long GRANT_TIMEOUT_MILLIS = 5_000;
 
   private final List<Deployment> deployments;
+  private final String nodeId;
+  private final SwitchboardConfig.Bridge bridgeSettings;
   private final Map<String, String> baseUrls;
   private final MeterRegistry registry;
   private final List<Upstream> upstreams = new ArrayList<>();
@@ -49,7 +52,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final Map<String, List<Call>> calls = new HashMap<>();
 
   /** @param baseUrls deployment id → the base URL to call (the simulator's is known only at start-up) */
-  public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry) {
+  public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry,
+                                String nodeId, SwitchboardConfig.Bridge bridge) {
+    this.nodeId = nodeId;
+    this.bridgeSettings = bridge;
     this.deployments = List.copyOf(deployments);
     this.baseUrls = Map.copyOf(baseUrls);
     this.registry = registry;
@@ -59,8 +65,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
     List<Future<?>> registrations = new ArrayList<>();
+    WorkerBridge workers = new WorkerBridge(vertx, nodeId);
+    registrations.add(workers.start(bridgeSettings));
     for (Deployment deployment : deployments) {
-      Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()));
+      Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers);
       CircuitBreaker breaker = breaker(deployment);
       upstreams.add(upstream);
       breakers.add(breaker);

@@ -11,7 +11,10 @@ final class Upstreams {
   private Upstreams() {
   }
 
-  static Upstream create(Vertx vertx, Deployment deployment, String baseUrl) {
+  static Upstream create(Vertx vertx, Deployment deployment, String baseUrl, WorkerBridge workers) {
+    if (deployment.provider().equals("bridge")) {
+      return new BridgeUpstream(vertx, deployment, workers);
+    }
     HttpClientAgent client = vertx.httpClientBuilder()
       .with(new HttpClientOptions()
         .setConnectTimeout((int) deployment.connectTimeoutMillis())

@@ -1,0 +1,254 @@
+package io.switchboard.connection;
+
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.CancelTurn;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.ConversationIds;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.config.SwitchboardConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.bridge.BridgeEventType;
+import io.vertx.ext.bridge.PermittedOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.sockjs.BridgeEvent;
+import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSSocket;
+
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The SockJS event bus bridge at {@code /eventbus}, for browsers and Node. Only three client addresses go
+ * in ({@code switchboard.client.auth}, {@code .chat}, {@code .cancel}) and only each socket's own stream
+ * address comes out. A socket authenticates with its API key first; the bridge then stamps its tenant on
+ * every message it sends (whatever the client wrote there), and lets it listen on its own stream only.
+ */
+final class ClientBridge {
+  static final String AUTH = "switchboard.client.auth";
+  static final String CHAT = "switchboard.client.chat";
+  static final String CANCEL = "switchboard.client.cancel";
+  static final String STREAM_PREFIX = "switchboard.client.stream.";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** What a socket proved at sign-in. */
+  private record Client(ApiKeys.Tenant tenant, String stream) {
+  }
+
+  private final Vertx vertx;
+  private final ApiKeys apiKeys;
+  private final ChatPipeline pipeline;
+  private final WebSocketChat.Streams streams;
+  private final String inbox;
+  private final SwitchboardConfig.Server settings;
+  private final Map<SockJSSocket, Client> clients = new HashMap<>();
+  /** request id → tenant, for the turns this instance streams to bridge clients */
+  private final Map<String, String> turns = new HashMap<>();
+
+  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, WebSocketChat.Streams streams, String inbox,
+               SwitchboardConfig.Server settings) {
+    this.vertx = vertx;
+    this.apiKeys = apiKeys;
+    this.pipeline = pipeline;
+    this.streams = streams;
+    this.inbox = inbox;
+    this.settings = settings;
+  }
+
+  Future<Void> mount(Router router) {
+    SockJSBridgeOptions options = new SockJSBridgeOptions()
+      .addInboundPermitted(new PermittedOptions().setAddress(AUTH))
+      .addInboundPermitted(new PermittedOptions().setAddress(CHAT))
+      .addInboundPermitted(new PermittedOptions().setAddress(CANCEL))
+      .addOutboundPermitted(new PermittedOptions().setAddressRegex(STREAM_PREFIX.replace(".", "\\.") + "[0-9a-f]{32}"));
+    router.route("/eventbus/*").subRouter(SockJSHandler.create(vertx).bridge(options, this::event));
+    var bus = vertx.eventBus();
+    return Future.all(List.of(
+      bus.<JsonObject>localConsumer(AUTH, m -> m.reply(new JsonObject().put("tenant", m.headers().get("x-tenant"))
+        .put("stream_address", m.headers().get("x-stream")))).completion(),
+      bus.<JsonObject>localConsumer(CHAT, this::chat).completion(),
+      bus.<JsonObject>localConsumer(CANCEL, this::cancel).completion())).mapEmpty();
+  }
+
+  private void event(BridgeEvent event) {
+    BridgeEventType type = event.type();
+    if (type == BridgeEventType.SOCKET_CLOSED) {
+      clients.remove(event.socket());
+      event.complete(true);
+      return;
+    }
+    if (type == BridgeEventType.SEND || type == BridgeEventType.PUBLISH) {
+      JsonObject raw = event.getRawMessage();
+      Client client = clients.get(event.socket());
+      if (AUTH.equals(raw.getString("address"))) {
+        JsonObject headers = raw.getJsonObject("headers", new JsonObject());
+        ApiKeys.Tenant tenant = apiKeys.authenticate(headers.getString("authorization"));
+        if (tenant == null) {
+          event.complete(false);
+          return;
+        }
+        client = new Client(tenant, STREAM_PREFIX + HexFormat.of().formatHex(randomBytes()));
+        clients.put(event.socket(), client);
+      }
+      if (client == null) {
+        event.complete(false); // not signed in
+        return;
+      }
+      // the tenant comes from the socket's sign-in, never from what the client wrote
+      event.setRawMessage(raw.put("headers", new JsonObject().put("x-tenant", client.tenant().name())
+        .put("x-priority", String.valueOf(client.tenant().priority())).put("x-stream", client.stream())));
+      event.complete(true);
+      return;
+    }
+    if (type == BridgeEventType.REGISTER) {
+      Client client = clients.get(event.socket());
+      event.complete(client != null && client.stream().equals(event.getRawMessage().getString("address")));
+      return;
+    }
+    event.complete(true);
+  }
+
+  private static byte[] randomBytes() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return bytes;
+  }
+
+  private void chat(Message<JsonObject> message) {
+    String tenant = message.headers().get("x-tenant");
+    String stream = message.headers().get("x-stream");
+    JsonObject body = message.body() == null ? new JsonObject() : message.body();
+    ChatCompletionRequest chat;
+    Object conversation = body.getValue("conversation_id");
+    try {
+      if (conversation != null && !(conversation instanceof String c && ConversationIds.isValid(c))) {
+        throw InvalidRequest.of("conversation_id must be 1-128 characters of A-Z a-z 0-9 . _ -.", "conversation_id");
+      }
+      chat = ChatCompletionRequest.parse(new JsonObject().put("model", body.getValue("model"))
+        .put("messages", body.getValue("message") instanceof String text
+          ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text)) : body.getValue("messages")));
+    } catch (InvalidRequest e) {
+      message.fail(e.error().status(), e.error().toJson().encode());
+      return;
+    }
+    String requestId = ConnectionVerticle.newRequestId();
+    String conversationId = (String) conversation;
+    turns.put(requestId, tenant);
+    message.reply(new JsonObject().put("request_id", requestId).put("conversation_id", conversationId));
+    pipeline.memory(requestId, tenant, conversationId).onSuccess(memory -> {
+      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
+      ChatRequest request = new ChatRequest(requestId, tenant, chat.model(), messages, true, null, inbox,
+        settings.requestTimeoutMillis(), conversationId, Integer.parseInt(message.headers().get("x-priority")));
+      BridgeTurn turn = new BridgeTurn(stream, requestId);
+      streams.open(requestId, turn);
+      pipeline.route(request).onComplete(outcome -> {
+        if (outcome.failed()) {
+          end(requestId);
+          turn.error(ApiError.from(outcome.cause()));
+        } else if (!turn.finish(outcome.result(), () -> {
+          end(requestId);
+          pipeline.remember(request, chat.messages(), turn.answer());
+        })) {
+          vertx.setTimer(2_000, t -> {
+            if (turn.giveUpWaiting()) {
+              end(requestId);
+            }
+          });
+        }
+      });
+    });
+  }
+
+  private void end(String requestId) {
+    turns.remove(requestId);
+    streams.close(requestId);
+  }
+
+  /** Cancels are published to every instance; the one streaming the turn, for that tenant, acts. */
+  private void cancel(Message<JsonObject> message) {
+    String requestId = message.body() == null ? null : message.body().getString("request_id");
+    if (requestId != null && message.headers().get("x-tenant").equals(turns.get(requestId))) {
+      vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, "client cancelled"));
+      end(requestId);
+    }
+  }
+
+  /** An answer streamed to a bridge client's own address. */
+  private final class BridgeTurn implements StreamSink {
+    private final String address;
+    private final String requestId;
+    private final StringBuilder answer = new StringBuilder();
+    private final ChunkSequencer sequencer = new ChunkSequencer(this::delta);
+    private ChatResult pending;
+    private Runnable pendingDone;
+
+    BridgeTurn(String address, String requestId) {
+      this.address = address;
+      this.requestId = requestId;
+    }
+
+    private void delta(String text) {
+      answer.append(text);
+      vertx.eventBus().send(address, new JsonObject().put("type", "delta").put("request_id", requestId)
+        .put("text", text));
+    }
+
+    @Override
+    public boolean started() {
+      return sequencer.delivered() > 0;
+    }
+
+    @Override
+    public void chunk(StreamChunk chunk) {
+      sequencer.accept(chunk);
+      if (pending != null && sequencer.delivered() >= pending.chunks()) {
+        finish(pending, pendingDone);
+      }
+    }
+
+    @Override
+    public boolean finish(ChatResult result, Runnable done) {
+      if (sequencer.delivered() < result.chunks()) {
+        pending = result;
+        pendingDone = done;
+        return false;
+      }
+      pending = null;
+      vertx.eventBus().send(address, new JsonObject().put("type", "done").put("request_id", requestId)
+        .put("finish_reason", result.finishReason()).put("usage", OpenAiJson.usage(result)));
+      done.run();
+      return true;
+    }
+
+    @Override
+    public boolean giveUpWaiting() {
+      if (pending == null) {
+        return false;
+      }
+      pending = null;
+      error(ApiError.upstreamFailed("Part of the answer was lost between gateway nodes."));
+      return true;
+    }
+
+    @Override
+    public void error(ApiError error) {
+      vertx.eventBus().send(address, new JsonObject().put("type", "error").put("request_id", requestId)
+        .put("error", error.toJson().getJsonObject("error")));
+    }
+
+    @Override
+    public String answer() {
+      return answer.toString();
+    }
+  }
+}

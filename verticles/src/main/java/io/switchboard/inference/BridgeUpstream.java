@@ -1,0 +1,73 @@
+package io.switchboard.inference;
+
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.function.Consumer;
+
+/** A deployment served by workers connected through the {@link WorkerBridge}. */
+final class BridgeUpstream implements Upstream {
+  private static final long ACCEPT_TIMEOUT_MILLIS = 5_000;
+
+  private final Vertx vertx;
+  private final Deployment deployment;
+  private final WorkerBridge bridge;
+  private final String address;
+  private long calls;
+
+  BridgeUpstream(Vertx vertx, Deployment deployment, WorkerBridge bridge) {
+    this.vertx = vertx;
+    this.deployment = deployment;
+    this.bridge = bridge;
+    this.address = WorkerBridge.WORKER_PREFIX + deployment.upstreamModel();
+  }
+
+  @Override
+  public Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta, CancelSignal cancel) {
+    String callId = request.requestId() + "/" + request.attempt() + "/" + (calls++);
+    Promise<ChatResult> result = Promise.promise();
+    StringBuilder whole = request.stream() ? null : new StringBuilder();
+    Consumer<String> sink = whole == null ? onDelta : text -> {
+      whole.append(text);
+      onDelta.accept(text);
+    };
+    bridge.expect(callId, new WorkerBridge.Pending(sink, result, request.requestId(), deployment.id(), new int[1]));
+    cancel.whenCancelled(() -> {
+      bridge.forget(callId);
+      vertx.eventBus().send(address, new JsonObject().put("type", "cancel").put("call_id", callId));
+    });
+    JsonArray messages = new JsonArray();
+    for (ChatMessage message : request.messages()) {
+      messages.add(new JsonObject().put("role", message.role()).put("content", message.content()));
+    }
+    JsonObject call = new JsonObject().put("type", "chat").put("call_id", callId).put("reply_to", bridge.chunksAddress())
+      .put("model", deployment.upstreamModel()).put("messages", messages).put("stream", request.stream())
+      .put("options", request.options() == null ? new JsonObject() : new JsonObject(request.options()));
+    vertx.eventBus().request(address, call, new DeliveryOptions().setSendTimeout(ACCEPT_TIMEOUT_MILLIS))
+      .onFailure(failure -> {
+        bridge.forget(callId);
+        boolean none = failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+        result.tryFail(UpstreamFailure.retryable(none
+          ? ApiError.unavailable("No worker is connected for '" + deployment.modelName() + "'.")
+          : ApiError.upstreamFailed("The worker did not accept the call.")));
+      });
+    return result.future().map(r -> whole == null ? r : new ChatResult(r.requestId(), whole.toString(),
+      r.finishReason(), r.promptTokens(), r.completionTokens(), 0, r.deployment(), 0));
+  }
+
+  @Override
+  public Future<Void> close() {
+    return Future.succeededFuture();
+  }
+}
