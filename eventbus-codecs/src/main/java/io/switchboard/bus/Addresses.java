@@ -14,6 +14,10 @@ public final class Addresses {
   public static final String ROUTING_STATE = "switchboard.routing.state";
   /** {@link HistoryQuery} in, {@link History} back. */
   public static final String SESSION_LOAD = "switchboard.session.load";
+  /** The tenant (String) in, a JSON array of its conversation ids back. */
+  public static final String SESSION_LIST = "switchboard.session.list";
+  /** {@link HistoryQuery} in, whether it existed (Boolean) back. */
+  public static final String SESSION_DELETE = "switchboard.session.delete";
   /** {@link IdentityQuery} in, the person id (String) back. */
   public static final String SESSION_IDENTIFY = "switchboard.session.identify";
   /** {@link IdentityLink} in, the person id (String) back. */

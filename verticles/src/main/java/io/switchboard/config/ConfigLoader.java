@@ -252,7 +252,8 @@ public final class ConfigLoader {
         entry.number("retry_max_ms", defaults.retryMaxMillis(), 1, 600_000),
         entry.number("hedge_after_ms", defaults.hedgeAfterMillis(), 0, 600_000),
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
-        queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000));
+        queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
+        entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {

@@ -59,9 +59,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param hedgeAfterMillis start a second attempt when no first token came this soon; 0 = never
    * @param maxQueued       turns that may wait for a free deployment slot; beyond that, 429
    * @param maxQueueWaitMillis how long a turn may wait for a slot; beyond that, 503
+   * @param contextTokens    conversation memory sent upstream is trimmed to this many tokens (system prompt
+   *                         and newest turn always kept)
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
-                      long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis) {
+                      long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
+                      int contextTokens) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
 
     public Route {
@@ -69,7 +72,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
 
     public static Route defaults(String model) {
-      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000);
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000);
     }
   }
 

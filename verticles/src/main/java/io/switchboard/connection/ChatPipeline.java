@@ -9,7 +9,9 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.History;
 import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.HistoryQuery;
+import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.session.HistoryTrimmer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
@@ -35,10 +37,29 @@ public final class ChatPipeline {
 
   private final Vertx vertx;
   private final MeterRegistry registry;
+  private final SwitchboardConfig config;
+  private final HistoryTrimmer trimmer = HistoryTrimmer.o200k();
 
-  public ChatPipeline(Vertx vertx, MeterRegistry registry) {
+  public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config) {
     this.vertx = vertx;
     this.registry = registry;
+    this.config = config;
+  }
+
+  /** Loads the tokenizer's vocabulary (about half a second, once) off the event loop. */
+  public Future<Void> warmUp() {
+    return vertx.executeBlocking(() -> trimmer.count(List.of(new ChatMessage("user", "warm up")))).mapEmpty();
+  }
+
+  /**
+   * What goes upstream: the stored turns, then the new ones, trimmed to the model's context budget (the
+   * system prompt and the newest turn are always kept). A request without memory is sent as the client wrote it.
+   */
+  public List<ChatMessage> prompt(String model, List<ChatMessage> history, List<ChatMessage> fresh) {
+    if (history.isEmpty()) {
+      return fresh;
+    }
+    return trimmer.trim(withHistory(history, fresh), config.route(model).contextTokens());
   }
 
   /** Never fails: without memory, an empty history that says it was unavailable. */

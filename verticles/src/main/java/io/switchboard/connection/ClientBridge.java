@@ -146,7 +146,7 @@ final class ClientBridge {
     turns.put(requestId, tenant);
     message.reply(new JsonObject().put("request_id", requestId).put("conversation_id", conversationId));
     pipeline.memory(requestId, tenant, conversationId).onSuccess(memory -> {
-      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
+      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
       ChatRequest request = new ChatRequest(requestId, tenant, chat.model(), messages, true, null, inbox,
         settings.requestTimeoutMillis(), conversationId, Integer.parseInt(message.headers().get("x-priority")));
       BridgeTurn turn = new BridgeTurn(stream, requestId);

@@ -90,7 +90,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry);
+    pipeline = new ChatPipeline(vertx, registry, config);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -101,6 +101,7 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::chat);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/ws").handler(this::webSocket);
+    new ConversationApi(vertx, this::fail, (ctx, body) -> respondJson(ctx, 200, body)).mount(router, this::authenticate);
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
     // the web chat page, from the jar: nothing is fetched from the internet
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
@@ -139,7 +140,7 @@ public final class ConnectionVerticle extends VerticleBase {
         chat.sweep(now, settings.webSocketIdleTimeoutMillis());
       }
     });
-    return Future.all(chunks.completion(), im, bridge)
+    return Future.all(chunks.completion(), im, bridge, pipeline.warmUp())
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 
@@ -252,7 +253,7 @@ public final class ConnectionVerticle extends VerticleBase {
       if (conversationId != null) {
         ctx.response().putHeader(MEMORY, memory.available() ? "on" : "unavailable");
       }
-      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
+      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
       ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, chat.stream(),
         chat.options(), chat.stream() ? inbox : null, settings.requestTimeoutMillis(), conversationId,
         tenant.priority());

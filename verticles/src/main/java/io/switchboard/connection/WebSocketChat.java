@@ -159,7 +159,7 @@ final class WebSocketChat {
       if (!turns.containsKey(id)) {
         return; // cancelled while memory loaded
       }
-      List<ChatMessage> messages = ChatPipeline.withHistory(memory.history(), chat.messages());
+      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
       ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, true, chat.options(),
         inbox, settings.requestTimeoutMillis(), conversationId, tenant.priority());
       WebSocketTurn turn = new WebSocketTurn(socket, gate, id, conversationId);

@@ -13,7 +13,7 @@ public final class ConversationStores {
   public static ConversationStore create(Vertx vertx, SwitchboardConfig.Session session) {
     Duration ttl = Duration.ofSeconds(session.ttlSeconds());
     return switch (session.store()) {
-      case "redis" -> throw new UnsupportedOperationException("TODO-REDIS");
+      case "redis" -> new RedisConversationStore(vertx, session.redisUrl(), ttl, session.maxMessages());
       default -> new InMemoryConversationStore(vertx, ttl, session.maxMessages());
     };
   }

@@ -8,6 +8,7 @@ import io.switchboard.bus.HistoryQuery;
 import io.switchboard.bus.IdentityLink;
 import io.switchboard.bus.IdentityQuery;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -41,6 +42,11 @@ public final class SessionVerticle extends VerticleBase {
     return Future.all(
       PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load),
       PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append),
+      PreferLocal.<String>serve(vertx.eventBus(), Addresses.SESSION_LIST, message -> store.list(message.body())
+        .onSuccess(ids -> message.reply(new JsonArray(ids))).onFailure(failure -> unavailable(message, failure))),
+      PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_DELETE, message ->
+        store.delete(message.body().tenant(), message.body().conversationId())
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))),
       PreferLocal.<IdentityQuery>serve(vertx.eventBus(), Addresses.SESSION_IDENTIFY, message -> {
         IdentityQuery q = message.body();
         identities.identify(q.tenant(), q.channel(), q.externalId())
