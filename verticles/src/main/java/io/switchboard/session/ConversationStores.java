@@ -19,6 +19,7 @@ public final class ConversationStores {
   }
 
   public static IdentityStore identities(Vertx vertx, SwitchboardConfig.Session session) {
-    return new InMemoryIdentityStore();
+    return session.store().equals("redis") ? new RedisIdentityStore(vertx, session.redisUrl())
+      : new InMemoryIdentityStore();
   }
 }
