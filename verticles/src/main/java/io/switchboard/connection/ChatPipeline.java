@@ -29,6 +29,8 @@ public final class ChatPipeline {
   private static final Logger LOG = LoggerFactory.getLogger(ChatPipeline.class);
   private static final long SESSION_TIMEOUT_MILLIS = 2_000;
   private static final long BUS_MARGIN_MILLIS = 5_000;
+  /** How long the end of a stream waits for chunks still on their way from another node. */
+  private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
 
   /** A conversation's earlier turns, and whether memory could be reached at all. */
   public record Memory(List<ChatMessage> history, boolean available) {
@@ -97,6 +99,35 @@ public final class ChatPipeline {
   public Future<ChatResult> route(ChatRequest request) {
     return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
       request.timeoutMillis() + BUS_MARGIN_MILLIS).map(reply -> reply.body());
+  }
+
+  /** How a streamed turn ended: its status, and a failure the client has not been shown yet (else null). */
+  interface StreamEnd {
+    void ended(int status, Throwable unshown);
+  }
+
+  /**
+   * Runs a streaming turn into {@code sink}. Routing's reply ends the turn; the sink writes the end once every
+   * chunk has arrived, or reports chunks lost on the way. The answer is remembered after it went out.
+   */
+  void stream(ChatRequest request, List<ChatMessage> fresh, StreamSink sink, StreamEnd end) {
+    route(request).onComplete(outcome -> {
+      if (outcome.failed()) {
+        end.ended(ApiError.from(outcome.cause()).status(), outcome.cause());
+        return;
+      }
+      boolean ended = sink.finish(outcome.result(), () -> {
+        remember(request, fresh, sink.answer());
+        end.ended(200, null);
+      });
+      if (!ended) {
+        vertx.setTimer(LOST_CHUNK_WAIT_MILLIS, t -> {
+          if (sink.giveUpWaiting()) {
+            end.ended(502, null);
+          }
+        });
+      }
+    });
   }
 
   /** Stores the client's new messages and the answer, after the answer went out. */

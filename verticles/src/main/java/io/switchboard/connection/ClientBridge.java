@@ -7,7 +7,6 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.ConversationIds;
-import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -151,19 +150,10 @@ final class ClientBridge {
         settings.requestTimeoutMillis(), conversationId, Integer.parseInt(message.headers().get("x-priority")));
       BridgeTurn turn = new BridgeTurn(stream, requestId);
       streams.open(requestId, turn);
-      pipeline.route(request).onComplete(outcome -> {
-        if (outcome.failed()) {
-          end(requestId);
-          turn.error(ApiError.from(outcome.cause()));
-        } else if (!turn.finish(outcome.result(), () -> {
-          end(requestId);
-          pipeline.remember(request, chat.messages(), turn.answer());
-        })) {
-          vertx.setTimer(2_000, t -> {
-            if (turn.giveUpWaiting()) {
-              end(requestId);
-            }
-          });
+      pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
+        end(requestId);
+        if (unshown != null) {
+          turn.error(ApiError.from(unshown));
         }
       });
     });
@@ -184,71 +174,39 @@ final class ClientBridge {
   }
 
   /** An answer streamed to a bridge client's own address. */
-  private final class BridgeTurn implements StreamSink {
+  private final class BridgeTurn extends StreamSink {
     private final String address;
     private final String requestId;
-    private final StringBuilder answer = new StringBuilder();
-    private final ChunkSequencer sequencer = new ChunkSequencer(this::delta);
-    private ChatResult pending;
-    private Runnable pendingDone;
+    private boolean started;
 
     BridgeTurn(String address, String requestId) {
+      super(true);
       this.address = address;
       this.requestId = requestId;
     }
 
-    private void delta(String text) {
-      answer.append(text);
+    @Override
+    boolean started() {
+      return started;
+    }
+
+    @Override
+    protected void writeDelta(String text, boolean first) {
+      started = true;
       vertx.eventBus().send(address, new JsonObject().put("type", "delta").put("request_id", requestId)
         .put("text", text));
     }
 
     @Override
-    public boolean started() {
-      return sequencer.delivered() > 0;
-    }
-
-    @Override
-    public void chunk(StreamChunk chunk) {
-      sequencer.accept(chunk);
-      if (pending != null && sequencer.delivered() >= pending.chunks()) {
-        finish(pending, pendingDone);
-      }
-    }
-
-    @Override
-    public boolean finish(ChatResult result, Runnable done) {
-      if (sequencer.delivered() < result.chunks()) {
-        pending = result;
-        pendingDone = done;
-        return false;
-      }
-      pending = null;
+    protected void writeEnd(ChatResult result) {
       vertx.eventBus().send(address, new JsonObject().put("type", "done").put("request_id", requestId)
         .put("finish_reason", result.finishReason()).put("usage", OpenAiJson.usage(result)));
-      done.run();
-      return true;
     }
 
     @Override
-    public boolean giveUpWaiting() {
-      if (pending == null) {
-        return false;
-      }
-      pending = null;
-      error(ApiError.upstreamFailed("Part of the answer was lost between gateway nodes."));
-      return true;
-    }
-
-    @Override
-    public void error(ApiError error) {
+    void error(ApiError error) {
       vertx.eventBus().send(address, new JsonObject().put("type", "error").put("request_id", requestId)
         .put("error", error.toJson().getJsonObject("error")));
-    }
-
-    @Override
-    public String answer() {
-      return answer.toString();
     }
   }
 }

@@ -55,7 +55,6 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String CONVERSATION_ID = "x-conversation-id";
   static final String MEMORY = "x-switchboard-memory";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
-  private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final SwitchboardConfig config;
@@ -295,30 +294,15 @@ public final class ConnectionVerticle extends VerticleBase {
         record(ctx, 499);
       }
     });
-    pipeline.route(request).onComplete(outcome -> {
-      if (outcome.succeeded()) {
-        boolean ended = turn.finish(outcome.result(), () -> {
-          streams.remove(request.requestId());
-          record(ctx, 200);
-          pipeline.remember(request, chat.messages(), turn.answer());
-        });
-        if (!ended) {
-          vertx.setTimer(LOST_CHUNK_WAIT_MILLIS, t -> {
-            if (turn.giveUpWaiting()) {
-              streams.remove(request.requestId());
-              record(ctx, 502);
-            }
-          });
-        }
+    pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
+      streams.remove(request.requestId());
+      if (unshown == null) {
+        record(ctx, status);
+      } else if (turn.started()) {
+        turn.error(ApiError.from(unshown));
+        record(ctx, status);
       } else {
-        streams.remove(request.requestId());
-        if (turn.started()) {
-          ApiError error = ApiError.from(outcome.cause());
-          turn.error(error);
-          record(ctx, error.status());
-        } else {
-          fail(ctx, outcome.cause());
-        }
+        fail(ctx, unshown);
       }
     });
   }

@@ -167,25 +167,13 @@ final class WebSocketChat {
       gate.add(requestId);
       send(new JsonObject().put("type", "started").put("id", id).put("request_id", requestId)
         .put("conversation_id", conversationId).put("memory", memory.available() ? "on" : "unavailable"));
-      pipeline.route(request).onComplete(outcome -> {
+      pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
         if (!requestId.equals(turns.get(id))) {
-          return; // cancelled
+          return; // cancelled: the client was told already
         }
-        if (outcome.failed()) {
-          end(id, requestId);
-          turn.error(ApiError.from(outcome.cause()));
-          return;
-        }
-        boolean ended = turn.finish(outcome.result(), () -> {
-          end(id, requestId);
-          pipeline.remember(request, chat.messages(), turn.answer());
-        });
-        if (!ended) {
-          vertx.setTimer(2_000, t -> {
-            if (turn.giveUpWaiting()) {
-              end(id, requestId);
-            }
-          });
+        end(id, requestId);
+        if (unshown != null) {
+          turn.error(ApiError.from(unshown));
         }
       });
     });
