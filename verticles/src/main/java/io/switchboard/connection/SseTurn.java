@@ -33,13 +33,9 @@ final class SseTurn extends StreamSink {
 
   @Override
   protected void writeDelta(String text, boolean first) {
-    StringBuilder event = new StringBuilder(prefix.length() + text.length() + 96).append(prefix);
-    event.append(first ? "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":" : "{\"index\":0,\"delta\":{\"content\":");
-    JsonText.appendQuoted(event, text);
-    event.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
     if (!response.closed()) {
       startIfNeeded();
-      response.write(Buffer.buffer(event.toString()));
+      response.write(Buffer.buffer(OpenAiJson.deltaEvent(prefix, text, first)));
       gate.wrote();
     }
   }

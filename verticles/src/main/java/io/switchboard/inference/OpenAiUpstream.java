@@ -11,7 +11,6 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.parsetools.RecordParser;
@@ -124,7 +123,7 @@ final class OpenAiUpstream implements Upstream {
   private Future<ChatResult> relay(ChatRequest request, HttpClientResponse response, Consumer<String> onDelta,
                                    CancelSignal control) {
     Promise<ChatResult> done = Promise.promise();
-    StreamState state = new StreamState();
+    OpenAiStreamParser stream = new OpenAiStreamParser(onDelta);
     RecordParser lines = RecordParser.newDelimited("\n", response);
     // a client that reads slowly stops our reads, and TCP pushes back on the upstream
     control.onFlow(pause -> {
@@ -135,75 +134,25 @@ final class OpenAiUpstream implements Upstream {
       }
     });
     lines.handler(line -> {
-      if (done.future().isComplete()) {
-        return;
-      }
-      int length = line.length();
-      if (length > 0 && line.getByte(length - 1) == '\r') {
-        length--;
-      }
-      if (length < 5 || line.getByte(0) != 'd' || !line.getString(0, 5).equals("data:")) {
-        return; // blank separators, comments (keep-alives) and other SSE fields
-      }
-      String data = line.getString(5, length).trim();
-      if (data.equals("[DONE]")) {
-        state.sawDone = true;
-        return;
-      }
-      try {
-        state.accept(new JsonObject(data), onDelta);
-      } catch (DecodeException | ClassCastException e) {
-        done.tryFail(HttpFailures.malformed("a malformed stream chunk"));
-      } catch (UpstreamFailure e) {
-        done.tryFail(e);
+      if (!done.future().isComplete()) {
+        try {
+          stream.line(line);
+        } catch (UpstreamFailure e) {
+          done.tryFail(e);
+        }
       }
     });
     lines.exceptionHandler(e -> done.tryFail(HttpFailures.malformed("a stream that broke off after "
-      + state.chunks + " chunks")));
+      + stream.chunks() + " chunks")));
     lines.endHandler(v -> {
-      if (state.sawDone || state.finishReason != null) {
-        done.tryComplete(new ChatResult(request.requestId(), null, state.finishReason, state.promptTokens,
-          state.completionTokens > 0 ? state.completionTokens : state.chunks, state.chunks, deployment.id(), 0));
+      if (stream.complete()) {
+        done.tryComplete(new ChatResult(request.requestId(), null, stream.finishReason(), stream.promptTokens(),
+          stream.completionTokens() > 0 ? stream.completionTokens() : stream.chunks(), stream.chunks(),
+          deployment.id(), 0));
       } else {
-        done.tryFail(HttpFailures.malformed("a stream that ended early after " + state.chunks + " chunks"));
+        done.tryFail(HttpFailures.malformed("a stream that ended early after " + stream.chunks() + " chunks"));
       }
     });
     return done.future();
-  }
-
-  /** What a stream has said so far. */
-  private static final class StreamState {
-    int chunks;
-    int promptTokens;
-    int completionTokens;
-    String finishReason;
-    boolean sawDone;
-
-    void accept(JsonObject chunk, Consumer<String> onDelta) {
-      JsonObject error = chunk.getJsonObject("error");
-      if (error != null) {
-        throw HttpFailures.malformed("an error mid-stream");
-      }
-      JsonObject usage = chunk.getJsonObject("usage");
-      if (usage != null) {
-        promptTokens = usage.getInteger("prompt_tokens", 0);
-        completionTokens = usage.getInteger("completion_tokens", 0);
-      }
-      JsonArray choices = chunk.getJsonArray("choices");
-      if (choices == null || choices.isEmpty()) {
-        return;
-      }
-      JsonObject choice = choices.getJsonObject(0);
-      String reason = choice.getString("finish_reason");
-      if (reason != null) {
-        finishReason = reason;
-      }
-      JsonObject delta = choice.getJsonObject("delta");
-      String content = delta == null ? null : delta.getString("content");
-      if (content != null && !content.isEmpty()) {
-        onDelta.accept(content);
-        chunks++;
-      }
-    }
   }
 }
