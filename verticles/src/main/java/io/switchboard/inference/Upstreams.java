@@ -26,6 +26,7 @@ final class Upstreams {
         .setMaxWaitQueueSize(deployment.maxConnections() * 64))
       .build();
     return switch (deployment.provider()) {
+      case "anthropic" -> new AnthropicUpstream(deployment, baseUrl, client);
       default -> new OpenAiUpstream(deployment, baseUrl, client);
     };
   }
