@@ -34,7 +34,8 @@ import io.vertx.ext.web.handler.StaticHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -55,7 +56,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String CONVERSATION_ID = "x-conversation-id";
   static final String MEMORY = "x-switchboard-memory";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
-  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final HexFormat HEX = HexFormat.of();
 
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
@@ -63,6 +64,8 @@ public final class ConnectionVerticle extends VerticleBase {
   private final String inbox;
   private final MeterRegistry registry;
   private final Map<String, StreamSink> streams = new HashMap<>();
+  /** Meters looked up once per (model, status, path), not per request. */
+  private final Map<String, Timer> timers = new HashMap<>();
   private ChatPipeline pipeline;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
@@ -178,14 +181,10 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.next();
   }
 
+  /** 96 random bits: unique enough to find a request in the logs; not a secret, so no SecureRandom lock. */
   static String newRequestId() {
-    byte[] bytes = new byte[12];
-    RANDOM.nextBytes(bytes);
-    StringBuilder id = new StringBuilder("req_");
-    for (byte b : bytes) {
-      id.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
-    }
-    return id.toString();
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return "req_" + HEX.toHexDigits(random.nextLong()) + HEX.toHexDigits(random.nextInt());
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -343,12 +342,13 @@ public final class ConnectionVerticle extends VerticleBase {
     String model = ctx.get("model");
     // only models routing accepted become tags, so clients cannot grow the metric's cardinality
     String modelTag = model != null && (status == 200 || status == 429 || status >= 502) ? model : "none";
-    Timer.builder("switchboard.chat.requests")
-      .description("Client requests by model, status and kind")
-      .tag("model", modelTag).tag("status", String.valueOf(status))
-      .tag("path", ctx.currentRoute() == null || ctx.currentRoute().getPath() == null ? "other"
-        : ctx.currentRoute().getPath())
-      .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    String path = ctx.currentRoute() == null || ctx.currentRoute().getPath() == null ? "other"
+      : ctx.currentRoute().getPath();
+    timers.computeIfAbsent(modelTag + ' ' + status + ' ' + path, k -> Timer.builder("switchboard.chat.requests")
+        .description("Client requests by model, status and kind")
+        .tag("model", modelTag).tag("status", String.valueOf(status)).tag("path", path)
+        .register(registry))
+      .record(nanos, TimeUnit.NANOSECONDS);
     ACCESS.info("{} {} {} {} model={} ms={}", ctx.<String>get(REQUEST_ID), ctx.request().method(),
       ctx.normalizedPath(), status, model, nanos / 1_000_000);
   }
