@@ -1,8 +1,11 @@
 package io.switchboard;
 
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.switchboard.bus.Addresses;
 import io.switchboard.bus.Codecs;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.ConfigLoader;
@@ -16,6 +19,7 @@ import io.switchboard.session.ConversationStores;
 import io.switchboard.session.SessionVerticle;
 import io.switchboard.simulator.SimulatorVerticle;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
@@ -118,8 +122,8 @@ public final class Switchboard {
     Future<Vertx> vertx;
     if (config.cluster().enabled()) {
       options.getEventBusOptions().setHost(config.cluster().host()).setPort(0);
-      vertx = builder.withClusterManager(new HazelcastClusterManager(hazelcastConfig(config.cluster())))
-        .buildClustered();
+      HazelcastClusterManager cluster = new HazelcastClusterManager(hazelcastConfig(config.cluster()));
+      vertx = builder.withClusterManager(cluster).buildClustered().onSuccess(v -> announceDepartures(v, cluster));
     } else {
       vertx = Future.succeededFuture(builder.build());
     }
@@ -129,6 +133,26 @@ public final class Switchboard {
       Switchboard node = new Switchboard(v, nodeId, config);
       return node.deployAll(registry).map(node).recover(failure -> v.close().transform(x ->
         Future.failedFuture(failure)));
+    });
+  }
+
+  /** Tells this node's verticles (node-locally) when another node leaves, so work in flight there goes on here. */
+  private static void announceDepartures(Vertx vertx, HazelcastClusterManager cluster) {
+    cluster.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        // Vert.x names its nodes by this member attribute, not by Hazelcast's member UUID
+        String node = event.getMember().getAttribute("__vertx.nodeId");
+        if (node == null) {
+          return;
+        }
+        LOG.warn("cluster node {} left", node);
+        vertx.eventBus().publish(Addresses.CLUSTER_NODE_LEFT, node, new DeliveryOptions().setLocalOnly(true));
+      }
     });
   }
 

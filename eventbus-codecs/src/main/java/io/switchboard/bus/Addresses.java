@@ -35,6 +35,14 @@ public final class Addresses {
   /** Manual degrade switches (JSON {@code {"model","to"}}; {@code to} null restores), published to every router. */
   public static final String ROUTING_DEGRADE = "switchboard.routing.degrade";
 
+  /** Node-local: the Vert.x cluster node id (String) of a node that left the cluster. */
+  public static final String CLUSTER_NODE_LEFT = "switchboard.cluster.node.left";
+
+  /** Where a routing verticle hears which node took an attempt ({@link AttemptStarted}). */
+  public static String routingControl(String nodeId) {
+    return "switchboard.routing.control." + nodeId;
+  }
+
   /** Where a routing verticle grants hedged attempts the right to stream ({@link StreamGrant}). */
   public static String routingGrant(String nodeId) {
     return "switchboard.routing.grant." + nodeId;

@@ -58,6 +58,11 @@ public record ApiError(int status, String type, String code, String message, Str
       + "' is temporarily unavailable (circuit open after repeated upstream failures).", null);
   }
 
+  /** The node running an attempt left the cluster mid-answer; the caller may go on elsewhere. */
+  public static ApiError nodeLost() {
+    return new ApiError(502, "upstream_error", "node_lost", "The gateway node serving this answer went away.", null);
+  }
+
   public static ApiError upstreamTimeout(String message) {
     return new ApiError(504, "upstream_error", "upstream_timeout", message, null);
   }

@@ -16,10 +16,13 @@ import java.util.Objects;
  * @param seqStart the sequence number of this attempt's first chunk: chunks an earlier attempt already
  *                 streamed are not sent again, a continuation goes on from there
  * @param grantAddress when set (hedged streams), ask there before streaming: only one attempt may stream
+ * @param controlAddress where the proxy that takes an attempt says which cluster node it runs on, so that
+ *                     routing notices at once when that node dies (null: nobody asks)
  */
 public record ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages,
                           boolean stream, String options, String inbox, long timeoutMillis,
-                          String conversationId, int priority, int attempt, int seqStart, String grantAddress) {
+                          String conversationId, int priority, int attempt, int seqStart, String grantAddress,
+                          String controlAddress) {
   public static final RecordCodec<ChatRequest> CODEC =
     new RecordCodec<>(ChatRequest.class, ChatRequest::write, ChatRequest::read);
 
@@ -48,14 +51,19 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
   public ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages, boolean stream,
                      String options, String inbox, long timeoutMillis, String conversationId, int priority) {
     this(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis, conversationId, priority, 0, 0,
-      null);
+      null, null);
   }
 
   /** Another try of the same turn, against the given model, with these messages. */
   public ChatRequest retry(String newModel, List<ChatMessage> newMessages, int newAttempt, int newSeqStart,
                            long remainingMillis, String newGrantAddress) {
     return new ChatRequest(requestId, tenant, newModel, newMessages, stream, options, inbox, remainingMillis,
-      conversationId, priority, newAttempt, newSeqStart, newGrantAddress);
+      conversationId, priority, newAttempt, newSeqStart, newGrantAddress, controlAddress);
+  }
+
+  public ChatRequest withControlAddress(String address) {
+    return new ChatRequest(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis,
+      conversationId, priority, attempt, seqStart, grantAddress, address);
   }
 
   private static void write(Buffer buffer, ChatRequest r) {
@@ -70,11 +78,12 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
     Wire.writeString(buffer, r.conversationId);
     buffer.appendInt(r.priority).appendInt(r.attempt).appendInt(r.seqStart);
     Wire.writeString(buffer, r.grantAddress);
+    Wire.writeString(buffer, r.controlAddress);
   }
 
   private static ChatRequest read(Wire.Reader in) {
     return new ChatRequest(in.readString(), in.readString(), in.readString(), in.readList(ChatMessage::read),
       in.readBoolean(), in.readString(), in.readString(), in.readLong(), in.readString(), in.readInt(), in.readInt(),
-      in.readInt(), in.readString());
+      in.readInt(), in.readString(), in.readString());
   }
 }

@@ -9,7 +9,8 @@ public final class Codecs {
   public static final List<RecordCodec<?>> ALL = List.of(
     ChatRequest.CODEC, StreamChunk.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
     HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC,
-    IdentityQuery.CODEC, IdentityLink.CODEC, StreamFlow.CODEC);
+    IdentityQuery.CODEC, IdentityLink.CODEC, StreamFlow.CODEC,
+    AttemptStarted.CODEC);
 
   private Codecs() {
   }

@@ -11,6 +11,7 @@ import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.HistoryQuery;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.routing.Continuation;
 import io.switchboard.session.HistoryTrimmer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -31,6 +32,8 @@ public final class ChatPipeline {
   private static final long BUS_MARGIN_MILLIS = 5_000;
   /** How long the end of a stream waits for chunks still on their way from another node. */
   private static final long LOST_CHUNK_WAIT_MILLIS = 2_000;
+  /** How many times one stream may be carried over from a node that died. */
+  private static final int MAX_RESCUES = 2;
 
   /** A conversation's earlier turns, and whether memory could be reached at all. */
   public record Memory(List<ChatMessage> history, boolean available) {
@@ -111,13 +114,29 @@ public final class ChatPipeline {
    * chunk has arrived, or reports chunks lost on the way. The answer is remembered after it went out.
    */
   void stream(ChatRequest request, List<ChatMessage> fresh, StreamSink sink, StreamEnd end) {
+    stream(request, request, fresh, sink, end, System.currentTimeMillis() + request.timeoutMillis(), 0);
+  }
+
+  private void stream(ChatRequest original, ChatRequest request, List<ChatMessage> fresh, StreamSink sink,
+                      StreamEnd end, long deadline, int rescues) {
     route(request).onComplete(outcome -> {
       if (outcome.failed()) {
+        long remaining = deadline - System.currentTimeMillis();
+        if ("node_lost".equals(ApiError.from(outcome.cause()).code()) && rescues < MAX_RESCUES && remaining > 0) {
+          // the node streaming this answer died: go on elsewhere from what the client already has
+          registry.counter("switchboard.stream.rescued").increment();
+          int delivered = sink.delivered();
+          List<ChatMessage> messages = delivered == 0 ? original.messages()
+            : Continuation.of(original.messages(), sink.answer());
+          stream(original, original.retry(original.model(), messages, 0, delivered, remaining, null), fresh, sink,
+            end, deadline, rescues + 1);
+          return;
+        }
         end.ended(ApiError.from(outcome.cause()).status(), outcome.cause());
         return;
       }
       boolean ended = sink.finish(outcome.result(), () -> {
-        remember(request, fresh, sink.answer());
+        remember(original, fresh, sink.answer());
         end.ended(200, null);
       });
       if (!ended) {

@@ -282,8 +282,7 @@ public final class ConnectionVerticle extends VerticleBase {
       ctx.response().reset();
     });
     gate.add(request.requestId());
-    SseTurn turn = new SseTurn(ctx.response(), gate, request.requestId(), chat.model(), chat.includeUsage(),
-      request.conversationId() != null);
+    SseTurn turn = new SseTurn(ctx.response(), gate, request.requestId(), chat.model(), chat.includeUsage());
     streams.put(request.requestId(), turn);
     ctx.response().closeHandler(v -> {
       if (streams.remove(request.requestId()) != null) {

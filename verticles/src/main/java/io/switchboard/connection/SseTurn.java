@@ -17,9 +17,9 @@ final class SseTurn extends StreamSink {
   private final String prefix;
   private final boolean includeUsage;
 
-  SseTurn(HttpServerResponse response, FlowGate gate, String requestId, String model, boolean includeUsage,
-          boolean keepAnswer) {
-    super(keepAnswer);
+  /** The answer is kept: memory stores it, and a stream carried over from a lost node continues from it. */
+  SseTurn(HttpServerResponse response, FlowGate gate, String requestId, String model, boolean includeUsage) {
+    super(true);
     this.response = response;
     this.gate = gate;
     this.prefix = OpenAiJson.chunkPrefix(requestId, model);

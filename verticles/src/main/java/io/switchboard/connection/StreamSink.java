@@ -31,6 +31,11 @@ abstract class StreamSink {
   /** A failure: an error in the client's format, and the end of this answer. */
   abstract void error(ApiError error);
 
+  /** How many chunks reached the client, in order. */
+  final int delivered() {
+    return sequencer.delivered();
+  }
+
   /** The answer so far (null when not kept). */
   final String answer() {
     return answer == null ? null : answer.toString();

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.bus.AttemptStarted;
 import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
@@ -21,6 +22,7 @@ import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
@@ -50,6 +52,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final List<Upstream> upstreams = new ArrayList<>();
   private final List<CircuitBreaker> breakers = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
+  private String clusterNodeId;
 
   /** @param baseUrls deployment id → the base URL to call (the simulator's is known only at start-up) */
   public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry,
@@ -64,6 +67,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
+    clusterNodeId = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager().getNodeId() : null;
     List<Future<?>> registrations = new ArrayList<>();
     WorkerBridge workers = new WorkerBridge(vertx, nodeId);
     registrations.add(workers.start(bridgeSettings));
@@ -132,6 +136,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
 
   private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<ChatRequest> message) {
     ChatRequest request = message.body();
+    if (request.controlAddress() != null && clusterNodeId != null) {
+      vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
+        clusterNodeId));
+    }
     Call call = new Call(deployment, request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
     breaker.<ChatResult>execute(() -> call.run(upstream))

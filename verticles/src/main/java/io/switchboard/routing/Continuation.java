@@ -16,8 +16,16 @@ public final class Continuation {
   private Continuation() {
   }
 
+  /** A continuation of a continuation extends the one partial answer rather than stacking another. */
   public static List<ChatMessage> of(List<ChatMessage> messages, String partial) {
-    List<ChatMessage> all = new ArrayList<>(messages.size() + 2);
+    int n = messages.size();
+    if (n >= 2 && messages.get(n - 1).content().equals(INSTRUCTION) && messages.get(n - 2).role().equals("assistant")) {
+      List<ChatMessage> all = new ArrayList<>(messages.subList(0, n - 2));
+      all.add(new ChatMessage("assistant", messages.get(n - 2).content() + partial));
+      all.add(new ChatMessage("user", INSTRUCTION));
+      return all;
+    }
+    List<ChatMessage> all = new ArrayList<>(n + 2);
     all.addAll(messages);
     all.add(new ChatMessage("assistant", partial));
     all.add(new ChatMessage("user", INSTRUCTION));

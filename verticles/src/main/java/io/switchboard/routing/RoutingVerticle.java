@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.bus.AttemptStarted;
 import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
@@ -46,6 +47,7 @@ public final class RoutingVerticle extends VerticleBase {
 
   private final SwitchboardConfig config;
   private final String grantAddress;
+  private final String controlAddress;
   private final MeterRegistry registry;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
@@ -56,6 +58,7 @@ public final class RoutingVerticle extends VerticleBase {
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
     this.config = config;
     this.grantAddress = Addresses.routingGrant(nodeId);
+    this.controlAddress = Addresses.routingControl(nodeId);
     this.registry = registry;
     Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
     for (Deployment deployment : config.deployments()) {
@@ -83,6 +86,17 @@ public final class RoutingVerticle extends VerticleBase {
       bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
       bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion(),
+      bus.<AttemptStarted>consumer(controlAddress, message -> {
+        Turn turn = turns.get(message.body().requestId());
+        if (turn != null) {
+          turn.startedOn(message.body().attempt(), message.body().clusterNodeId());
+        }
+      }).completion(),
+      bus.<String>localConsumer(Addresses.CLUSTER_NODE_LEFT, message -> {
+        for (Turn turn : List.copyOf(turns.values())) {
+          turn.nodeLeft(message.body());
+        }
+      }).completion(),
       bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
         Turn turn = turns.get(message.body().requestId());
         if (turn != null && message.body().attempt() == CancelTurn.ALL) {
@@ -144,6 +158,8 @@ public final class RoutingVerticle extends VerticleBase {
     private final long deadline;
     private final Set<String> excluded = new HashSet<>();
     private final Map<Integer, DeploymentState> running = new HashMap<>();
+    /** attempt → the cluster node running it, as its proxy told us */
+    private final Map<Integer, String> attemptNodes = new HashMap<>(2);
     private final StringBuilder partial = new StringBuilder();
     private int modelIndex;
     private int triesOnModel;
@@ -158,6 +174,8 @@ public final class RoutingVerticle extends VerticleBase {
     Turn(Message<ChatRequest> message) {
       this.message = message;
       this.request = message.body();
+      // a turn carried over from a lost node starts where the client's stream stopped
+      this.seq = request.seqStart();
       this.deadline = System.currentTimeMillis() + request.timeoutMillis();
     }
 
@@ -246,18 +264,23 @@ public final class RoutingVerticle extends VerticleBase {
         return; // the deadline timer answers
       }
       Route route = config.route(request.model());
-      boolean hedging = route.hedgeAfterMillis() > 0 && seq == 0;
+      boolean continuing = seq > request.seqStart();
+      boolean hedging = route.hedgeAfterMillis() > 0 && !continuing;
       String grant = hedging && request.stream() ? grantAddress : null;
 
-      ChatRequest attemptRequest = request.retry(model, seq > 0 ? Continuation.of(request.messages(),
-        partial.toString()) : request.messages(), attempt, seq, remaining, grant);
+      ChatRequest attemptRequest = request.retry(model, continuing ? Continuation.of(request.messages(),
+        partial.toString()) : request.messages(), attempt, seq, remaining, grant)
+        .withControlAddress(vertx.isClustered() ? controlAddress : null);
       state.outstanding++;
       running.put(attempt, state);
       PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.inference(state.deployment.id()), attemptRequest,
           remaining + BUS_MARGIN_MILLIS)
         .onComplete(outcome -> {
+          if (running.remove(attempt) == null) {
+            return; // given up already: its node left the cluster
+          }
+          attemptNodes.remove(attempt);
           state.outstanding--;
-          running.remove(attempt);
           slotFreed(state.deployment.modelName());
           if (outcome.succeeded()) {
             succeeded(attempt, state, outcome.result().body());
@@ -284,6 +307,44 @@ public final class RoutingVerticle extends VerticleBase {
       if (choice instanceof DeploymentChooser.Chosen chosen) {
         registry.counter("switchboard.routing.hedges", "model", request.model()).increment();
         launch(chosen.state(), model);
+      }
+    }
+
+    void startedOn(int attempt, String clusterNode) {
+      if (running.containsKey(attempt)) {
+        attemptNodes.put(attempt, clusterNode);
+      }
+    }
+
+    /**
+     * A node left the cluster: its attempts will never answer. A whole answer is tried again here; a stream is
+     * handed back to the connection, which alone knows how much of it the client already has, to go on.
+     */
+    void nodeLeft(String clusterNode) {
+      for (Map.Entry<Integer, String> entry : Map.copyOf(attemptNodes).entrySet()) {
+        if (!entry.getValue().equals(clusterNode) || done) {
+          continue;
+        }
+        int attempt = entry.getKey();
+        attemptNodes.remove(attempt);
+        DeploymentState state = running.remove(attempt);
+        if (state == null) {
+          continue;
+        }
+        state.outstanding--;
+        slotFreed(state.deployment.modelName());
+        registry.counter("switchboard.routing.node.lost", "model", request.model()).increment();
+        LOG.warn("request {}: node {} left the cluster during attempt {}", request.requestId(), clusterNode, attempt);
+        if (request.stream() && streaming != null && streaming != attempt) {
+          continue; // a losing hedge: the winner goes on
+        }
+        if (request.stream()) {
+          if (running.isEmpty()) {
+            fail(new BusFailure(ApiError.nodeLost(), true, 0, seq, ""));
+          }
+        } else {
+          failed(attempt, state, new BusFailure(ApiError.nodeLost(), true, 0, 0, ""));
+        }
       }
     }
 

@@ -1,0 +1,120 @@
+package io.switchboard;
+
+import io.switchboard.testing.Http;
+import io.switchboard.testing.NodeProcess;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three nodes in separate JVMs: a front node, and two nodes that serve the model. The node streaming an
+ * answer is killed with SIGKILL mid-stream; the client's one stream goes on from the other node.
+ */
+class NodeFailoverTest {
+  private static final Map<String, String> ENV = Map.of("SWITCHBOARD_SIMULATOR_TOKENS_PER_SECOND", "20",
+    "SWITCHBOARD_SIMULATOR_REPLY_TOKENS", "60", "SWITCHBOARD_SIMULATOR_TTFT_MS", "5",
+    "SWITCHBOARD_SERVER_REQUEST_TIMEOUT_MS", "20000");
+  private static NodeProcess front;
+  private static final List<NodeProcess> backs = new ArrayList<>();
+
+  @BeforeAll
+  static void start() {
+    backs.add(NodeProcess.start("back-a", ENV, "--cluster", "--verticles", "inference-proxy,monitoring"));
+    backs.add(NodeProcess.start("back-b", ENV, "--cluster", "--verticles", "inference-proxy,monitoring"));
+    front = NodeProcess.start("front-f", ENV, "--cluster", "--verticles", "connection,session,routing,monitoring");
+    backs.forEach(b -> b.awaitHealthy(90_000));
+    front.awaitHealthy(90_000);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (front != null) {
+      front.close();
+    }
+    backs.forEach(NodeProcess::close);
+  }
+
+  private static String body(boolean stream) {
+    return new JsonObject().put("model", "switchboard-simulator").put("stream", stream).put("messages",
+      new JsonArray().add(new JsonObject().put("role", "user").put("content", "a story that survives"))).encode();
+  }
+
+  private static double inflight(NodeProcess node) {
+    try {
+      return Http.get("http://127.0.0.1:" + node.managementPort + "/metrics").body().lines()
+        .filter(l -> l.startsWith("switchboard_inference_inflight "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(0);
+    } catch (RuntimeException gone) {
+      return 0;
+    }
+  }
+
+  @Test
+  void a_stream_survives_the_node_serving_it_being_killed() throws Exception {
+    long deadline = System.currentTimeMillis() + 30_000;
+    HttpResponse<String> whole;
+    do { // until both back nodes' registrations reached the front node
+      whole = Http.post(front.baseUrl() + "/v1/chat/completions", body(false));
+      Thread.sleep(200);
+    } while (whole.statusCode() != 200 && System.currentTimeMillis() < deadline);
+    assertEquals(200, whole.statusCode(), whole.body());
+    String expected = new JsonObject(whole.body()).getJsonArray("choices").getJsonObject(0).getJsonObject("message")
+      .getString("content");
+
+    HttpResponse<InputStream> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create(front.baseUrl() + "/v1/chat/completions")).header("content-type", "application/json")
+      .POST(HttpRequest.BodyPublishers.ofString(body(true))).build(), HttpResponse.BodyHandlers.ofInputStream());
+    BufferedReader lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
+    StringBuilder text = new StringBuilder();
+    List<String> events = new ArrayList<>();
+    String line;
+    boolean killed = false;
+    NodeProcess victim = null;
+    while ((line = lines.readLine()) != null) {
+      if (!line.startsWith("data: ")) {
+        continue;
+      }
+      String data = line.substring(6);
+      events.add(data);
+      if (data.equals("[DONE]")) {
+        break;
+      }
+      JsonObject chunk = new JsonObject(data);
+      assertFalse(chunk.containsKey("error"), "no error event: " + data);
+      JsonArray choices = chunk.getJsonArray("choices");
+      if (!choices.isEmpty() && choices.getJsonObject(0).getJsonObject("delta").getString("content") != null) {
+        text.append(choices.getJsonObject(0).getJsonObject("delta").getString("content"));
+        if (!killed && events.size() == 10) {
+          victim = inflight(backs.get(0)) > 0 ? backs.get(0) : backs.get(1);
+          victim.kill(); // SIGKILL, mid-answer
+          killed = true;
+        }
+      }
+    }
+    assertTrue(killed, "the stream was long enough to kill its node mid-way");
+    assertEquals("[DONE]", events.get(events.size() - 1), "one stream, one [DONE]");
+    assertEquals(1, events.stream().filter("[DONE]"::equals).count());
+    assertEquals(expected, text.toString(), "the client got the whole answer, nothing repeated or lost");
+    String metrics = Http.get("http://127.0.0.1:" + front.managementPort + "/metrics").body();
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("switchboard_stream_rescued_total") && !l.endsWith(" 0.0")),
+      "the front node carried the stream over");
+  }
+}
