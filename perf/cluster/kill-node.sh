@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Cluster scenario: a front node (no inference) and two inference nodes on loopback; wrk drives chat turns at
+# the front node for DURATION seconds; one inference node is killed with SIGKILL half-way. Prints how many
+# requests were lost (non-2xx or socket errors). Bounded in time; stops every process it started.
+#   perf/cluster/kill-node.sh [DURATION] [CONNECTIONS] [STREAM]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-30}
+CONNECTIONS=${2:-16}
+STREAM=${3:-false}
+JAR=verticles/target/switchboard.jar
+[ -f "$JAR" ] || mvn -B -q package -DskipTests
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
+OUT=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+node() { # name api_port mgmt_port verticles
+  SWITCHBOARD_ACCESS_LOG=WARN SWITCHBOARD_SERVER_PORT=$2 SWITCHBOARD_MANAGEMENT_PORT=$3 \
+  SWITCHBOARD_SIMULATOR_TTFT_MS=20 SWITCHBOARD_SIMULATOR_TOKENS_PER_SECOND=200 SWITCHBOARD_SIMULATOR_REPLY_TOKENS=20 \
+    java -Xmx512m -jar "$JAR" --cluster --verticles "$4" > "$OUT/$1.log" 2>&1 &
+  pids+=($!)
+}
+node back-a 18081 19081 inference-proxy,monitoring
+node back-b 18082 19082 inference-proxy,monitoring
+node front 18080 19080 connection,session,routing,monitoring
+for port in 19081 19082 19080; do
+  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
+done
+BODY="{\"model\":\"switchboard-simulator\",\"stream\":$STREAM,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+for _ in $(seq 1 60); do
+  curl -sf -H 'content-type: application/json' -d "$BODY" http://127.0.0.1:18080/v1/chat/completions >/dev/null && break
+  sleep 0.5
+done
+cat > "$OUT/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '$BODY'
+LUA
+( sleep $((DURATION / 2)); echo "killing back-a (SIGKILL) at $(date +%T.%N)"; kill -9 "${pids[0]}" ) &
+killer=$!
+wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$OUT/post.lua" http://127.0.0.1:18080/v1/chat/completions \
+  | tee "$OUT/wrk.txt"
+wait "$killer"
+grep -E "Non-2xx|Socket errors" "$OUT/wrk.txt" || echo "lost requests: 0 (no non-2xx responses, no socket errors)"
+echo "front saw: $(grep -c 'left' "$OUT/front.log" || true) departure(s)"
+curl -s http://127.0.0.1:19080/metrics | grep -E '^switchboard_(stream_rescued|routing_node_lost|routing_retries)' || true
+echo "logs in $OUT"
