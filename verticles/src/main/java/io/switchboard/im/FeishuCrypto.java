@@ -71,7 +71,8 @@ final class FeishuCrypto {
   /** @throws CallbackRejected unless the headers' signature signs this body */
   void verify(String timestamp, String nonce, String signature, byte[] body) {
     if (timestamp == null || nonce == null || signature == null) {
-      throw CallbackRejected.badSignature("X-Lark-Request-Timestamp, X-Lark-Request-Nonce or X-Lark-Signature is missing");
+      throw CallbackRejected.badSignature(
+        "X-Lark-Request-Timestamp, X-Lark-Request-Nonce or X-Lark-Signature is missing");
     }
     byte[] expected = signature(timestamp, nonce, body).getBytes(StandardCharsets.US_ASCII);
     if (!MessageDigest.isEqual(expected, signature.toLowerCase().getBytes(StandardCharsets.US_ASCII))) {

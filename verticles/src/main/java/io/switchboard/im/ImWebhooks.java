@@ -1,20 +1,120 @@
 package io.switchboard.im;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.switchboard.connection.ChatPipeline;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** IM platform bots (WeCom, DingTalk, Feishu): one webhook per configured channel, {@code /im/<platform>/<name>}. */
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * IM platform bots (WeCom, DingTalk, Feishu): one webhook per configured channel, {@code /im/<platform>/<name>}.
+ * A callback is verified (signature, timestamp, decryption) and acknowledged at once, well inside the platforms'
+ * deadlines (WeCom 5 s, Feishu 3 s); the answer follows through the platform's send API. A callback that fails
+ * verification gets a 4xx and never reaches a model.
+ */
 public final class ImWebhooks {
+  private static final Logger LOG = LoggerFactory.getLogger(ImWebhooks.class);
+  /** Callbacks are small: text messages, encrypted and Base64'd. */
+  private static final long BODY_LIMIT_BYTES = 512 * 1024;
+
   private ImWebhooks() {
   }
 
   /** Mounts the webhooks of every configured channel on the API router. */
   public static Future<Void> mount(Vertx vertx, Router router, ChatPipeline pipeline, SwitchboardConfig config,
                                    MeterRegistry registry) {
+    List<Bot<?>> bots = new ArrayList<>();
+    try {
+      for (ImChannel channel : config.imChannels()) {
+        bots.add(Bot.create(vertx, channel));
+      }
+    } catch (ConfigException e) {
+      bots.forEach(Bot::close);
+      return Future.failedFuture(e);
+    }
+    SeenMessages seen = config.session().store().equals("redis")
+      ? new RedisSeenMessages(vertx, config.session().redisUrl(), SeenMessages.TTL_MILLIS, registry)
+      : new LocalSeenMessages(vertx, SeenMessages.TTL_MILLIS);
+    ImAnswers answers = new ImAnswers(vertx, pipeline, seen, config.server().requestTimeoutMillis(), registry);
+    for (Bot<?> bot : bots) {
+      mount(router, bot, answers, registry);
+    }
     return Future.succeededFuture();
+  }
+
+  private static <M extends IncomingMessage> void mount(Router router, Bot<M> bot, ImAnswers answers,
+                                                        MeterRegistry registry) {
+    Timer ack = Timer.builder("switchboard.im.ack").description("From a callback's arrival to its acknowledgement")
+      .tag("platform", bot.channel().platform()).publishPercentiles(0.5, 0.99).register(registry);
+    router.post(bot.path())
+      .handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES))
+      .handler(ctx -> handle(ctx, bot, answers, registry, ack,
+        now -> bot.receive(ctx.request(), body(ctx), now)));
+    if (bot.verifiesWithGet()) {
+      router.get(bot.path()).handler(ctx -> handle(ctx, bot, answers, registry, ack,
+        now -> bot.verifyUrl(ctx.request(), now)));
+    }
+  }
+
+  private static <M extends IncomingMessage> void handle(RoutingContext ctx, Bot<M> bot, ImAnswers answers,
+                                                         MeterRegistry registry, Timer ack,
+                                                         Function<Long, Callback<M>> read) {
+    Long arrived = ctx.get("startNanos"); // set where the request entered the router, before its body was read
+    long start = arrived != null ? arrived : System.nanoTime();
+    String channel = bot.channel().name();
+    Callback<M> callback;
+    try {
+      callback = read.apply(System.currentTimeMillis());
+    } catch (CallbackRejected rejected) {
+      reject(ctx, registry, channel, rejected);
+      return;
+    } catch (RuntimeException unexpected) {
+      // a verified body of an unexpected shape (a number where a string belongs, ...)
+      reject(ctx, registry, channel, CallbackRejected.malformed("the body has an unexpected shape ("
+        + unexpected.getClass().getSimpleName() + ")"));
+      return;
+    }
+    ctx.response().setStatusCode(callback.status()).putHeader("content-type", callback.contentType())
+      .end(callback.body());
+    ack.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    if (callback.message() == null) {
+      registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "acknowledged").increment();
+      return;
+    }
+    registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "message").increment();
+    answers.answer(bot, callback.message(), requestId(ctx));
+  }
+
+  private static void reject(RoutingContext ctx, MeterRegistry registry, String channel, CallbackRejected rejected) {
+    registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "rejected").increment();
+    LOG.warn("im channel {}: callback from {} rejected with {}: {}", channel, ctx.request().remoteAddress(),
+      rejected.status(), rejected.getMessage());
+    ctx.response().setStatusCode(rejected.status()).putHeader("content-type", "text/plain; charset=utf-8")
+      .end(rejected.status() == 401 ? "callback not verified" : "callback not readable");
+  }
+
+  private static Buffer body(RoutingContext ctx) {
+    Buffer body = ctx.body().buffer();
+    return body != null ? body : Buffer.buffer();
+  }
+
+  private static String requestId(RoutingContext ctx) {
+    String id = ctx.get("x-request-id");
+    return id != null ? id : "req_im" + Long.toHexString(ThreadLocalRandom.current().nextLong());
   }
 }

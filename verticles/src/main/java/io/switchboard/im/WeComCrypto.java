@@ -12,7 +12,8 @@ import java.util.Base64;
 import java.util.HexFormat;
 
 /**
- * WeCom's callback crypto (企业微信 加解密方案): {@code msg_signature = sha1(sort(token, timestamp, nonce, encrypt))};
+ * WeCom's callback crypto (企业微信 加解密方案):
+ * {@code msg_signature = sha1(sort(token, timestamp, nonce, encrypt))};
  * AES-256-CBC with key = Base64(EncodingAESKey + "="), IV = the key's first 16 bytes, PKCS#7 padding to 32 bytes;
  * plaintext = 16 random bytes + 4-byte network-order length + message + receive id (the corp id).
  */
@@ -50,8 +51,8 @@ final class WeComCrypto {
     String[] parts = {token, timestamp, nonce, encrypted};
     Arrays.sort(parts);
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-1").digest(String.join("", parts).getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest);
+      byte[] joined = String.join("", parts).getBytes(StandardCharsets.UTF_8);
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(joined));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }

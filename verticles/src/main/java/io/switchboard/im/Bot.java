@@ -1,0 +1,150 @@
+package io.switchboard.im;
+
+import io.switchboard.config.ConfigException;
+import io.switchboard.config.SwitchboardConfig.ImChannel;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * One configured company bot on one platform: how its platform's callbacks are verified and read, and how an
+ * answer is sent back through the platform's API. One instance per connection verticle instance, used from that
+ * instance's event loop only.
+ */
+abstract class Bot<M extends IncomingMessage> {
+  /**
+   * How far a signed timestamp (WeCom, Feishu) may be from now. Their documentation sets no window; this one is
+   * shorter than {@link SeenMessages#TTL_MILLIS}, so a replayed callback is either refused or recognised as seen.
+   */
+  static final long REPLAY_WINDOW_MILLIS = 8 * 3_600_000L;
+
+  protected final ImChannel channel;
+  protected final PlatformApi api;
+  protected final AccessToken token;
+  private final int partLimit;
+  private final TextParts.Measure measure;
+
+  /** @param partLimit the longest message the platform takes, in {@code measure} units */
+  protected Bot(Vertx vertx, ImChannel channel, int partLimit, TextParts.Measure measure) {
+    this.channel = channel;
+    this.api = new PlatformApi(vertx);
+    this.token = new AccessToken(this::fetchToken);
+    this.partLimit = partLimit;
+    this.measure = measure;
+  }
+
+  /** The bot of a configured channel. @throws ConfigException naming the channel and what is missing or wrong */
+  static Bot<?> create(Vertx vertx, ImChannel channel) {
+    return switch (channel.platform()) {
+      case "wecom" -> new WeComBot(vertx, channel);
+      case "dingtalk" -> new DingTalkBot(vertx, channel);
+      case "feishu" -> new FeishuBot(vertx, channel);
+      default -> throw new ConfigException("im_channels '" + channel.name() + "': unknown platform '"
+        + channel.platform() + "'");
+    };
+  }
+
+  ImChannel channel() {
+    return channel;
+  }
+
+  /** The webhook, {@code /im/<platform>/<name>}. */
+  String path() {
+    return "/im/" + channel.platform() + "/" + channel.name();
+  }
+
+  /** Whether the platform checks the webhook with a GET (WeCom's echostr). */
+  boolean verifiesWithGet() {
+    return false;
+  }
+
+  /** Answers the platform's GET check of the webhook. @throws CallbackRejected when it is not the platform's */
+  Callback<M> verifyUrl(HttpServerRequest request, long nowMillis) {
+    throw CallbackRejected.malformed("this platform does not verify with GET");
+  }
+
+  /** Verifies and reads a POSTed callback. @throws CallbackRejected when it is not the platform's or unreadable */
+  abstract Callback<M> receive(HttpServerRequest request, Buffer body, long nowMillis);
+
+  /** The question asked of the bot, without the mention of the bot; null when the message is not for the bot. */
+  abstract Future<String> question(M message);
+
+  /** Sends one part of an answer back where the message came from. */
+  abstract Future<Void> send(M to, String text, String requestId, int part);
+
+  /** The longest message the platform takes, in {@link #measure()} units. */
+  int partLimit() {
+    return partLimit;
+  }
+
+  TextParts.Measure measure() {
+    return measure;
+  }
+
+  /** Asks the platform for an access token. */
+  protected abstract Future<AccessToken.Grant> fetchToken();
+
+  /** A call that needs the access token, made again once with a new token when the platform refuses the old one. */
+  protected Future<PlatformApi.Reply> withToken(Function<String, Future<PlatformApi.Reply>> call,
+                                                 Predicate<PlatformApi.Reply> tokenRefused) {
+    return token.get().compose(current -> call.apply(current).compose(reply -> {
+      if (!tokenRefused.test(reply)) {
+        return Future.succeededFuture(reply);
+      }
+      token.invalidate(current);
+      return token.get().compose(call);
+    }));
+  }
+
+  /** A credential the platform requires. @throws ConfigException naming the channel and the key */
+  protected String credential(String key) {
+    String value = channel.credentials().get(key);
+    if (value == null || value.isBlank()) {
+      throw new ConfigException("im_channels '" + channel.name() + "' (" + channel.platform() + "): credentials."
+        + key + " is missing");
+    }
+    return value;
+  }
+
+  protected String optionalCredential(String key) {
+    String value = channel.credentials().get(key);
+    return value == null || value.isBlank() ? null : value;
+  }
+
+  protected ConfigException badCredential(String key, String problem) {
+    return new ConfigException("im_channels '" + channel.name() + "' (" + channel.platform() + "): credentials."
+      + key + " " + problem);
+  }
+
+  /** The channel's api_base, or the platform's own. */
+  protected String base(String platformDefault) {
+    return channel.apiBase() != null ? channel.apiBase() : platformDefault;
+  }
+
+  /** @throws CallbackRejected unless {@code seconds} is a Unix time within {@link #REPLAY_WINDOW_MILLIS} of now */
+  static void requireFresh(String seconds, long nowMillis) {
+    long sent;
+    try {
+      sent = Long.parseLong(seconds) * 1000;
+    } catch (NumberFormatException | NullPointerException e) {
+      throw CallbackRejected.badSignature("the timestamp is missing or not a number");
+    }
+    if (Math.abs(nowMillis - sent) > REPLAY_WINDOW_MILLIS) {
+      throw CallbackRejected.badSignature("the timestamp is too far from now (stale or replayed)");
+    }
+  }
+
+  /** A failed platform reply as an error that names the call and the platform's code, never a secret. */
+  protected static PlatformCallFailed failed(String call, PlatformApi.Reply reply, Object code, boolean retriable) {
+    return new PlatformCallFailed(call + " answered HTTP " + reply.status() + (code == null ? "" : " code " + code),
+      retriable);
+  }
+
+  Future<Void> close() {
+    return api.close();
+  }
+}

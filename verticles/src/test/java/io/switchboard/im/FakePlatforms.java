@@ -1,0 +1,226 @@
+package io.switchboard.im;
+
+import io.switchboard.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * WeCom's, DingTalk's and Feishu's APIs as far as a bot uses them (token endpoints checking the app's credentials,
+ * send-message endpoints checking the token), plus an OpenAI-compatible model, on one loopback port. Everything
+ * sent is recorded for tests to look at.
+ */
+final class FakePlatforms implements AutoCloseable {
+  static final String WECOM_CORP = "ww-acme-corp";
+  static final String WECOM_SECRET = "wecom-corp-secret-0123456789";
+  static final String WECOM_CALLBACK_TOKEN = "wecomCallbackToken42";
+  static final String WECOM_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+  static final String WECOM_AGENT = "1000002";
+  static final String DING_APP_KEY = "dingacmeappkey0001";
+  static final String DING_APP_SECRET = "ding-app-secret-0123456789abcdef";
+  static final String DING_ROBOT = "dingacmerobot0001";
+  static final String FEISHU_APP_ID = "cli_acme0001";
+  static final String FEISHU_APP_SECRET = "feishu-app-secret-0123456789";
+  static final String FEISHU_VERIFICATION = "feishu-verification-token-01";
+  static final String FEISHU_ENCRYPT_KEY = "feishu-encrypt-key-01";
+  static final String FEISHU_BOT_OPEN_ID = "ou_bot_acme";
+  /** A question containing this gets a long (8,100-byte) answer from the fake model. */
+  static final String LONG = "[long]";
+  static final String LONG_ANSWER = "这是一段很长的回答，用来检验分段。".repeat(150);
+
+  /** One message a bot sent: which API, the token it used, and the JSON it sent. */
+  record Sent(String platform, String path, String token, JsonObject body) {
+    /** The message text, wherever the platform's format puts it. */
+    String text() {
+      return switch (platform) {
+        case "wecom" -> body.getJsonObject("text").getString("content");
+        case "dingtalk" -> path.startsWith("/robot/sendBySession") ? body.getJsonObject("text").getString("content")
+          : new JsonObject(body.getString("msgParam")).getString("content");
+        default -> new JsonObject(body.getString("content")).getString("text");
+      };
+    }
+  }
+
+  final List<Sent> sent = new CopyOnWriteArrayList<>();
+  /** Requests to the fake model, in order. */
+  final List<JsonObject> modelCalls = new CopyOnWriteArrayList<>();
+  final AtomicInteger wecomTokenFetches = new AtomicInteger();
+  final AtomicInteger dingtalkTokenFetches = new AtomicInteger();
+  final AtomicInteger feishuTokenFetches = new AtomicInteger();
+  private final Set<String> validTokens = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger issued = new AtomicInteger();
+  private final HttpServer server;
+  final int port;
+
+  private FakePlatforms(HttpServer server, int port) {
+    this.server = server;
+    this.port = port;
+  }
+
+  static FakePlatforms start(Vertx vertx) throws Exception {
+    int port = FreePorts.next();
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false));
+    HttpServer server = vertx.createHttpServer().requestHandler(router);
+    FakePlatforms fake = new FakePlatforms(server, port);
+    fake.routes(router);
+    server.listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return fake;
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  /** The platform forgets every token it issued (as when one expires early): the next send is refused once. */
+  void revokeTokens() {
+    validTokens.clear();
+  }
+
+  List<Sent> sentWhere(Predicate<Sent> which) {
+    return sent.stream().filter(which).toList();
+  }
+
+  /** Waits up to 10 s for {@code count} sends that match, then a little longer to catch any extra one. */
+  List<Sent> awaitSent(Predicate<Sent> which, int count) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (sentWhere(which).size() < count && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(300);
+    return sentWhere(which);
+  }
+
+  private String issue(String prefix) {
+    String token = prefix + "-" + issued.incrementAndGet();
+    validTokens.add(token);
+    return token;
+  }
+
+  private void routes(Router router) {
+    router.get("/cgi-bin/gettoken").handler(ctx -> {
+      wecomTokenFetches.incrementAndGet();
+      HttpServerRequest request = ctx.request();
+      if (!WECOM_CORP.equals(request.getParam("corpid")) || !WECOM_SECRET.equals(request.getParam("corpsecret"))) {
+        json(ctx, 200, new JsonObject().put("errcode", 40001).put("errmsg", "invalid credential"));
+        return;
+      }
+      json(ctx, 200, new JsonObject().put("errcode", 0).put("errmsg", "ok").put("access_token", issue("wecom"))
+        .put("expires_in", 7200));
+    });
+    router.post("/cgi-bin/message/send").handler(ctx -> {
+      String token = ctx.request().getParam("access_token");
+      if (!validTokens.contains(token)) {
+        json(ctx, 200, new JsonObject().put("errcode", 42001).put("errmsg", "access_token expired"));
+        return;
+      }
+      record(ctx, "wecom", token);
+      json(ctx, 200, new JsonObject().put("errcode", 0).put("errmsg", "ok").put("invaliduser", "")
+        .put("msgid", "msg-" + sent.size()));
+    });
+
+    router.post("/v1.0/oauth2/accessToken").handler(ctx -> {
+      dingtalkTokenFetches.incrementAndGet();
+      JsonObject body = ctx.body().asJsonObject();
+      if (!DING_APP_KEY.equals(body.getString("appKey")) || !DING_APP_SECRET.equals(body.getString("appSecret"))) {
+        json(ctx, 400, new JsonObject().put("code", "invalidClientIdOrSecret").put("message", "无效的clientId或者clientSecret"));
+        return;
+      }
+      json(ctx, 200, new JsonObject().put("accessToken", issue("ding")).put("expireIn", 7200));
+    });
+    for (String path : List.of("/v1.0/robot/oToMessages/batchSend", "/v1.0/robot/groupMessages/send")) {
+      router.post(path).handler(ctx -> {
+        String token = ctx.request().getHeader("x-acs-dingtalk-access-token");
+        if (!validTokens.contains(token)) {
+          json(ctx, 401, new JsonObject().put("code", "InvalidAuthentication").put("message", "不合法的access_token"));
+          return;
+        }
+        if (!DING_ROBOT.equals(ctx.body().asJsonObject().getString("robotCode"))) {
+          json(ctx, 400, new JsonObject().put("code", "resource.not.found").put("message", "robot 不存在"));
+          return;
+        }
+        record(ctx, "dingtalk", token);
+        json(ctx, 200, new JsonObject().put("processQueryKey", "pqk-" + sent.size())
+          .put("invalidStaffIdList", new JsonArray()).put("flowControlledStaffIdList", new JsonArray()));
+      });
+    }
+    router.post("/robot/sendBySession").handler(ctx -> {
+      record(ctx, "dingtalk", null);
+      json(ctx, 200, new JsonObject().put("errcode", 0).put("errmsg", "ok"));
+    });
+
+    router.post("/open-apis/auth/v3/tenant_access_token/internal").handler(ctx -> {
+      feishuTokenFetches.incrementAndGet();
+      JsonObject body = ctx.body().asJsonObject();
+      if (!FEISHU_APP_ID.equals(body.getString("app_id")) || !FEISHU_APP_SECRET.equals(body.getString("app_secret"))) {
+        json(ctx, 400, new JsonObject().put("code", 10014).put("msg", "app secret invalid"));
+        return;
+      }
+      json(ctx, 200, new JsonObject().put("code", 0).put("msg", "ok").put("tenant_access_token", issue("t"))
+        .put("expire", 7200));
+    });
+    router.get("/open-apis/bot/v3/info").handler(ctx -> {
+      if (!validTokens.contains(bearer(ctx))) {
+        json(ctx, 400, new JsonObject().put("code", 99991663).put("msg", "Invalid access token for authorization."));
+        return;
+      }
+      json(ctx, 200, new JsonObject().put("code", 0).put("msg", "ok").put("bot", new JsonObject()
+        .put("activate_status", 2).put("app_name", "acme").put("open_id", FEISHU_BOT_OPEN_ID)));
+    });
+    router.post("/open-apis/im/v1/messages/:message_id/reply").handler(ctx -> {
+      String token = bearer(ctx);
+      if (!validTokens.contains(token)) {
+        json(ctx, 400, new JsonObject().put("code", 99991663).put("msg", "Invalid access token for authorization."));
+        return;
+      }
+      record(ctx, "feishu", token);
+      json(ctx, 200, new JsonObject().put("code", 0).put("msg", "success")
+        .put("data", new JsonObject().put("message_id", "om_reply_" + sent.size())));
+    });
+
+    router.post("/v1/chat/completions").handler(ctx -> {
+      JsonObject request = ctx.body().asJsonObject();
+      modelCalls.add(request);
+      JsonArray messages = request.getJsonArray("messages");
+      String question = messages.getJsonObject(messages.size() - 1).getString("content");
+      String answer = question.contains(LONG) ? LONG_ANSWER : "echo: " + question;
+      json(ctx, 200, new JsonObject().put("id", "chatcmpl-fake").put("object", "chat.completion")
+        .put("model", request.getString("model"))
+        .put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("finish_reason", "stop")
+          .put("message", new JsonObject().put("role", "assistant").put("content", answer))))
+        .put("usage", new JsonObject().put("prompt_tokens", messages.encode().length() / 4)
+          .put("completion_tokens", answer.length()).put("total_tokens", 0)));
+    });
+  }
+
+  private void record(RoutingContext ctx, String platform, String token) {
+    sent.add(new Sent(platform, ctx.request().path(), token, ctx.body().asJsonObject()));
+  }
+
+  private static String bearer(RoutingContext ctx) {
+    String header = ctx.request().getHeader("authorization");
+    return header != null && header.startsWith("Bearer ") ? header.substring(7) : null;
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  @Override
+  public void close() throws Exception {
+    server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+}
