@@ -213,7 +213,7 @@ public final class ConfigLoader {
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
         entry.number("first_token_timeout_ms", timeout, 10, 3_600_000),
         entry.number("idle_timeout_ms", Math.min(timeout, 60_000), 10, 3_600_000),
-        entry.integer("max_connections", 64, 1, 100_000),
+        entry.integer("max_connections", 1_000, 1, 100_000),
         entry.integer("max_concurrency", 0, 0, 1_000_000),
         knobs,
         breaker(entry.child("circuit_breaker")));

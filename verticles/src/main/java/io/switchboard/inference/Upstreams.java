@@ -23,7 +23,7 @@ final class Upstreams {
         .setSsl(baseUrl.startsWith("https:")))
       // the default pool (5 connections) would queue a busy deployment's calls inside the gateway
       .with(new PoolOptions().setHttp1MaxSize(deployment.maxConnections())
-        .setMaxWaitQueueSize(deployment.maxConnections() * 64))
+        .setMaxWaitQueueSize(deployment.maxConnections() * 4))
       .build();
     return switch (deployment.provider()) {
       case "anthropic" -> new AnthropicUpstream(deployment, baseUrl, client);
