@@ -191,15 +191,16 @@ public final class Switchboard {
         chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry,
           nodeId, config.bridge()), 1));
       }
-      if (config.runs("monitoring")) {
-        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry), 1));
-      }
       if (config.runs("connection")) {
         AtomicInteger instance = new AtomicInteger();
         int instances = config.server().instances() > 0 ? config.server().instances()
           : Runtime.getRuntime().availableProcessors();
         chain = chain.compose(x -> deploy(() -> new ConnectionVerticle(config, nodeId, instance.getAndIncrement(),
           registry), instances));
+      }
+      // last: /health and /ready answer only once everything else takes traffic
+      if (config.runs("monitoring")) {
+        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry), 1));
       }
       return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
         nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
