@@ -6,7 +6,6 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
@@ -14,7 +13,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.parsetools.RecordParser;
 
 import java.util.Set;
 import java.util.function.Consumer;
@@ -78,7 +76,9 @@ final class AnthropicUpstream implements Upstream {
       })
       .compose(response -> {
         if (response.statusCode() / 100 == 2) {
-          return request.stream() ? relay(request, response, onDelta, cancel) : parseMessage(request, response);
+          return request.stream()
+            ? StreamRelay.relay(request, deployment.id(), response, cancel, new StreamState(onDelta))
+            : parseMessage(request, response);
         }
         return response.body().compose(errorBody -> {
           noteKeyTrouble(usedKey, response);
@@ -205,44 +205,8 @@ final class AnthropicUpstream implements Upstream {
     });
   }
 
-  /** Relays the event stream: one {@code onDelta} per text delta; the stream must end with message_stop. */
-  private Future<ChatResult> relay(ChatRequest request, HttpClientResponse response, Consumer<String> onDelta,
-                                   CancelSignal control) {
-    Promise<ChatResult> done = Promise.promise();
-    StreamState stream = new StreamState(onDelta);
-    RecordParser lines = RecordParser.newDelimited("\n", response);
-    control.onFlow(pause -> {
-      if (pause) {
-        lines.pause();
-      } else {
-        lines.resume();
-      }
-    });
-    lines.handler(line -> {
-      if (!done.future().isComplete()) {
-        try {
-          stream.line(line);
-        } catch (UpstreamFailure e) {
-          done.tryFail(e);
-        }
-      }
-    });
-    lines.exceptionHandler(e -> done.tryFail(HttpFailures.malformed("a stream that broke off after "
-      + stream.chunks + " chunks")));
-    lines.endHandler(v -> {
-      if (stream.stopped) {
-        done.tryComplete(new ChatResult(request.requestId(), null, finishReason(stream.stopReason),
-          stream.promptTokens, stream.completionTokens > 0 ? stream.completionTokens : stream.chunks, stream.chunks,
-          deployment.id(), 0));
-      } else {
-        done.tryFail(HttpFailures.malformed("a stream that ended early after " + stream.chunks + " chunks"));
-      }
-    });
-    return done.future();
-  }
-
   /** What a Messages event stream has said so far. Only {@code data:} lines matter: each names its own type. */
-  private static final class StreamState {
+  private static final class StreamState implements StreamRelay.Reader {
     private final Consumer<String> onDelta;
     int chunks;
     int promptTokens;
@@ -250,11 +214,37 @@ final class AnthropicUpstream implements Upstream {
     String stopReason;
     boolean stopped;
 
+    @Override
+    public int chunks() {
+      return chunks;
+    }
+
+    @Override
+    public int promptTokens() {
+      return promptTokens;
+    }
+
+    @Override
+    public int completionTokens() {
+      return completionTokens;
+    }
+
+    @Override
+    public String finishReason() {
+      return AnthropicUpstream.finishReason(stopReason);
+    }
+
+    @Override
+    public boolean complete() {
+      return stopped;
+    }
+
     StreamState(Consumer<String> onDelta) {
       this.onDelta = onDelta;
     }
 
-    void line(Buffer raw) {
+    @Override
+    public void line(Buffer raw) {
       String line = raw.toString();
       if (!line.startsWith("data:")) {
         return; // event: names, blank separators, comments

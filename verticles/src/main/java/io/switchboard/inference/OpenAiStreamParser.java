@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * {@code onDelta} as it arrives; usage and the finish reason are kept for the turn's result. This is the
  * per-chunk work of the relay, so it stays allocation-light and is measured in perf/jmh.
  */
-public final class OpenAiStreamParser {
+public final class OpenAiStreamParser implements StreamRelay.Reader {
   private static final JsonFactory JSON = new JsonFactory();
   private final Consumer<String> onDelta;
   private int chunks;
@@ -28,6 +28,7 @@ public final class OpenAiStreamParser {
   }
 
   /** One line of the stream, without its newline. Fails with an UpstreamFailure on a malformed or error chunk. */
+  @Override
   public void line(Buffer line) {
     int length = line.length();
     if (length > 0 && line.getByte(length - 1) == '\r') {
@@ -136,23 +137,28 @@ public final class OpenAiStreamParser {
   }
 
   /** Whether the stream ended properly ([DONE] or a finish reason), rather than breaking off. */
+  @Override
   public boolean complete() {
     return sawDone || finishReason != null;
   }
 
+  @Override
   public int chunks() {
     return chunks;
   }
 
-  int promptTokens() {
+  @Override
+  public int promptTokens() {
     return promptTokens;
   }
 
-  int completionTokens() {
+  @Override
+  public int completionTokens() {
     return completionTokens;
   }
 
-  String finishReason() {
+  @Override
+  public String finishReason() {
     return finishReason;
   }
 }

@@ -5,7 +5,6 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
@@ -13,7 +12,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.parsetools.RecordParser;
 
 import java.util.function.Consumer;
 
@@ -62,7 +60,9 @@ final class OpenAiUpstream implements Upstream {
       })
       .compose(response -> {
         if (response.statusCode() / 100 == 2) {
-          return request.stream() ? relay(request, response, onDelta, cancel) : parseCompletion(request, response);
+          return request.stream()
+            ? StreamRelay.relay(request, deployment.id(), response, cancel, new OpenAiStreamParser(onDelta))
+            : parseCompletion(request, response);
         }
         return response.body().compose(errorBody -> {
           noteKeyTrouble(usedKey, response);
@@ -117,42 +117,5 @@ final class OpenAiUpstream implements Upstream {
         return Future.failedFuture(HttpFailures.malformed("a response that is not a chat completion"));
       }
     });
-  }
-
-  /** Relays an SSE stream: one {@code onDelta} per content chunk; the stream must end with [DONE]. */
-  private Future<ChatResult> relay(ChatRequest request, HttpClientResponse response, Consumer<String> onDelta,
-                                   CancelSignal control) {
-    Promise<ChatResult> done = Promise.promise();
-    OpenAiStreamParser stream = new OpenAiStreamParser(onDelta);
-    RecordParser lines = RecordParser.newDelimited("\n", response);
-    // a client that reads slowly stops our reads, and TCP pushes back on the upstream
-    control.onFlow(pause -> {
-      if (pause) {
-        lines.pause();
-      } else {
-        lines.resume();
-      }
-    });
-    lines.handler(line -> {
-      if (!done.future().isComplete()) {
-        try {
-          stream.line(line);
-        } catch (UpstreamFailure e) {
-          done.tryFail(e);
-        }
-      }
-    });
-    lines.exceptionHandler(e -> done.tryFail(HttpFailures.malformed("a stream that broke off after "
-      + stream.chunks() + " chunks")));
-    lines.endHandler(v -> {
-      if (stream.complete()) {
-        done.tryComplete(new ChatResult(request.requestId(), null, stream.finishReason(), stream.promptTokens(),
-          stream.completionTokens() > 0 ? stream.completionTokens() : stream.chunks(), stream.chunks(),
-          deployment.id(), 0));
-      } else {
-        done.tryFail(HttpFailures.malformed("a stream that ended early after " + stream.chunks() + " chunks"));
-      }
-    });
-    return done.future();
   }
 }

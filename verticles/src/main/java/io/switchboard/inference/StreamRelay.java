@@ -1,0 +1,72 @@
+package io.switchboard.inference;
+
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.parsetools.RecordParser;
+
+/**
+ * Relays a provider's server-sent event stream line by line, whatever the protocol: backpressure from the
+ * client pauses the reads, a protocol's own error fails the call, and a stream that ends without its
+ * protocol's proper end fails too — never a silent, truncated success.
+ */
+final class StreamRelay {
+  /** One protocol's reading of its stream. */
+  interface Reader {
+    /** One line without its newline; throws an {@link UpstreamFailure} for an error in the stream. */
+    void line(Buffer line);
+
+    int chunks();
+
+    int promptTokens();
+
+    int completionTokens();
+
+    /** The OpenAI finish reason, once known. */
+    String finishReason();
+
+    /** Whether the stream reached its protocol's proper end. */
+    boolean complete();
+  }
+
+  private StreamRelay() {
+  }
+
+  static Future<ChatResult> relay(ChatRequest request, String deployment, HttpClientResponse response,
+                                  CancelSignal control, Reader reader) {
+    Promise<ChatResult> done = Promise.promise();
+    RecordParser lines = RecordParser.newDelimited("\n", response);
+    // a client that reads slowly stops our reads, and TCP pushes back on the upstream
+    control.onFlow(pause -> {
+      if (pause) {
+        lines.pause();
+      } else {
+        lines.resume();
+      }
+    });
+    lines.handler(line -> {
+      if (!done.future().isComplete()) {
+        try {
+          reader.line(line);
+        } catch (UpstreamFailure e) {
+          done.tryFail(e);
+        }
+      }
+    });
+    lines.exceptionHandler(e -> done.tryFail(HttpFailures.malformed("a stream that broke off after "
+      + reader.chunks() + " chunks")));
+    lines.endHandler(v -> {
+      if (reader.complete()) {
+        done.tryComplete(new ChatResult(request.requestId(), null, reader.finishReason(), reader.promptTokens(),
+          reader.completionTokens() > 0 ? reader.completionTokens() : reader.chunks(), reader.chunks(), deployment,
+          0));
+      } else {
+        done.tryFail(HttpFailures.malformed("a stream that ended early after " + reader.chunks() + " chunks"));
+      }
+    });
+    return done.future();
+  }
+}
