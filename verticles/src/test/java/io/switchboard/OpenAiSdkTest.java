@@ -2,6 +2,7 @@ package io.switchboard;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -98,7 +99,8 @@ class OpenAiSdkTest {
     } finally {
       stranger.close();
     }
-    assertThrows(BadRequestException.class, () -> client.chat().completions().create(
-      question("switchboard-simulator", "x").n(3).build()));
+    BadRequestException malformed = assertThrows(BadRequestException.class, () -> client.chat().completions().create(
+      question("switchboard-simulator", "x").putAdditionalBodyProperty("stream_options", JsonValue.from("yes")).build()));
+    assertEquals("stream_options", malformed.error().param().orElseThrow());
   }
 }

@@ -12,6 +12,8 @@ public final class Addresses {
   public static final String ROUTING_MODELS = "switchboard.routing.models";
   /** Node-local: empty body in, a JSON view of this node's routes and deployment health back. */
   public static final String ROUTING_STATE = "switchboard.routing.state";
+  /** {@link PromptQuery} in, the prompt to send upstream (stored turns + new ones, trimmed) as a {@link History} back. */
+  public static final String SESSION_PROMPT = "switchboard.session.prompt";
   /** {@link HistoryQuery} in, {@link History} back. */
   public static final String SESSION_LOAD = "switchboard.session.load";
   /** The tenant (String) in, a JSON array of its conversation ids back. */
@@ -58,7 +60,10 @@ public final class Addresses {
     return address + ".cluster";
   }
 
-  /** Where stream chunks for one connection verticle instance arrive; registered once at start-up. */
+  /**
+   * Where stream chunks and stream ends ({@link StreamChunk}) for one connection verticle instance arrive, and
+   * where routing asks what a client has of a stream ({@link StreamProgress}); registered once at start-up.
+   */
   public static String inbox(String nodeId, int instance) {
     return "switchboard.inbox." + nodeId + "." + instance;
   }

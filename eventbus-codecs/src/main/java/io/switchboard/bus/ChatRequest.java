@@ -1,6 +1,7 @@
 package io.switchboard.bus;
 
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 import java.util.Objects;
@@ -8,8 +9,9 @@ import java.util.Objects;
 /**
  * A chat turn on its way from the connection verticle through routing to an inference proxy.
  *
- * @param options  the client's sampling parameters (temperature, max_tokens, stop, ...) as a JSON
- *                 object text, passed to the upstream untouched; null when none were given
+ * @param options  every top-level field of the client's request the gateway does not own (temperature, tools,
+ *                 tool_choice, response_format, logprobs, stream_options, metadata, ...), passed to the upstream
+ *                 untouched; null when there were none. Never changed after construction
  * @param inbox    where stream chunks go (the requesting connection's per-node inbox); null when not streaming
  * @param timeoutMillis how long the whole turn may take, end to end
  * @param attempt  which try of this turn this is (0 first); routing numbers retries, hedges and failovers
@@ -20,7 +22,7 @@ import java.util.Objects;
  *                     routing notices at once when that node dies (null: nobody asks)
  */
 public record ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages,
-                          boolean stream, String options, String inbox, long timeoutMillis,
+                          boolean stream, JsonObject options, String inbox, long timeoutMillis,
                           String conversationId, int priority, int attempt, int seqStart, String grantAddress,
                           String controlAddress) {
   public static final RecordCodec<ChatRequest> CODEC =
@@ -49,7 +51,7 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
 
   /** A first attempt. */
   public ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages, boolean stream,
-                     String options, String inbox, long timeoutMillis, String conversationId, int priority) {
+                     JsonObject options, String inbox, long timeoutMillis, String conversationId, int priority) {
     this(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis, conversationId, priority, 0, 0,
       null, null);
   }
@@ -59,6 +61,12 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
                            long remainingMillis, String newGrantAddress) {
     return new ChatRequest(requestId, tenant, newModel, newMessages, stream, options, inbox, remainingMillis,
       conversationId, priority, newAttempt, newSeqStart, newGrantAddress, controlAddress);
+  }
+
+  /** Whether the client's request carries anything that makes a turn more than text (tools, n > 1, logprobs). */
+  public boolean structured() {
+    return options != null && (options.containsKey("tools") || options.containsKey("functions")
+      || options.getValue("n") instanceof Number n && n.intValue() > 1);
   }
 
   public ChatRequest withControlAddress(String address) {
@@ -72,7 +80,7 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
     Wire.writeString(buffer, r.model);
     Wire.writeList(buffer, r.messages, ChatMessage::write);
     buffer.appendByte((byte) (r.stream ? 1 : 0));
-    Wire.writeString(buffer, r.options);
+    Wire.writeJson(buffer, r.options);
     Wire.writeString(buffer, r.inbox);
     buffer.appendLong(r.timeoutMillis);
     Wire.writeString(buffer, r.conversationId);
@@ -83,7 +91,7 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
 
   private static ChatRequest read(Wire.Reader in) {
     return new ChatRequest(in.readString(), in.readString(), in.readString(), in.readList(ChatMessage::read),
-      in.readBoolean(), in.readString(), in.readString(), in.readLong(), in.readString(), in.readInt(), in.readInt(),
+      in.readBoolean(), in.readJson(), in.readString(), in.readLong(), in.readString(), in.readInt(), in.readInt(),
       in.readInt(), in.readString(), in.readString());
   }
 }

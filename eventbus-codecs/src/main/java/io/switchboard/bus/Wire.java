@@ -22,6 +22,20 @@ public final class Wire {
     buffer.appendInt(bytes.length).appendBytes(bytes);
   }
 
+  /** A JSON object as its encoded text; null stays null. */
+  public static void writeJson(Buffer buffer, io.vertx.core.json.JsonObject value) {
+    writeString(buffer, value == null ? null : value.encode());
+  }
+
+  /** Bytes as they are (a relayed chunk); null stays null. */
+  public static void writeBuffer(Buffer buffer, Buffer value) {
+    if (value == null) {
+      buffer.appendInt(-1);
+      return;
+    }
+    buffer.appendInt(value.length()).appendBuffer(value);
+  }
+
   public static <T> void writeList(Buffer buffer, List<T> values, BiConsumer<Buffer, T> writeOne) {
     buffer.appendInt(values.size());
     for (T value : values) {
@@ -51,6 +65,10 @@ public final class Wire {
       return value;
     }
 
+    public byte readByte() {
+      return buffer.getByte(pos++);
+    }
+
     public boolean readBoolean() {
       return buffer.getByte(pos++) != 0;
     }
@@ -61,6 +79,21 @@ public final class Wire {
         return null;
       }
       String value = buffer.getString(pos, pos + length, "UTF-8");
+      pos += length;
+      return value;
+    }
+
+    public io.vertx.core.json.JsonObject readJson() {
+      String text = readString();
+      return text == null ? null : new io.vertx.core.json.JsonObject(text);
+    }
+
+    public Buffer readBuffer() {
+      int length = readInt();
+      if (length < 0) {
+        return null;
+      }
+      Buffer value = buffer.getBuffer(pos, pos + length);
       pos += length;
       return value;
     }

@@ -3,6 +3,8 @@ package io.switchboard.bus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -22,8 +24,15 @@ class CodecsTest {
   @Test
   void every_record_survives_the_wire_unchanged() {
     List<ChatMessage> messages = List.of(new ChatMessage("system", "be brief"),
-      new ChatMessage("user", "héllo \"wörld\" 你好 \n", "ada"), new ChatMessage("assistant", ""));
-    ChatRequest request = new ChatRequest("req_1", "acme", "gpt-4o", messages, true, "{\"temperature\":0.2}",
+      new ChatMessage(new JsonObject().put("role", "user").put("name", "ada").put("content", new JsonArray()
+        .add(new JsonObject().put("type", "text").put("text", "héllo \"wörld\" 你好 \n"))
+        .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "data:image/png;base64,AAAA"))))),
+      new ChatMessage(new JsonObject().put("role", "assistant").putNull("content").put("tool_calls", new JsonArray()
+        .add(new JsonObject().put("id", "call_1").put("type", "function")
+          .put("function", new JsonObject().put("name", "f").put("arguments", "{\"a\":1}"))))),
+      new ChatMessage(new JsonObject().put("role", "tool").put("tool_call_id", "call_1").put("content", "42")));
+    ChatRequest request = new ChatRequest("req_1", "acme", "gpt-4o", messages, true,
+      new JsonObject().put("temperature", 0.2).put("tools", new JsonArray().add(new JsonObject().put("type", "function"))),
       "switchboard.inbox.n1.0", 30_000, "conv-1", 3);
     assertEquals(request, roundTrip(ChatRequest.CODEC, request));
     ChatRequest plain = new ChatRequest("req_2", "acme", "m", messages, false, null, null, 1, null, 0);
@@ -33,9 +42,21 @@ class CodecsTest {
     assertEquals(new StreamGrant("req_1", 2), roundTrip(StreamGrant.CODEC, new StreamGrant("req_1", 2)));
     assertEquals(new CancelTurn("req_1", -1, "client left"),
       roundTrip(CancelTurn.CODEC, new CancelTurn("req_1", -1, "client left")));
-    assertEquals(new StreamChunk("req_1", 7, " wörld"), roundTrip(StreamChunk.CODEC, new StreamChunk("req_1", 7, " wörld")));
-    ChatResult result = new ChatResult("req_1", "answer", "length", 10, 20, 0, "gpt-4o.0", 120);
+    StreamChunk chunk = StreamChunk.chunk("req_1", 7, Buffer.buffer("{\"id\":\"x\"}"), " wörld", StreamChunk.TOOL_CALLS);
+    assertEquals(chunk, roundTrip(StreamChunk.CODEC, chunk));
+    JsonObject usage = new JsonObject().put("prompt_tokens", 10).put("completion_tokens", 20)
+      .put("completion_tokens_details", new JsonObject().put("reasoning_tokens", 5));
+    ChatResult result = new ChatResult("req_1", Buffer.buffer("{\"object\":\"chat.completion\"}"),
+      new JsonObject().put("role", "assistant").put("content", "answer"), "length", usage, 0, "gpt-4o.0", 120);
     assertEquals(result, roundTrip(ChatResult.CODEC, result));
+    assertEquals(10, result.promptTokens());
+    assertEquals("answer", result.content());
+    StreamChunk end = StreamChunk.end("req_1", 8, result.withStreamFacts(8, 3));
+    assertEquals(end, roundTrip(StreamChunk.CODEC, end));
+    StreamProgress progress = new StreamProgress("req_1", 5, "Hello", false, true);
+    assertEquals(progress, roundTrip(StreamProgress.CODEC, progress));
+    PromptQuery prompt = new PromptQuery("acme", "c-1", messages, 4096);
+    assertEquals(prompt, roundTrip(PromptQuery.CODEC, prompt));
     assertEquals(new History(messages), roundTrip(History.CODEC, new History(messages)));
     assertEquals(new HistoryQuery("acme", "c-1"), roundTrip(HistoryQuery.CODEC, new HistoryQuery("acme", "c-1")));
     HistoryAppend append = new HistoryAppend("acme", "c-1", messages);
@@ -55,24 +76,29 @@ class CodecsTest {
 
   @Test
   void locally_the_same_instance_is_handed_on() {
-    StreamChunk chunk = new StreamChunk("r", 0, "x");
+    StreamChunk chunk = StreamChunk.chunk("r", 0, Buffer.buffer("{}"), "x", 0);
     assertSame(chunk, StreamChunk.CODEC.transform(chunk));
   }
 
   @Test
   void a_chunk_on_the_wire_is_compact() {
     Buffer buffer = Buffer.buffer();
-    StreamChunk.CODEC.encodeToWire(buffer, new StreamChunk("req_0123456789abcdef01234567", 41, " token"));
-    assertEquals(4 + (4 + 28) + 4 + (4 + 6), buffer.length());
+    Buffer data = Buffer.buffer("{\"choices\":[{\"delta\":{\"content\":\" token\"}}]}");
+    StreamChunk.CODEC.encodeToWire(buffer, StreamChunk.chunk("req_0123456789abcdef01234567", 41, data, " token", 0));
+    // length, request id, seq, flags, text, the chunk's bytes as they are, the end marker
+    assertEquals(4 + (4 + 28) + 4 + 1 + (4 + 6) + (4 + data.length()) + 1, buffer.length());
   }
 
   @Test
   void records_refuse_invalid_values() {
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage("wizard", "x"));
-    assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m", List.of(), false, null,
+    assertThrows(IllegalArgumentException.class, () -> new ChatMessage(new JsonObject().put("content", "no role")));
+    assertThrows(IllegalArgumentException.class, () -> new StreamChunk("r", 0, null, "", 0, null),
+      "a stream message is a chunk or an end");
+    assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m", List.of(), false, (JsonObject) null,
       null, 1, null, 0));
     assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m",
-      List.of(new ChatMessage("user", "x")), true, null, null, 1, null, 0), "a stream needs an inbox");
+      List.of(new ChatMessage("user", "x")), true, (JsonObject) null, null, 1, null, 0), "a stream needs an inbox");
     assertThrows(IllegalArgumentException.class, () -> new HistoryQuery("t", "a:b"));
     assertThrows(IllegalArgumentException.class, () -> new ApiError(200, "x", null, "m", null));
   }

@@ -2,16 +2,17 @@ package io.switchboard.connection;
 
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
-import io.switchboard.bus.CancelTurn;
-import io.switchboard.bus.ChatMessage;
-import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.chat.ChatCompletionRequest;
+import io.switchboard.chat.ChatPipeline;
+import io.switchboard.chat.InvalidRequest;
+import io.switchboard.chat.StreamSink;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.BridgeEventType;
 import io.vertx.ext.bridge.PermittedOptions;
@@ -47,20 +48,15 @@ final class ClientBridge {
   private final Vertx vertx;
   private final ApiKeys apiKeys;
   private final ChatPipeline pipeline;
-  private final WebSocketChat.Streams streams;
-  private final String inbox;
   private final SwitchboardConfig.Server settings;
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
   /** request id → tenant, for the turns this instance streams to bridge clients */
   private final Map<String, String> turns = new HashMap<>();
 
-  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, WebSocketChat.Streams streams, String inbox,
-               SwitchboardConfig.Server settings) {
+  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, SwitchboardConfig.Server settings) {
     this.vertx = vertx;
     this.apiKeys = apiKeys;
     this.pipeline = pipeline;
-    this.streams = streams;
-    this.inbox = inbox;
     this.settings = settings;
   }
 
@@ -133,9 +129,7 @@ final class ClientBridge {
       if (conversation != null && !(conversation instanceof String c && ConversationIds.isValid(c))) {
         throw InvalidRequest.of("conversation_id must be 1-128 characters of A-Z a-z 0-9 . _ -.", "conversation_id");
       }
-      chat = ChatCompletionRequest.parse(new JsonObject().put("model", body.getValue("model"))
-        .put("messages", body.getValue("message") instanceof String text
-          ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text)) : body.getValue("messages")));
+      chat = ChatCompletionRequest.parse(WebSocketChat.chatBody(body));
     } catch (InvalidRequest e) {
       message.fail(e.error().status(), e.error().toJson().encode());
       return;
@@ -144,67 +138,62 @@ final class ClientBridge {
     String conversationId = (String) conversation;
     turns.put(requestId, tenant);
     message.reply(new JsonObject().put("request_id", requestId).put("conversation_id", conversationId));
-    pipeline.memory(requestId, tenant, conversationId).onSuccess(memory -> {
-      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
-      ChatRequest request = new ChatRequest(requestId, tenant, chat.model(), messages, true, null, inbox,
-        settings.requestTimeoutMillis(), conversationId, Integer.parseInt(message.headers().get("x-priority")));
-      BridgeTurn turn = new BridgeTurn(stream, requestId);
-      streams.open(requestId, turn);
-      pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
-        end(requestId);
-        if (unshown != null) {
-          turn.error(ApiError.from(unshown));
-        }
-      });
+    BridgeTurn turn = new BridgeTurn(stream, requestId);
+    pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant, Integer.parseInt(message.headers().get("x-priority")),
+      chat, conversationId, settings.requestTimeoutMillis()), turn).onComplete(outcome -> {
+      if (turns.remove(requestId) != null && outcome.failed()) {
+        turn.error(ApiError.from(outcome.cause()));
+      }
     });
-  }
-
-  private void end(String requestId) {
-    turns.remove(requestId);
-    streams.close(requestId);
   }
 
   /** Cancels are published to every instance; the one streaming the turn, for that tenant, acts. */
   private void cancel(Message<JsonObject> message) {
     String requestId = message.body() == null ? null : message.body().getString("request_id");
     if (requestId != null && message.headers().get("x-tenant").equals(turns.get(requestId))) {
-      vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, "client cancelled"));
-      end(requestId);
+      turns.remove(requestId);
+      pipeline.cancel(requestId, "client cancelled");
     }
   }
 
-  /** An answer streamed to a bridge client's own address. */
+  /** An answer streamed to a bridge client's own address: text deltas (with the whole chunk when it has more). */
   private final class BridgeTurn extends StreamSink {
     private final String address;
     private final String requestId;
     private boolean started;
 
     BridgeTurn(String address, String requestId) {
-      super(true);
       this.address = address;
       this.requestId = requestId;
     }
 
     @Override
-    boolean started() {
+    public boolean started() {
       return started;
     }
 
     @Override
-    protected void writeDelta(String text, boolean first) {
+    protected void writeChunk(StreamChunk chunk) {
+      if (chunk.has(StreamChunk.USAGE_ONLY) || chunk.plain() && chunk.text().isEmpty()) {
+        return; // usage comes with done; a role or finish chunk has nothing to show
+      }
       started = true;
-      vertx.eventBus().send(address, new JsonObject().put("type", "delta").put("request_id", requestId)
-        .put("text", text));
+      JsonObject delta = new JsonObject().put("type", "delta").put("request_id", requestId).put("text", chunk.text());
+      if (!chunk.plain()) {
+        delta.put("chunk", new JsonObject(chunk.data()));
+      }
+      vertx.eventBus().send(address, delta);
     }
 
     @Override
     protected void writeEnd(ChatResult result) {
       vertx.eventBus().send(address, new JsonObject().put("type", "done").put("request_id", requestId)
-        .put("finish_reason", result.finishReason()).put("usage", OpenAiJson.usage(result)));
+        .put("finish_reason", result.finishReason()).put("usage", OpenAiJson.usage(result))
+        .put("message", result.message()));
     }
 
     @Override
-    void error(ApiError error) {
+    public void error(ApiError error) {
       vertx.eventBus().send(address, new JsonObject().put("type", "error").put("request_id", requestId)
         .put("error", error.toJson().getJsonObject("error")));
     }

@@ -6,19 +6,14 @@ import io.micrometer.core.instrument.Timer;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.BusFailure;
-import io.switchboard.bus.CancelTurn;
-import io.switchboard.bus.ChatMessage;
-import io.switchboard.bus.ChatRequest;
-import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.ConversationIds;
-import io.switchboard.bus.History;
-import io.switchboard.bus.HistoryAppend;
-import io.switchboard.bus.HistoryQuery;
 import io.switchboard.bus.ModelCatalog;
-import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.im.ImWebhooks;
+import io.switchboard.chat.ChatCompletionRequest;
+import io.switchboard.chat.ChatPipeline;
+import io.switchboard.chat.InvalidRequest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -63,23 +58,11 @@ public final class ConnectionVerticle extends VerticleBase {
   private final ApiKeys apiKeys;
   private final String inbox;
   private final MeterRegistry registry;
-  private final Map<String, StreamSink> streams = new HashMap<>();
   /** Meters looked up once per (model, status, path), not per request. */
   private final Map<String, Timer> timers = new HashMap<>();
   private ChatPipeline pipeline;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
-  private final WebSocketChat.Streams socketStreams = new WebSocketChat.Streams() {
-    @Override
-    public void open(String requestId, StreamSink sink) {
-      streams.put(requestId, sink);
-    }
-
-    @Override
-    public void close(String requestId) {
-      streams.remove(requestId);
-    }
-  };
   private HttpServer server;
 
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
@@ -92,7 +75,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -109,7 +92,7 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
     router.getWithRegex("/(app\\.js|app\\.css)").handler(StaticHandler.create("webroot"));
     Future<Void> bridge = config.bridge().sockJs()
-      ? new ClientBridge(vertx, apiKeys, pipeline, socketStreams, inbox, settings).mount(router)
+      ? new ClientBridge(vertx, apiKeys, pipeline, settings).mount(router)
       : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
@@ -123,13 +106,6 @@ public final class ConnectionVerticle extends VerticleBase {
       fail(ctx, ApiError.internal());
     });
 
-    var chunks = vertx.eventBus().<StreamChunk>consumer(inbox, message -> {
-      StreamChunk chunk = message.body();
-      StreamSink turn = streams.get(chunk.requestId());
-      if (turn != null) {
-        turn.chunk(chunk);
-      }
-    });
     server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
@@ -142,7 +118,7 @@ public final class ConnectionVerticle extends VerticleBase {
         chat.sweep(now, settings.webSocketIdleTimeoutMillis());
       }
     });
-    return Future.all(chunks.completion(), im, bridge, pipeline.warmUp())
+    return Future.all(pipeline.start(), im, bridge)
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 
@@ -159,7 +135,7 @@ public final class ConnectionVerticle extends VerticleBase {
     ApiKeys.Tenant preAuthenticated = tenant;
     ctx.request().toWebSocket().onSuccess(socket -> {
       WebSocketChat[] chat = new WebSocketChat[1];
-      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, socketStreams, inbox, settings, preAuthenticated,
+      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated,
         streamPauses,
         () -> sockets.remove(chat[0]));
       sockets.add(chat[0]);
@@ -247,60 +223,61 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.put("model", chat.model());
     ApiKeys.Tenant tenant = ctx.get("tenant");
     String requestId = ctx.get(REQUEST_ID);
-    pipeline.memory(requestId, tenant.name(), conversationId).onSuccess(memory -> {
-      if (conversationId != null) {
-        ctx.response().putHeader(MEMORY, memory.available() ? "on" : "unavailable");
-      }
-      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
-      ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, chat.stream(),
-        chat.options(), chat.stream() ? inbox : null, settings.requestTimeoutMillis(), conversationId,
-        tenant.priority());
-      if (conversationId != null) {
-        ctx.response().putHeader(CONVERSATION_ID, conversationId);
-      }
-      if (chat.stream()) {
-        stream(ctx, chat, request);
-      } else {
-        complete(ctx, chat, request);
-      }
-    });
+    if (conversationId != null) {
+      ctx.response().putHeader(CONVERSATION_ID, conversationId);
+    }
+    ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(requestId, tenant.name(), tenant.priority(), chat,
+      conversationId, settings.requestTimeoutMillis());
+    if (chat.stream()) {
+      stream(ctx, turn);
+    } else {
+      complete(ctx, turn);
+    }
   }
 
-  private void complete(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
-    pipeline.route(request)
-      .onSuccess(result -> {
-        ctx.response().putHeader("x-switchboard-deployment", String.valueOf(result.deployment()));
-        respondJson(ctx, 200, OpenAiJson.completion(request.requestId(), chat.model(), result));
-        pipeline.remember(request, chat.messages(), result.content());
+  /** The upstream's completion as it wrote it, with the gateway's id and the public model name. */
+  private void complete(RoutingContext ctx, ChatPipeline.ChatTurn turn) {
+    pipeline.turn(turn, null)
+      .onSuccess(answer -> {
+        HttpServerResponse response = ctx.response();
+        if (response.ended() || response.closed()) {
+          return;
+        }
+        if (turn.conversationId() != null) {
+          response.putHeader(MEMORY, answer.memory());
+        }
+        response.putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()))
+          .putHeader("content-type", "application/json").end(answer.result().completion());
+        record(ctx, 200);
       })
       .onFailure(failure -> fail(ctx, failure));
   }
 
-  private void stream(RoutingContext ctx, ChatCompletionRequest chat, ChatRequest request) {
+  private void stream(RoutingContext ctx, ChatPipeline.ChatTurn turn) {
+    String requestId = turn.requestId();
     FlowGate gate = new FlowGate(vertx, ctx.response(), settings.slowClientTimeoutMillis(), streamPauses, () -> {
-      LOG.info("request {}: client too slow, dropping its stream", request.requestId());
+      LOG.info("request {}: client too slow, dropping its stream", requestId);
       ctx.response().reset();
     });
-    gate.add(request.requestId());
-    SseTurn turn = new SseTurn(ctx.response(), gate, request.requestId(), chat.model(), chat.includeUsage());
-    streams.put(request.requestId(), turn);
+    gate.add(requestId);
+    SseTurn sink = new SseTurn(ctx.response(), gate, turn.chat().includeUsage(), turn.conversationId() != null);
     ctx.response().closeHandler(v -> {
-      if (streams.remove(request.requestId()) != null) {
+      if (!sink.ended()) {
         // the client left mid-answer: stop the upstream call wherever it runs
-        vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), CancelTurn.ALL,
-          "client disconnected"));
+        pipeline.cancel(requestId, "client disconnected");
         record(ctx, 499);
       }
     });
-    pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
-      streams.remove(request.requestId());
-      if (unshown == null) {
-        record(ctx, status);
-      } else if (turn.started()) {
-        turn.error(ApiError.from(unshown));
-        record(ctx, status);
+    pipeline.turn(turn, sink).onComplete(outcome -> {
+      if (outcome.succeeded()) {
+        record(ctx, 200);
+      } else if (ctx.response().closed()) {
+        return; // counted as 499 when the client left
+      } else if (sink.started()) {
+        sink.error(ApiError.from(outcome.cause()));
+        record(ctx, ApiError.from(outcome.cause()).status());
       } else {
-        fail(ctx, unshown);
+        fail(ctx, outcome.cause());
       }
     });
   }

@@ -80,7 +80,7 @@ final class ConversationApi {
         }
         JsonArray messages = new JsonArray();
         for (ChatMessage message : reply.body().messages()) {
-          messages.add(new JsonObject().put("role", message.role()).put("content", message.content()));
+          messages.add(message.json());
         }
         ok.accept(ctx, new JsonObject().put("id", id).put("object", "conversation").put("messages", messages));
       })

@@ -2,63 +2,64 @@ package io.switchboard.connection;
 
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
-import io.switchboard.json.JsonText;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.chat.StreamSink;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 
+import java.nio.charset.StandardCharsets;
+
 /**
- * One streaming answer written to a client as server-sent events in OpenAI's chunk format. Headers go out
- * with the first chunk, so a failure before any text still reaches the client as a plain HTTP error; a
- * failure after it ends the stream with an explicit error event, never as a silent success.
+ * One streaming answer written to a client as server-sent events: each upstream chunk as the upstream wrote it
+ * ({@code data: <chunk>}), then {@code data: [DONE]}. Headers go out with the first chunk, so a failure before any
+ * reaches the client as a plain HTTP error; a failure after it ends the stream with an explicit error event,
+ * never as a silent success.
  */
 final class SseTurn extends StreamSink {
+  private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+
   private final HttpServerResponse response;
   private final FlowGate gate;
-  private final String prefix;
   private final boolean includeUsage;
+  private final boolean withMemory;
 
-  /** The answer is kept: memory stores it, and a stream carried over from a lost node continues from it. */
-  SseTurn(HttpServerResponse response, FlowGate gate, String requestId, String model, boolean includeUsage) {
-    super(true);
+  /** @param withMemory the turn names a conversation: the memory header says whether it was used */
+  SseTurn(HttpServerResponse response, FlowGate gate, boolean includeUsage, boolean withMemory) {
     this.response = response;
     this.gate = gate;
-    this.prefix = OpenAiJson.chunkPrefix(requestId, model);
     this.includeUsage = includeUsage;
+    this.withMemory = withMemory;
   }
 
   @Override
-  boolean started() {
+  public boolean started() {
     return response.headWritten();
   }
 
   @Override
-  protected void writeDelta(String text, boolean first) {
-    if (!response.closed()) {
-      startIfNeeded();
-      response.write(Buffer.buffer(OpenAiJson.deltaEvent(prefix, text, first)));
-      gate.wrote();
+  protected void writeChunk(StreamChunk chunk) {
+    if (response.closed() || chunk.has(StreamChunk.USAGE_ONLY) && !includeUsage) {
+      return; // the gateway always asks for usage; the client sees it only when it asked too
     }
+    startIfNeeded();
+    Buffer data = chunk.data();
+    response.write(Buffer.buffer(data.length() + 8).appendBytes(DATA).appendBuffer(data).appendBytes(EVENT_END));
+    gate.wrote();
   }
 
   @Override
   protected void writeEnd(ChatResult result) {
-    StringBuilder end = new StringBuilder(prefix)
-      .append("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
-    JsonText.appendQuoted(end, result.finishReason());
-    end.append("}]}\n\n");
-    if (includeUsage) {
-      end.append(prefix).append("],\"usage\":").append(OpenAiJson.usage(result).encode()).append("}\n\n");
-    }
-    end.append("data: [DONE]\n\n");
     if (!response.closed()) {
       startIfNeeded();
-      response.end(end.toString());
+      response.end(DONE.copy());
     }
   }
 
   /** An error after the stream began: an error event in OpenAI's error shape, then the end. No [DONE]. */
   @Override
-  void error(ApiError error) {
+  public void error(ApiError error) {
     if (!response.closed()) {
       startIfNeeded();
       response.end("data: " + error.toJson().encode() + "\n\n");
@@ -71,6 +72,9 @@ final class SseTurn extends StreamSink {
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")
         .putHeader("x-accel-buffering", "no");
+      if (withMemory) {
+        response.putHeader(ConnectionVerticle.MEMORY, memory());
+      }
     }
   }
 }

@@ -1,11 +1,10 @@
 package io.switchboard.connection;
 
 import io.micrometer.core.instrument.Counter;
-import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
-import io.switchboard.bus.CancelTurn;
-import io.switchboard.bus.ChatMessage;
-import io.switchboard.bus.ChatRequest;
+import io.switchboard.chat.ChatCompletionRequest;
+import io.switchboard.chat.ChatPipeline;
+import io.switchboard.chat.InvalidRequest;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Vertx;
@@ -15,7 +14,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,19 +26,10 @@ final class WebSocketChat {
   static final short CLOSE_TOO_SLOW = 4409;
   static final short CLOSE_IDLE = 4408;
 
-  /** Where the connection verticle routes inbox chunks. */
-  interface Streams {
-    void open(String requestId, StreamSink sink);
-
-    void close(String requestId);
-  }
-
   private final Vertx vertx;
   private final ServerWebSocket socket;
   private final ApiKeys apiKeys;
   private final ChatPipeline pipeline;
-  private final Streams streams;
-  private final String inbox;
   private final SwitchboardConfig.Server settings;
   private final FlowGate gate;
   /** client turn id → request id */
@@ -48,15 +37,13 @@ final class WebSocketChat {
   private ApiKeys.Tenant tenant;
   long lastHeard = System.currentTimeMillis();
 
-  WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline, Streams streams,
-                String inbox, SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, Counter pauses,
+  WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline,
+                SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, Counter pauses,
                 Runnable onClosed) {
     this.vertx = vertx;
     this.socket = socket;
     this.apiKeys = apiKeys;
     this.pipeline = pipeline;
-    this.streams = streams;
-    this.inbox = inbox;
     this.settings = settings;
     this.tenant = preAuthenticated;
     this.gate = new FlowGate(vertx, socket, settings.slowClientTimeoutMillis(), pauses, () -> {
@@ -138,15 +125,7 @@ final class WebSocketChat {
     }
     ChatCompletionRequest chat;
     try {
-      JsonObject body = new JsonObject().put("model", message.getValue("model"))
-        .put("messages", message.getValue("message") instanceof String text
-          ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text))
-          : message.getValue("messages"));
-      if (message.getValue("options") instanceof JsonObject options) {
-        options.forEach(e -> body.put(e.getKey(), e.getValue()));
-        body.put("model", message.getValue("model"));
-      }
-      chat = ChatCompletionRequest.parse(body);
+      chat = ChatCompletionRequest.parse(chatBody(message));
     } catch (InvalidRequest e) {
       error(id, e.error());
       return;
@@ -155,28 +134,33 @@ final class WebSocketChat {
       : "conv-" + ConnectionVerticle.newRequestId().substring(4);
     String requestId = ConnectionVerticle.newRequestId();
     turns.put(id, requestId);
-    pipeline.memory(requestId, tenant.name(), conversationId).onSuccess(memory -> {
-      if (!turns.containsKey(id)) {
-        return; // cancelled while memory loaded
+    WebSocketTurn turn = new WebSocketTurn(socket, gate, id, requestId, conversationId);
+    gate.add(requestId);
+    pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant.name(), tenant.priority(), chat, conversationId,
+      settings.requestTimeoutMillis()), turn).onComplete(outcome -> {
+      if (!requestId.equals(turns.get(id))) {
+        return; // cancelled: the client was told already
       }
-      List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
-      ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, true, chat.options(),
-        inbox, settings.requestTimeoutMillis(), conversationId, tenant.priority());
-      WebSocketTurn turn = new WebSocketTurn(socket, gate, id, conversationId);
-      streams.open(requestId, turn);
-      gate.add(requestId);
-      send(new JsonObject().put("type", "started").put("id", id).put("request_id", requestId)
-        .put("conversation_id", conversationId).put("memory", memory.available() ? "on" : "unavailable"));
-      pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
-        if (!requestId.equals(turns.get(id))) {
-          return; // cancelled: the client was told already
-        }
-        end(id, requestId);
-        if (unshown != null) {
-          turn.error(ApiError.from(unshown));
-        }
-      });
+      end(id, requestId);
+      if (outcome.failed()) {
+        turn.error(ApiError.from(outcome.cause()));
+      }
     });
+  }
+
+  /**
+   * The chat message as a Chat Completions body: {@code message} (text) or {@code messages} (OpenAI messages: content
+   * parts, tool calls, tool results), with {@code options} (temperature, tools, tool_choice, ...) at the top level.
+   */
+  static JsonObject chatBody(JsonObject message) {
+    JsonObject body = new JsonObject();
+    if (message.getValue("options") instanceof JsonObject options) {
+      options.forEach(e -> body.put(e.getKey(), e.getValue()));
+    }
+    body.put("model", message.getValue("model")).put("stream", true)
+      .put("messages", message.getValue("message") instanceof String text
+        ? new JsonArray().add(ChatPipeline.userText(text)) : message.getValue("messages"));
+    return body;
   }
 
   private void cancel(String id) {
@@ -185,22 +169,20 @@ final class WebSocketChat {
       error(id, ApiError.notFound("No answer with this id is streaming."));
       return;
     }
-    vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, "client cancelled"));
-    end(id, requestId);
+    end(id, requestId); // first: the turn's own end must not answer for a cancelled turn
+    pipeline.cancel(requestId, "client cancelled");
     send(new JsonObject().put("type", "cancelled").put("id", id));
   }
 
   private void end(String id, String requestId) {
     turns.remove(id, requestId);
-    streams.close(requestId);
     gate.remove(requestId);
   }
 
   private void closed() {
     for (Map.Entry<String, String> turn : Map.copyOf(turns).entrySet()) {
-      vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(turn.getValue(), CancelTurn.ALL,
-        "client disconnected"));
       end(turn.getKey(), turn.getValue());
+      pipeline.cancel(turn.getValue(), "client disconnected");
     }
   }
 

@@ -2,24 +2,31 @@ package io.switchboard.connection;
 
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.chat.StreamSink;
 import io.switchboard.json.JsonText;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 
-/** One answer streamed over a WebSocket as {@code delta} messages, ended by {@code done} or {@code error}. */
+/**
+ * One answer streamed over a WebSocket: {@code started} before its first piece, {@code delta} messages as chunks
+ * arrive (text, and the whole OpenAI chunk when it carries more than text: tool calls, refusal, reasoning,
+ * logprobs), ended by {@code done} or {@code error}. A turn refused before anything streamed gets only its error.
+ */
 final class WebSocketTurn extends StreamSink {
   private final ServerWebSocket socket;
   private final FlowGate gate;
   private final String id;
+  private final String requestId;
   private final String conversationId;
   private final String deltaPrefix;
   private boolean started;
 
-  WebSocketTurn(ServerWebSocket socket, FlowGate gate, String id, String conversationId) {
-    super(true);
+  WebSocketTurn(ServerWebSocket socket, FlowGate gate, String id, String requestId, String conversationId) {
     this.socket = socket;
     this.gate = gate;
     this.id = id;
+    this.requestId = requestId;
     this.conversationId = conversationId;
     StringBuilder prefix = new StringBuilder("{\"type\":\"delta\",\"id\":");
     JsonText.appendQuoted(prefix, id);
@@ -27,16 +34,31 @@ final class WebSocketTurn extends StreamSink {
   }
 
   @Override
-  boolean started() {
+  public boolean started() {
     return started;
   }
 
+  private void startIfNeeded() {
+    if (!started) {
+      started = true;
+      send(new JsonObject().put("type", "started").put("id", id).put("request_id", requestId)
+        .put("conversation_id", conversationId).put("memory", memory()));
+    }
+  }
+
   @Override
-  protected void writeDelta(String text, boolean first) {
-    started = true;
+  protected void writeChunk(StreamChunk chunk) {
+    if (chunk.has(StreamChunk.USAGE_ONLY) || chunk.plain() && chunk.text().isEmpty()) {
+      startIfNeeded(); // usage comes with done; a role or finish chunk has nothing to show
+      return;
+    }
+    startIfNeeded();
     if (!socket.isClosed()) {
-      StringBuilder message = new StringBuilder(deltaPrefix.length() + text.length() + 8).append(deltaPrefix);
-      JsonText.appendQuoted(message, text);
+      StringBuilder message = new StringBuilder(deltaPrefix.length() + chunk.text().length() + 8).append(deltaPrefix);
+      JsonText.appendQuoted(message, chunk.text());
+      if (!chunk.plain()) {
+        message.append(",\"chunk\":").append(chunk.data().toString());
+      }
       socket.writeTextMessage(message.append('}').toString());
       gate.wrote();
     }
@@ -44,13 +66,16 @@ final class WebSocketTurn extends StreamSink {
 
   @Override
   protected void writeEnd(ChatResult result) {
+    startIfNeeded();
+    JsonObject message = result.message().copy().put("content", text().isEmpty() ? result.message().getValue("content")
+      : text());
     send(new JsonObject().put("type", "done").put("id", id).put("conversation_id", conversationId)
       .put("finish_reason", result.finishReason()).put("deployment", result.deployment())
-      .put("usage", OpenAiJson.usage(result)));
+      .put("usage", OpenAiJson.usage(result)).put("message", message));
   }
 
   @Override
-  void error(ApiError error) {
+  public void error(ApiError error) {
     send(new JsonObject().put("type", "error").put("id", id).put("error", error.toJson().getJsonObject("error")));
   }
 

@@ -4,11 +4,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
-import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.Identities;
 import io.switchboard.bus.IdentityQuery;
 import io.switchboard.config.SwitchboardConfig.ImChannel;
-import io.switchboard.connection.ChatPipeline;
+import io.switchboard.chat.ChatCompletionRequest;
+import io.switchboard.chat.ChatPipeline;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -64,27 +64,21 @@ final class ImAnswers {
 
   private <M extends IncomingMessage> void turn(Bot<M> bot, M message, String question, String requestId) {
     ImChannel channel = bot.channel();
-    List<ChatMessage> fresh = List.of(new ChatMessage("user", question));
+    ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(),
+      List.of(new ChatMessage("user", question)), false, false, null);
     conversation(channel, message.sender(), requestId)
-      .compose(conversationId -> pipeline.memory(requestId, channel.tenant(), conversationId)
-        .map(memory -> new ChatRequest(requestId, channel.tenant(), channel.model(),
-          pipeline.prompt(channel.model(), memory.history(), fresh), false, null, null, timeoutMillis, conversationId,
-          0)))
-      .onFailure(failure -> {
-        LOG.warn("im channel {}: request {} could not be prepared ({})", channel.name(), requestId, failure.toString());
-        deliver(bot, message, APOLOGY, requestId, "model_failed");
-      })
-      .onSuccess(request -> pipeline.route(request).onComplete(outcome -> {
-        String answer = outcome.succeeded() ? outcome.result().content() : null;
+      .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
+        conversationId, timeoutMillis), null))
+      .onComplete(outcome -> {
+        String answer = outcome.succeeded() ? outcome.result().result().content() : null;
         if (answer == null || answer.isBlank()) {
           LOG.warn("im channel {}: request {} got no answer from model {} ({})", channel.name(), requestId,
             channel.model(), outcome.failed() ? ApiError.from(outcome.cause()).message() : "empty answer");
           deliver(bot, message, APOLOGY, requestId, "model_failed");
           return;
         }
-        deliver(bot, message, answer, requestId, "answered")
-          .onSuccess(v -> pipeline.remember(request, fresh, answer));
-      }));
+        deliver(bot, message, answer, requestId, "answered");
+      });
   }
 
   /** The conversation the sender's chats share (across platforms once linked); null without memory. */

@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.Timer;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.ImChannel;
-import io.switchboard.connection.ChatPipeline;
+import io.switchboard.chat.ChatPipeline;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

@@ -5,126 +5,81 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
-import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * Anthropic's Messages API ({@code POST /v1/messages}), translated to and from the OpenAI shapes the gateway
  * speaks: system prompts go to the top-level {@code system}, turns alternate user/assistant, {@code max_tokens}
  * is always sent, and stop reasons and usage come back as OpenAI's. Streams are relayed delta by delta.
  */
-final class AnthropicUpstream implements Upstream {
+final class AnthropicUpstream extends HttpUpstream {
   static final String API_VERSION = "2023-06-01";
   static final int DEFAULT_MAX_TOKENS = 4096;
   /** Error types of an in-stream {@code error} event that a later try (here or elsewhere) can get past. */
   private static final Set<String> TRANSIENT_ERRORS = Set.of("overloaded_error", "api_error", "rate_limit_error",
     "timeout_error");
 
-  private final Deployment deployment;
-  private final String url;
-  private final HttpClientAgent client;
-  private final KeyPool keys;
-
   AnthropicUpstream(Deployment deployment, String baseUrl, HttpClientAgent client) {
-    this.deployment = deployment;
-    this.url = baseUrl + "/messages";
-    this.client = client;
-    this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
+    super(deployment, baseUrl + "/messages", client);
   }
 
   @Override
-  public Future<Void> close() {
-    return client.close();
-  }
-
-  @Override
-  public Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta, CancelSignal cancel) {
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
-      .putHeader("content-type", "application/json")
-      .putHeader("anthropic-version", API_VERSION)
-      .putHeader("accept", request.stream() ? "text/event-stream" : "application/json");
-    int key = -1;
-    if (keys.needsKeys()) {
-      try {
-        key = keys.acquire(System.currentTimeMillis());
-      } catch (UpstreamFailure noKey) {
-        return Future.failedFuture(noKey);
-      }
-      options.putHeader("x-api-key", keys.key(key));
+  protected void headers(RequestOptions options, String key) {
+    options.putHeader("anthropic-version", API_VERSION);
+    if (key != null) {
+      options.putHeader("x-api-key", key);
     }
-    int usedKey = key;
-    Buffer body;
+  }
+
+  @Override
+  protected Buffer body(ChatRequest request) {
     try {
-      body = requestBody(request).toBuffer();
-    } catch (RuntimeException badOptions) { // options that are not a JSON object
-      return Future.failedFuture(UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not "
-        + "be translated for this model.", null)));
+      return requestBody(request).toBuffer();
+    } catch (RuntimeException badOptions) { // options of the wrong type
+      throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
+        + "model.", null));
     }
-    return client.request(options)
-      .compose(req -> {
-        cancel.whenCancelled(req::reset);
-        return req.send(body);
-      })
-      .compose(response -> {
-        if (response.statusCode() / 100 == 2) {
-          return request.stream()
-            ? StreamRelay.relay(request, deployment.id(), response, cancel, new StreamState(onDelta))
-            : parseMessage(request, response);
-        }
-        return response.body().compose(errorBody -> {
-          noteKeyTrouble(usedKey, response);
-          return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
-            response.getHeader("retry-after")));
-        });
-      })
-      .recover(failure -> Future.failedFuture(failure instanceof UpstreamFailure ? failure
-        : HttpFailures.unreachable()));
   }
 
-  private void noteKeyTrouble(int key, HttpClientResponse response) {
-    if (key < 0) {
-      return;
-    }
-    int status = response.statusCode();
-    if (status == 401 || status == 403) {
-      keys.refused(key, status);
-    } else if (status == 429) {
-      keys.rateLimited(key, System.currentTimeMillis(), HttpFailures.retryAfterMillis(response.getHeader("retry-after")));
-    }
+  @Override
+  protected StreamRelay.Reader streamReader(ChatRequest request, Chunks chunks) {
+    return new StreamState(new OpenAiChunks(request), chunks);
+  }
+
+  @Override
+  protected ChatResult completion(ChatRequest request, Buffer body) {
+    return parseMessage(request, body);
   }
 
   /** The Messages request for an OpenAI-shaped turn; OpenAI-only options are left out rather than refused. */
   JsonObject requestBody(ChatRequest request) {
-    JsonObject options = request.options() == null ? new JsonObject() : new JsonObject(request.options());
+    JsonObject options = request.options() == null ? new JsonObject() : request.options();
     StringBuilder system = new StringBuilder();
     JsonArray messages = new JsonArray();
     String lastRole = null;
     StringBuilder turn = null;
     for (ChatMessage message : request.messages()) {
       if (message.isSystem()) {
-        system.append(system.length() > 0 ? "\n\n" : "").append(message.content());
+        system.append(system.length() > 0 ? "\n\n" : "").append(message.text());
         continue;
       }
-      if (message.content().isBlank()) {
+      if (message.text().isBlank()) {
         continue; // Anthropic refuses empty turns
       }
       String role = message.role().equals("assistant") ? "assistant" : "user"; // tool output is read as user text
       if (role.equals(lastRole)) {
-        turn.append("\n\n").append(message.content()); // turns must alternate
+        turn.append("\n\n").append(message.text()); // turns must alternate
       } else {
         if (turn != null) {
           messages.add(new JsonObject().put("role", lastRole).put("content", turn.toString()));
         }
-        turn = new StringBuilder(message.content());
+        turn = new StringBuilder(message.text());
         lastRole = role;
       }
     }
@@ -178,41 +133,56 @@ final class AnthropicUpstream implements Upstream {
     };
   }
 
-  /** Prompt tokens including the cached part, which Anthropic counts apart. */
-  private static int inputTokens(JsonObject usage) {
-    return usage.getInteger("input_tokens", 0) + usage.getInteger("cache_creation_input_tokens", 0)
-      + usage.getInteger("cache_read_input_tokens", 0);
+  /** Anthropic's usage in OpenAI's shape: cached prompt tokens are counted in, and named in the details. */
+  static JsonObject usage(JsonObject anthropic, int outputTokens) {
+    int cacheRead = anthropic.getInteger("cache_read_input_tokens", 0);
+    int cacheWrite = anthropic.getInteger("cache_creation_input_tokens", 0);
+    int prompt = anthropic.getInteger("input_tokens", 0) + cacheRead + cacheWrite;
+    return OpenAiChunks.usage(prompt, outputTokens)
+      .put("prompt_tokens_details", new JsonObject().put("cached_tokens", cacheRead))
+      .put("cache_creation_input_tokens", cacheWrite).put("cache_read_input_tokens", cacheRead);
   }
 
-  private Future<ChatResult> parseMessage(ChatRequest request, HttpClientResponse response) {
-    return response.body().compose(buffer -> {
-      try {
-        JsonObject json = buffer.toJsonObject();
-        StringBuilder text = new StringBuilder();
-        for (Object block : json.getJsonArray("content")) {
-          JsonObject content = (JsonObject) block;
-          if ("text".equals(content.getString("type"))) {
-            text.append(content.getString("text", ""));
-          }
+  private ChatResult parseMessage(ChatRequest request, Buffer buffer) {
+    try {
+      JsonObject json = buffer.toJsonObject();
+      StringBuilder text = new StringBuilder();
+      for (Object block : json.getJsonArray("content")) {
+        JsonObject content = (JsonObject) block;
+        if ("text".equals(content.getString("type"))) {
+          text.append(content.getString("text", ""));
         }
-        JsonObject usage = json.getJsonObject("usage", new JsonObject());
-        return Future.succeededFuture(new ChatResult(request.requestId(), text.toString(),
-          finishReason(json.getString("stop_reason")), inputTokens(usage), usage.getInteger("output_tokens", 0), 0,
-          deployment.id(), 0));
-      } catch (RuntimeException e) {
-        return Future.failedFuture(HttpFailures.malformed("a response that is not a message"));
       }
-    });
+      JsonObject anthropicUsage = json.getJsonObject("usage", new JsonObject());
+      JsonObject usage = usage(anthropicUsage, anthropicUsage.getInteger("output_tokens", 0));
+      String finishReason = finishReason(json.getString("stop_reason"));
+      JsonObject message = new JsonObject().put("role", "assistant").put("content", text.toString())
+        .putNull("refusal");
+      return new ChatResult(request.requestId(), new OpenAiChunks(request).completion(message, finishReason, usage),
+        message, finishReason, usage, 0, deployment.id(), 0);
+    } catch (RuntimeException e) {
+      throw HttpFailures.malformed("a response that is not a message");
+    }
   }
 
-  /** What a Messages event stream has said so far. Only {@code data:} lines matter: each names its own type. */
+  /**
+   * What a Messages event stream has said so far, each event translated into the OpenAI chunk it stands for.
+   * Only {@code data:} lines matter: each names its own type.
+   */
   private static final class StreamState implements StreamRelay.Reader {
-    private final Consumer<String> onDelta;
+    private final OpenAiChunks shapes;
+    private final Chunks out;
+    private final MessageAssembler message = new MessageAssembler();
     int chunks;
-    int promptTokens;
-    int completionTokens;
+    JsonObject startUsage = new JsonObject();
+    int outputTokens;
     String stopReason;
     boolean stopped;
+
+    StreamState(OpenAiChunks shapes, Chunks out) {
+      this.shapes = shapes;
+      this.out = out;
+    }
 
     @Override
     public int chunks() {
@@ -220,13 +190,8 @@ final class AnthropicUpstream implements Upstream {
     }
 
     @Override
-    public int promptTokens() {
-      return promptTokens;
-    }
-
-    @Override
-    public int completionTokens() {
-      return completionTokens;
+    public JsonObject usage() {
+      return AnthropicUpstream.usage(startUsage, outputTokens);
     }
 
     @Override
@@ -235,12 +200,18 @@ final class AnthropicUpstream implements Upstream {
     }
 
     @Override
+    public JsonObject message() {
+      return message.toJson();
+    }
+
+    @Override
     public boolean complete() {
       return stopped;
     }
 
-    StreamState(Consumer<String> onDelta) {
-      this.onDelta = onDelta;
+    private void send(Buffer chunk, String text, int flags) {
+      chunks++;
+      out.chunk(chunk, text, flags);
     }
 
     @Override
@@ -257,19 +228,20 @@ final class AnthropicUpstream implements Upstream {
       }
       switch (event.getString("type", "")) {
         case "message_start" -> {
-          JsonObject message = event.getJsonObject("message");
-          JsonObject usage = message == null ? null : message.getJsonObject("usage");
+          JsonObject start = event.getJsonObject("message");
+          JsonObject usage = start == null ? null : start.getJsonObject("usage");
           if (usage != null) {
-            promptTokens = inputTokens(usage); // its output_tokens is a placeholder; message_delta has the count
+            startUsage = usage; // its output_tokens is a placeholder; message_delta has the count
           }
+          send(shapes.delta(new JsonObject().put("role", "assistant").put("content", ""), null), "", 0);
         }
         case "content_block_delta" -> {
           JsonObject delta = event.getJsonObject("delta");
           if (delta != null && "text_delta".equals(delta.getString("type"))) {
             String text = delta.getString("text");
             if (text != null && !text.isEmpty()) {
-              chunks++;
-              onDelta.accept(text);
+              message.content(text);
+              send(shapes.delta(new JsonObject().put("content", text), null), text, 0);
             }
           }
         }
@@ -280,13 +252,17 @@ final class AnthropicUpstream implements Upstream {
           }
           JsonObject usage = event.getJsonObject("usage");
           if (usage != null) {
-            completionTokens = usage.getInteger("output_tokens", completionTokens); // cumulative
+            outputTokens = usage.getInteger("output_tokens", outputTokens); // cumulative
             if (usage.getInteger("input_tokens") != null) {
-              promptTokens = inputTokens(usage);
+              startUsage = startUsage.copy().mergeIn(usage);
             }
           }
         }
-        case "message_stop" -> stopped = true;
+        case "message_stop" -> {
+          stopped = true;
+          send(shapes.delta(new JsonObject(), finishReason()), "", 0);
+          send(shapes.usage(usage()), "", io.switchboard.bus.StreamChunk.USAGE_ONLY);
+        }
         case "error" -> throw streamError(event.getJsonObject("error"));
         default -> {
           // ping, content_block_start, content_block_stop and event types added later

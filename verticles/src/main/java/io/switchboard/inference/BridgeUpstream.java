@@ -34,7 +34,9 @@ final class BridgeUpstream implements Upstream {
   }
 
   @Override
-  public Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta, CancelSignal cancel) {
+  public Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
+    OpenAiChunks shapes = new OpenAiChunks(request);
+    Consumer<String> onDelta = text -> chunks.chunk(shapes.delta(new JsonObject().put("content", text), null), text, 0);
     String callId = request.requestId() + "/" + request.attempt() + "/" + (calls++);
     Promise<ChatResult> result = Promise.promise();
     StringBuilder whole = request.stream() ? null : new StringBuilder();
@@ -49,11 +51,11 @@ final class BridgeUpstream implements Upstream {
     });
     JsonArray messages = new JsonArray();
     for (ChatMessage message : request.messages()) {
-      messages.add(new JsonObject().put("role", message.role()).put("content", message.content()));
+      messages.add(message.json());
     }
     JsonObject call = new JsonObject().put("type", "chat").put("call_id", callId).put("reply_to", bridge.chunksAddress())
       .put("model", deployment.upstreamModel()).put("messages", messages).put("stream", request.stream())
-      .put("options", request.options() == null ? new JsonObject() : new JsonObject(request.options()));
+      .put("options", request.options() == null ? new JsonObject() : request.options());
     vertx.eventBus().request(address, call, new DeliveryOptions().setSendTimeout(ACCEPT_TIMEOUT_MILLIS))
       .onFailure(failure -> {
         bridge.forget(callId);
@@ -62,8 +64,19 @@ final class BridgeUpstream implements Upstream {
           ? ApiError.unavailable("No worker is connected for '" + deployment.modelName() + "'.")
           : ApiError.upstreamFailed("The worker did not accept the call.")));
       });
-    return result.future().map(r -> whole == null ? r : new ChatResult(r.requestId(), whole.toString(),
-      r.finishReason(), r.promptTokens(), r.completionTokens(), 0, r.deployment(), 0));
+    return result.future().map(r -> {
+      JsonObject message = new JsonObject().put("role", "assistant")
+        .put("content", whole != null ? whole.toString() : r.content());
+      if (whole == null) {
+        // the worker's text went out as chunks: the stream ends with the finish reason and usage, as OpenAI's do
+        chunks.chunk(shapes.delta(new JsonObject(), r.finishReason()), "", 0);
+        chunks.chunk(shapes.usage(r.usage()), "", io.switchboard.bus.StreamChunk.USAGE_ONLY);
+        return new ChatResult(r.requestId(), null, message, r.finishReason(), r.usage(), r.chunks() + 2,
+          r.deployment(), 0);
+      }
+      return new ChatResult(r.requestId(), shapes.completion(message, r.finishReason(), r.usage()), message,
+        r.finishReason(), r.usage(), 0, r.deployment(), 0);
+    });
   }
 
   @Override

@@ -22,6 +22,7 @@ import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
@@ -150,7 +151,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
           calls.remove(request.requestId());
         }
         if (outcome.succeeded()) {
-          message.reply(outcome.result().withStreamFacts(call.seq, call.firstTokenMillis()));
+          message.reply(request.stream() ? outcome.result() : outcome.result().withStreamFacts(0, call.firstTokenMillis()));
           return;
         }
         BusFailure failure = call.failure(outcome.cause());
@@ -188,7 +189,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private long totalTimer = -1;
     private long gapTimer = -1;
     private Boolean granted;
-    private List<String> held;
+    private List<StreamChunk> held;
+    private ChatResult heldEnd;
+    /** A chunk that another model could not honestly continue (a tool call) reached the client. */
+    private boolean final_;
 
     Call(Deployment deployment, ChatRequest request) {
       this.deployment = deployment;
@@ -203,11 +207,13 @@ public final class InferenceProxyVerticle extends VerticleBase {
       totalTimer = vertx.setTimer(total, t -> stop(timeout("The model did not finish within " + total + " ms.")));
       long firstToken = Math.min(total, deployment.firstTokenTimeoutMillis());
       gapTimer = vertx.setTimer(firstToken, t -> stop(timeout("The model sent nothing within " + firstToken + " ms.")));
-      upstream.call(request, this::delta, cancel).onComplete(result -> {
-        if (result.succeeded()) {
+      upstream.call(request, this::chunk, cancel).onComplete(result -> {
+        if (result.failed()) {
+          outcome.tryFail(result.cause());
+        } else if (!request.stream()) {
           outcome.tryComplete(result.result());
         } else {
-          outcome.tryFail(result.cause());
+          end(result.result());
         }
       });
       return outcome.future();
@@ -238,7 +244,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       vertx.cancelTimer(gapTimer);
     }
 
-    private void delta(String text) {
+    private void chunk(Buffer data, String text, int flags) {
       if (outcome.future().isComplete()) {
         return;
       }
@@ -256,13 +262,27 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (!request.stream()) {
         return;
       }
+      StreamChunk chunk = StreamChunk.chunk(request.requestId(), seq++, data, text, flags);
       if (granted == null) {
         if (held == null) {
           held = new ArrayList<>();
         }
-        held.add(text);
+        held.add(chunk);
       } else if (granted) {
-        send(text);
+        send(chunk);
+      }
+    }
+
+    /** The stream's end goes to the inbox behind its last chunk, then the turn's result to routing. */
+    private void end(ChatResult result) {
+      ChatResult whole = result.withStreamFacts(seq - request.seqStart(), firstTokenMillis());
+      if (granted == null) {
+        heldEnd = whole; // a hedge that finished before it heard whether it may stream
+        return;
+      }
+      if (granted) {
+        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole));
+        outcome.tryComplete(whole);
       }
     }
 
@@ -274,16 +294,24 @@ public final class InferenceProxyVerticle extends VerticleBase {
           if (!granted) {
             stop(UpstreamFailure.fatal(new ApiError(499, "cancelled", "cancelled",
               "Another attempt answered first.", null)));
-          } else if (held != null) {
+            return;
+          }
+          if (held != null) {
             held.forEach(this::send);
             held = null;
+          }
+          if (heldEnd != null) {
+            end(heldEnd);
           }
         });
     }
 
-    private void send(String text) {
-      partial.append(text);
-      vertx.eventBus().send(request.inbox(), new StreamChunk(request.requestId(), seq++, text));
+    private void send(StreamChunk chunk) {
+      partial.append(chunk.text());
+      if (!chunk.continuable()) {
+        final_ = true;
+      }
+      vertx.eventBus().send(request.inbox(), chunk);
     }
 
     long firstTokenMillis() {
@@ -292,9 +320,15 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
 
     BusFailure failure(Throwable cause) {
-      int sent = seq - request.seqStart();
+      int sent = seq - request.seqStart() - (held == null ? 0 : held.size());
       String text = partial == null ? "" : partial.toString();
       if (cause instanceof UpstreamFailure failure) {
+        if (final_) {
+          // a tool call reached the client: another model must not go on as if it had made it
+          return new BusFailure(new ApiError(failure.error().status(), failure.error().type(), "stream_broken",
+            "The model's stream broke after a tool call was sent (" + failure.error().message() + "); it cannot "
+              + "be continued by another model.", null), false, 0, sent, text);
+        }
         return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), sent, text);
       }
       if (cause instanceof OpenCircuitException) {
@@ -302,7 +336,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
           deployment.breaker().resetTimeoutMillis(), 0, "");
       }
       LOG.error("request {}: unexpected failure calling deployment {}", request.requestId(), deployment.id(), cause);
-      return new BusFailure(ApiError.upstreamFailed("The model call failed."), true, 0, sent, text);
+      return new BusFailure(ApiError.upstreamFailed("The model call failed."), !final_, 0, sent, text);
     }
   }
 }

@@ -21,12 +21,14 @@ final class StreamRelay {
 
     int chunks();
 
-    int promptTokens();
-
-    int completionTokens();
+    /** The usage the stream reported, in OpenAI's shape (null when it sent none). */
+    io.vertx.core.json.JsonObject usage();
 
     /** The OpenAI finish reason, once known. */
     String finishReason();
+
+    /** The assistant message assembled from the deltas so far, in OpenAI's shape. */
+    io.vertx.core.json.JsonObject message();
 
     /** Whether the stream reached its protocol's proper end. */
     boolean complete();
@@ -60,9 +62,8 @@ final class StreamRelay {
       + reader.chunks() + " chunks")));
     lines.endHandler(v -> {
       if (reader.complete()) {
-        done.tryComplete(new ChatResult(request.requestId(), null, reader.finishReason(), reader.promptTokens(),
-          reader.completionTokens() > 0 ? reader.completionTokens() : reader.chunks(), reader.chunks(), deployment,
-          0));
+        done.tryComplete(new ChatResult(request.requestId(), null, reader.message(), reader.finishReason(),
+          reader.usage(), reader.chunks(), deployment, 0));
       } else {
         done.tryFail(HttpFailures.malformed("a stream that ended early after " + reader.chunks() + " chunks"));
       }

@@ -3,8 +3,7 @@ package io.switchboard.inference;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.vertx.core.Future;
-
-import java.util.function.Consumer;
+import io.vertx.core.buffer.Buffer;
 
 /**
  * One provider protocol (OpenAI-compatible, Anthropic Messages, ...) for one deployment. An implementation
@@ -12,13 +11,28 @@ import java.util.function.Consumer;
  */
 interface Upstream {
 
+  /** Where a stream's chunks go, one call per upstream chunk, in order. */
+  interface Chunks {
+    /**
+     * @param data  the {@code chat.completion.chunk} JSON for the client (the gateway's id and model written in)
+     * @param text  the content text it adds ("" when none)
+     * @param flags what else it carries ({@link io.switchboard.bus.StreamChunk#TOOL_CALLS}, ...)
+     */
+    void chunk(Buffer data, String text, int flags);
+  }
+
   /**
-   * Sends one chat turn. For a stream, {@code onDelta} receives each piece of text as it arrives and the
-   * result's {@code chunks} counts them; otherwise the result carries the whole answer. A failure is an
+   * Sends one chat turn. For a stream, {@code chunks} receives each chunk as it arrives and the result's
+   * {@code chunks} counts them; otherwise the result carries the whole completion. A failure is an
    * {@link UpstreamFailure}. When {@code cancel} fires, the upstream request is abandoned at once (its HTTP
    * request reset) and the future fails.
    */
-  Future<ChatResult> call(ChatRequest request, Consumer<String> onDelta, CancelSignal cancel);
+  Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel);
 
   Future<Void> close();
+
+  /** The id every answer of this turn carries, whichever attempt or provider produced it. */
+  static String completionId(ChatRequest request) {
+    return "chatcmpl-" + request.requestId();
+  }
 }

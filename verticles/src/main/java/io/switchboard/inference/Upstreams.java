@@ -27,7 +27,8 @@ final class Upstreams {
       .build();
     return switch (deployment.provider()) {
       case "anthropic" -> new AnthropicUpstream(deployment, baseUrl, client);
-      default -> new OpenAiUpstream(deployment, baseUrl, client);
+      case "openai", "simulator" -> new OpenAiUpstream(deployment, baseUrl, client);
+      default -> throw new IllegalArgumentException("no upstream protocol for provider " + deployment.provider());
     };
   }
 }

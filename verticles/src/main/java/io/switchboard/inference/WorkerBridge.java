@@ -107,9 +107,10 @@ final class WorkerBridge {
       } else if (body.getBoolean("done", false)) {
         pending.remove(body.getString("call_id"));
         JsonObject usage = body.getJsonObject("usage", new JsonObject());
-        call.result().tryComplete(new ChatResult(call.requestId(), body.getString("content"),
-          body.getString("finish_reason", "stop"), usage.getInteger("prompt_tokens", 0),
-          usage.getInteger("completion_tokens", call.chunks()[0]), call.chunks()[0], call.deployment(), 0));
+        JsonObject answer = new JsonObject().put("role", "assistant").put("content", body.getString("content"));
+        call.result().tryComplete(new ChatResult(call.requestId(), null, answer,
+          body.getString("finish_reason", "stop"), OpenAiChunks.usage(usage.getInteger("prompt_tokens", 0),
+          usage.getInteger("completion_tokens", call.chunks()[0])), call.chunks()[0], call.deployment(), 0));
       } else {
         String delta = body.getString("delta");
         if (delta != null && !delta.isEmpty()) {

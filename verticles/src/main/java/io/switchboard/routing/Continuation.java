@@ -19,9 +19,9 @@ public final class Continuation {
   /** A continuation of a continuation extends the one partial answer rather than stacking another. */
   public static List<ChatMessage> of(List<ChatMessage> messages, String partial) {
     int n = messages.size();
-    if (n >= 2 && messages.get(n - 1).content().equals(INSTRUCTION) && messages.get(n - 2).role().equals("assistant")) {
+    if (n >= 2 && messages.get(n - 1).text().equals(INSTRUCTION) && messages.get(n - 2).role().equals("assistant")) {
       List<ChatMessage> all = new ArrayList<>(messages.subList(0, n - 2));
-      all.add(new ChatMessage("assistant", messages.get(n - 2).content() + partial));
+      all.add(new ChatMessage("assistant", messages.get(n - 2).text() + partial));
       all.add(new ChatMessage("user", INSTRUCTION));
       return all;
     }

@@ -11,6 +11,8 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.ModelCatalog;
 import io.switchboard.bus.StreamGrant;
+import io.switchboard.bus.StreamProgress;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
@@ -44,6 +46,10 @@ public final class RoutingVerticle extends VerticleBase {
   /** Time the event bus grants an attempt on top of its own timeout, so the upstream's 504 wins the race. */
   private static final long BUS_MARGIN_MILLIS = 2_000;
   private static final long QUEUE_FULL_RETRY_AFTER_MILLIS = 1_000;
+  /** An attempt sent to another node that has not said it started by then is taken as lost on the way. */
+  private static final long ATTEMPT_ACK_MILLIS = 1_500;
+  /** How long the stream's connection may take to say what its client already has. */
+  private static final long PROGRESS_TIMEOUT_MILLIS = 1_000;
 
   private final SwitchboardConfig config;
   private final String grantAddress;
@@ -271,6 +277,16 @@ public final class RoutingVerticle extends VerticleBase {
       ChatRequest attemptRequest = request.retry(model, continuing ? Continuation.of(request.messages(),
         partial.toString()) : request.messages(), attempt, seq, remaining, grant)
         .withControlAddress(vertx.isClustered() ? controlAddress : null);
+      if (attemptRequest.controlAddress() != null) {
+        vertx.setTimer(ATTEMPT_ACK_MILLIS, t -> {
+          if (!done && running.containsKey(attempt) && !attemptNodes.containsKey(attempt)) {
+            LOG.warn("request {}: attempt {} was not taken up by any node within {} ms", request.requestId(), attempt,
+              ATTEMPT_ACK_MILLIS);
+            vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), attempt, "lost"));
+            lost(attempt);
+          }
+        });
+      }
       state.outstanding++;
       running.put(attempt, state);
       PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.inference(state.deployment.id()), attemptRequest,
@@ -322,30 +338,62 @@ public final class RoutingVerticle extends VerticleBase {
      */
     void nodeLeft(String clusterNode) {
       for (Map.Entry<Integer, String> entry : Map.copyOf(attemptNodes).entrySet()) {
-        if (!entry.getValue().equals(clusterNode) || done) {
-          continue;
-        }
-        int attempt = entry.getKey();
-        attemptNodes.remove(attempt);
-        DeploymentState state = running.remove(attempt);
-        if (state == null) {
-          continue;
-        }
-        state.outstanding--;
-        slotFreed(state.deployment.modelName());
-        registry.counter("switchboard.routing.node.lost", "model", request.model()).increment();
-        LOG.warn("request {}: node {} left the cluster during attempt {}", request.requestId(), clusterNode, attempt);
-        if (request.stream() && streaming != null && streaming != attempt) {
-          continue; // a losing hedge: the winner goes on
-        }
-        if (request.stream()) {
-          if (running.isEmpty()) {
-            fail(new BusFailure(ApiError.nodeLost(), true, 0, seq, ""));
-          }
-        } else {
-          failed(attempt, state, new BusFailure(ApiError.nodeLost(), true, 0, 0, ""));
+        if (entry.getValue().equals(clusterNode) && !done) {
+          LOG.warn("request {}: node {} left the cluster during attempt {}", request.requestId(), clusterNode,
+            entry.getKey());
+          lost(entry.getKey());
         }
       }
+    }
+
+    /**
+     * An attempt that will never answer (its node died, or it never arrived). A whole answer is tried again; a
+     * stream goes on from what its client already has, which only the stream's connection knows: it is asked.
+     */
+    private void lost(int attempt) {
+      attemptNodes.remove(attempt);
+      DeploymentState state = running.remove(attempt);
+      if (state == null) {
+        return;
+      }
+      state.outstanding--;
+      slotFreed(state.deployment.modelName());
+      registry.counter("switchboard.routing.node.lost", "model", request.model()).increment();
+      if (!request.stream()) {
+        failed(attempt, state, new BusFailure(ApiError.nodeLost(), true, 0, 0, ""));
+        return;
+      }
+      if (streaming != null && streaming != attempt || !running.isEmpty()) {
+        return; // a losing hedge, or a hedge that goes on
+      }
+      vertx.eventBus().<StreamProgress>request(request.inbox(), StreamProgress.query(request.requestId()),
+          new DeliveryOptions().setSendTimeout(PROGRESS_TIMEOUT_MILLIS))
+        .onComplete(reply -> {
+          if (done) {
+            return;
+          }
+          if (reply.failed()) {
+            fail(new BusFailure(ApiError.nodeLost(), false, 0, 0, ""));
+            return;
+          }
+          StreamProgress progress = reply.result().body();
+          if (progress.ended()) {
+            fail(new BusFailure(ApiError.nodeLost(), false, 0, 0, "")); // nobody is listening any more
+            return;
+          }
+          if (!progress.continuable()) {
+            fail(new BusFailure(new ApiError(502, "upstream_error", "stream_broken", "The gateway node serving this "
+              + "answer went away after a tool call was sent; it cannot be continued by another model.", null),
+              false, 0, 0, ""));
+            return;
+          }
+          seq = progress.delivered();
+          partial.setLength(0);
+          partial.append(progress.text());
+          streaming = null;
+          registry.counter("switchboard.stream.rescued").increment();
+          failed(attempt, state, new BusFailure(ApiError.nodeLost(), true, 0, 0, ""));
+        });
     }
 
     /** A hedged attempt asks to stream: the first one may, the others are told no. */

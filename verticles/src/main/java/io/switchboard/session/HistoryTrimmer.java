@@ -5,6 +5,8 @@ import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
 import io.switchboard.bus.ChatMessage;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,8 +16,12 @@ import java.util.List;
  * Cuts a conversation down to a token budget before it goes to a model. Every system and developer message and the
  * newest message are always kept; the oldest other turns go first, a whole turn at a time (a user message with the
  * assistant and tool messages answering it), so the history never starts with an answer to a dropped question.
+ * An assistant message that calls tools and the tool results answering it are kept or dropped together, also when
+ * the newest message is such a result (the call it answers is kept with it).
  * Counts follow OpenAI's guide for chat models: 3 tokens per message plus its role, content and name (name + 1),
- * plus 3 priming the reply.
+ * plus 3 priming the reply; a tool call counts its name and arguments, a tool result its call id. Every image part
+ * counts as {@value #IMAGE_TOKENS} tokens, whatever its size (what OpenAI bills a 1024x1024 high-detail image): the
+ * gateway does not fetch images to measure them. Audio and file parts count a token per 4 bytes of their JSON.
  * <p>Cost (measured on this project's 2-core machine): the first use of an encoding in a process loads its vocabulary,
  * about 0.4 s for o200k_base and 0.2 s for cl100k_base, so create and use a trimmer once at start-up, off the event
  * loop (in executeBlocking). Tokenizing then
@@ -26,6 +32,7 @@ public final class HistoryTrimmer {
   private static final int TOKENS_PER_MESSAGE = 3;
   private static final int TOKENS_PER_NAME = 1;
   private static final int REPLY_PRIMING = 3;
+  static final int IMAGE_TOKENS = 765;
   // lazy: an encoding's vocabulary (several MB) is read on first use, and only the one asked for
   private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
 
@@ -55,9 +62,37 @@ public final class HistoryTrimmer {
   }
 
   public int count(ChatMessage message) {
-    int tokens = TOKENS_PER_MESSAGE + tokens(message.role()) + tokens(message.content());
+    int tokens = TOKENS_PER_MESSAGE + tokens(message.role());
+    Object content = message.json().getValue("content");
+    if (content instanceof String text) {
+      tokens += tokens(text);
+    } else if (content instanceof JsonArray parts) {
+      for (Object part : parts) {
+        if (part instanceof JsonObject p) {
+          Object type = p.getValue("type");
+          if ("text".equals(type) && p.getValue("text") instanceof String text) {
+            tokens += tokens(text);
+          } else if ("image_url".equals(type)) {
+            tokens += IMAGE_TOKENS;
+          } else {
+            tokens += p.encode().length() / 4;
+          }
+        }
+      }
+    }
     if (message.name() != null) {
       tokens += tokens(message.name()) + TOKENS_PER_NAME;
+    }
+    if (message.json().getValue("tool_calls") instanceof JsonArray calls) {
+      for (Object call : calls) {
+        if (call instanceof JsonObject c && c.getValue("function") instanceof JsonObject function) {
+          tokens += TOKENS_PER_MESSAGE + tokens(String.valueOf(function.getValue("name")))
+            + tokens(String.valueOf(function.getValue("arguments")));
+        }
+      }
+    }
+    if (message.json().getValue("tool_call_id") instanceof String id) {
+      tokens += tokens(id);
     }
     return tokens;
   }
@@ -74,17 +109,28 @@ public final class HistoryTrimmer {
       return List.copyOf(messages);
     }
     int newest = messages.size() - 1;
+    // the newest message, and when it is a tool result, the call it answers (and that call's other results)
+    int tail = newest;
+    while (tail > 0 && messages.get(tail).isToolResult() && !messages.get(tail).callsTools()) {
+      tail--;
+    }
+    if (!messages.get(tail).callsTools()) {
+      tail = newest;
+    }
     boolean[] keep = new boolean[messages.size()];
-    keep[newest] = true;
-    int used = REPLY_PRIMING + count(messages.get(newest));
-    for (int i = 0; i < newest; i++) {
+    int used = REPLY_PRIMING;
+    for (int i = tail; i <= newest; i++) {
+      keep[i] = true;
+      used += count(messages.get(i));
+    }
+    for (int i = 0; i < tail; i++) {
       if (messages.get(i).isSystem()) {
         keep[i] = true;
         used += count(messages.get(i));
       }
     }
     // newest turn first: only the turns that end up kept (and the first one that does not fit) are tokenized
-    for (int turnEnd = newest - 1; turnEnd >= 0; ) {
+    for (int turnEnd = tail - 1; turnEnd >= 0; ) {
       int turnStart = startOfTurn(messages, turnEnd);
       int turnTokens = countConversational(messages, turnStart, turnEnd);
       if (used + turnTokens > maxTokens) {
@@ -128,9 +174,9 @@ public final class HistoryTrimmer {
   private static long upperBound(List<ChatMessage> messages) {
     long bound = REPLY_PRIMING;
     for (ChatMessage message : messages) {
-      bound += TOKENS_PER_MESSAGE + utf8Length(message.role()) + utf8Length(message.content());
-      if (message.name() != null) {
-        bound += utf8Length(message.name()) + TOKENS_PER_NAME;
+      bound += TOKENS_PER_MESSAGE + TOKENS_PER_NAME + utf8Length(message.json().encode());
+      if (message.parts() != null) {
+        bound += (long) IMAGE_TOKENS * message.parts().size();
       }
     }
     return bound;

@@ -167,19 +167,14 @@ public final class RedisConversationStore implements ConversationStore {
   }
 
   static String encode(ChatMessage message) {
-    JsonObject json = new JsonObject().put("role", message.role()).put("content", message.content());
-    if (message.name() != null) {
-      json.put("name", message.name());
-    }
-    return json.encode();
+    return message.json().encode(); // the whole OpenAI message: parts, tool calls and results included
   }
 
   private static List<ChatMessage> decode(Response stored) {
     List<ChatMessage> messages = new ArrayList<>(stored.size());
     for (Response entry : stored) {
       try {
-        JsonObject json = new JsonObject(entry.toString());
-        messages.add(new ChatMessage(json.getString("role"), json.getString("content"), json.getString("name")));
+        messages.add(new ChatMessage(new JsonObject(entry.toString())));
       } catch (RuntimeException unreadable) {
         // one bad entry (written by hand or by a future version) should not cost the whole conversation
         LOG.warn("skipping an unreadable stored message: {}", unreadable.getMessage());

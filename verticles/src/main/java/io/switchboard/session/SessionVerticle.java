@@ -7,6 +7,8 @@ import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.HistoryQuery;
 import io.switchboard.bus.IdentityLink;
 import io.switchboard.bus.IdentityQuery;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.PromptQuery;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.switchboard.eventbus.PreferLocal;
@@ -16,10 +18,13 @@ import io.vertx.core.eventbus.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
- * Conversation memory: loads a conversation's earlier turns and appends new ones. The store is chosen by
+ * Conversation memory: builds the prompt of a turn from a conversation's earlier turns (trimmed to the model's
+ * context budget), appends new turns, lists, reads and deletes conversations. The store is chosen by
  * configuration; when it fails, the request fails with 503 and the caller goes on without memory.
  */
 public final class SessionVerticle extends VerticleBase {
@@ -27,6 +32,7 @@ public final class SessionVerticle extends VerticleBase {
 
   private final Function<Vertx, ConversationStore> storeFactory;
   private final Function<Vertx, IdentityStore> identityFactory;
+  private final HistoryTrimmer trimmer = HistoryTrimmer.o200k();
   private ConversationStore store;
   private IdentityStore identities;
 
@@ -39,8 +45,11 @@ public final class SessionVerticle extends VerticleBase {
   public Future<?> start() {
     store = storeFactory.apply(vertx);
     identities = identityFactory.apply(vertx);
-    return Future.all(
+    // the tokenizer's vocabulary loads once (about half a second), off the event loop
+    Future<Object> warmUp = vertx.executeBlocking(() -> trimmer.count(List.of(new ChatMessage("user", "warm up"))));
+    return Future.all(List.of(warmUp,
       PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load),
+      PreferLocal.<PromptQuery>serve(vertx.eventBus(), Addresses.SESSION_PROMPT, this::prompt),
       PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append),
       PreferLocal.<String>serve(vertx.eventBus(), Addresses.SESSION_LIST, message -> store.list(message.body())
         .onSuccess(ids -> message.reply(new JsonArray(ids))).onFailure(failure -> unavailable(message, failure))),
@@ -56,7 +65,7 @@ public final class SessionVerticle extends VerticleBase {
         IdentityLink l = message.body();
         identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      }));
+      })));
   }
 
   @Override
@@ -69,6 +78,34 @@ public final class SessionVerticle extends VerticleBase {
     store.load(query.tenant(), query.conversationId())
       .onSuccess(messages -> message.reply(new History(messages)))
       .onFailure(failure -> unavailable(message, failure));
+  }
+
+  /** The stored turns, then the new ones, cut to the model's context budget (see {@link HistoryTrimmer}). */
+  private void prompt(Message<PromptQuery> message) {
+    PromptQuery query = message.body();
+    store.load(query.tenant(), query.conversationId())
+      .onSuccess(stored -> {
+        List<ChatMessage> all = withHistory(stored, query.fresh());
+        message.reply(new History(stored.isEmpty() || query.contextTokens() == 0 ? all
+          : trimmer.trim(all, query.contextTokens())));
+      })
+      .onFailure(failure -> unavailable(message, failure));
+  }
+
+  /** Stored turns first; a system prompt in the new request replaces any stored one. */
+  static List<ChatMessage> withHistory(List<ChatMessage> history, List<ChatMessage> fresh) {
+    if (history.isEmpty()) {
+      return fresh;
+    }
+    boolean freshSystem = fresh.stream().anyMatch(ChatMessage::isSystem);
+    List<ChatMessage> all = new ArrayList<>(history.size() + fresh.size());
+    for (ChatMessage message : history) {
+      if (!(freshSystem && message.isSystem())) {
+        all.add(message);
+      }
+    }
+    all.addAll(fresh);
+    return all;
   }
 
   private void append(Message<HistoryAppend> message) {

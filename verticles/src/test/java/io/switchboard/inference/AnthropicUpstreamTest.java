@@ -76,7 +76,8 @@ class AnthropicUpstreamTest {
   }
 
   private static ChatRequest request(boolean stream, String options, ChatMessage... messages) {
-    return new ChatRequest("req-1", "tenant-a", "claude-sonnet", List.of(messages), stream, options,
+    return new ChatRequest("req-1", "tenant-a", "claude-sonnet", List.of(messages), stream,
+      options == null ? null : new JsonObject(options),
       stream ? "inbox.node-1" : null, 30_000, null, 0);
   }
 
@@ -87,7 +88,11 @@ class AnthropicUpstreamTest {
   /** Calls the upstream on an event loop, as the inference proxy does. */
   private CompletableFuture<ChatResult> start(ChatRequest request, CancelSignal cancel) {
     CompletableFuture<ChatResult> result = new CompletableFuture<>();
-    context.runOnContext(v -> upstream.call(request, deltas::add, cancel).onComplete(ar -> {
+    context.runOnContext(v -> upstream.call(request, (data, text, flags) -> {
+      if (!text.isEmpty()) {
+        deltas.add(text);
+      }
+    }, cancel).onComplete(ar -> {
       if (ar.succeeded()) {
         result.complete(ar.result());
       } else {
@@ -197,8 +202,8 @@ class AnthropicUpstreamTest {
     ChatResult result = call(ask(true, "hi"));
     assertEquals(FakeAnthropic.DELTAS, deltas, "every text delta, in order, pings and block events skipped");
     assertEquals("text/event-stream", anthropic.last().header("accept"));
-    assertNull(result.content());
-    assertEquals(FakeAnthropic.DELTAS.size(), result.chunks());
+    assertEquals(String.join("", FakeAnthropic.DELTAS), result.content(), "the message assembled from the deltas");
+    assertEquals(FakeAnthropic.DELTAS.size() + 3, result.chunks(), "a role chunk, the deltas, the finish and usage");
     assertEquals("stop", result.finishReason(), "end_turn is OpenAI's stop");
     assertEquals(25, result.promptTokens(), "from message_start");
     assertEquals(12, result.completionTokens(), "from message_delta");

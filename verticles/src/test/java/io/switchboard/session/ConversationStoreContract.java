@@ -211,8 +211,8 @@ abstract class ConversationStoreContract {
     for (int i = 0; i < stored.size(); i += 2) {
       // one append's messages stay together
       assertEquals("user", stored.get(i).role());
-      assertEquals(stored.get(i).content(), stored.get(i + 1).content());
-      questions.add(stored.get(i).content());
+      assertEquals(stored.get(i).text(), stored.get(i + 1).text());
+      questions.add(stored.get(i).text());
     }
     assertEquals(100, questions.size());
   }

@@ -27,7 +27,7 @@ class HistoryTrimmerTest {
   void countsLikeOpenAisGuide() {
     ChatMessage named = new ChatMessage("user", "hello world", "alice");
     int expected = 3
-      + (3 + tokens("system") + tokens(SYSTEM.content()))
+      + (3 + tokens("system") + tokens(SYSTEM.text()))
       + (3 + tokens("user") + tokens("hello world") + tokens("alice") + 1);
     assertEquals(expected, TRIMMER.count(List.of(SYSTEM, named)));
     assertEquals(3, TRIMMER.count(List.of()));
@@ -102,7 +102,7 @@ class HistoryTrimmerTest {
   @Test
   void countsSpecialTokenTextAsOrdinaryText() {
     ChatMessage sneaky = user("ignore this <|endoftext|> marker");
-    assertEquals(3 + 3 + tokens("user") + O200K.countTokensOrdinary(sneaky.content()), TRIMMER.count(List.of(sneaky)));
+    assertEquals(3 + 3 + tokens("user") + O200K.countTokensOrdinary(sneaky.text()), TRIMMER.count(List.of(sneaky)));
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.switchboard.connection;
+package io.switchboard.chat;
 
 import io.switchboard.bus.StreamChunk;
 
@@ -6,15 +6,15 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * Puts a stream's chunks back in order. Chunks of one attempt arrive in order, but after a mid-stream
- * failover the continuation may come from another node and overtake the last chunks of the first attempt.
+ * Puts a stream's chunks (and its end) back in order. Chunks of one attempt arrive in order, but after a
+ * mid-stream failover the continuation may come from another node and overtake the last chunks of the first one.
  */
 final class ChunkSequencer {
-  private final Consumer<String> inOrder;
-  private TreeMap<Integer, String> early;
+  private final Consumer<StreamChunk> inOrder;
+  private TreeMap<Integer, StreamChunk> early;
   private int next;
 
-  ChunkSequencer(Consumer<String> inOrder) {
+  ChunkSequencer(Consumer<StreamChunk> inOrder) {
     this.inOrder = inOrder;
   }
 
@@ -31,14 +31,14 @@ final class ChunkSequencer {
       if (early == null) {
         early = new TreeMap<>();
       }
-      early.put(chunk.seq(), chunk.delta());
+      early.put(chunk.seq(), chunk);
       return;
     }
-    inOrder.accept(chunk.delta());
     next++;
+    inOrder.accept(chunk);
     while (early != null && !early.isEmpty() && early.firstKey() == next) {
-      inOrder.accept(early.pollFirstEntry().getValue());
       next++;
+      inOrder.accept(early.pollFirstEntry().getValue());
     }
   }
 }

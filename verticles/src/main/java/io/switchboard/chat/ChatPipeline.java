@@ -1,0 +1,180 @@
+package io.switchboard.chat;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.CancelTurn;
+import io.switchboard.bus.ChatMessage;
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.History;
+import io.switchboard.bus.HistoryAppend;
+import io.switchboard.bus.PromptQuery;
+import io.switchboard.bus.StreamChunk;
+import io.switchboard.bus.StreamProgress;
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.eventbus.PreferLocal;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one way every channel (HTTP API, WebSocket, SockJS bridge, IM webhooks) runs a chat turn: the prompt from the
+ * session verticle (stored turns + the new ones, trimmed), the turn through routing, the answer streamed into a
+ * {@link StreamSink} as its chunks reach this instance's inbox, and the new turns stored afterwards without delaying
+ * the answer. Memory is best effort: when it is out of reach the turn goes on without it. One per connection
+ * verticle instance, used on its event loop.
+ */
+public final class ChatPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(ChatPipeline.class);
+  private static final long SESSION_TIMEOUT_MILLIS = 2_000;
+  private static final long BUS_MARGIN_MILLIS = 5_000;
+
+  /** A chat turn as a channel asks for it. */
+  public record ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat,
+                         String conversationId, long timeoutMillis) {
+  }
+
+  /** A finished turn: its result, and whether memory was used (on, unavailable, off). */
+  public record Answer(ChatResult result, String memory) {
+  }
+
+  private final Vertx vertx;
+  private final MeterRegistry registry;
+  private final SwitchboardConfig config;
+  private final String inbox;
+  private final Map<String, StreamSink> streams = new HashMap<>();
+
+  /** @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams */
+  public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox) {
+    this.vertx = vertx;
+    this.registry = registry;
+    this.config = config;
+    this.inbox = inbox;
+  }
+
+  /** Listens on the inbox (once, at start-up): stream chunks and ends in, progress questions answered. */
+  public Future<Void> start() {
+    return vertx.eventBus().<Object>consumer(inbox, this::inbox).completion();
+  }
+
+  private void inbox(Message<Object> message) {
+    if (message.body() instanceof StreamChunk chunk) {
+      StreamSink sink = streams.get(chunk.requestId());
+      if (sink != null) {
+        sink.accept(chunk);
+      }
+    } else if (message.body() instanceof StreamProgress query) {
+      StreamSink sink = streams.get(query.requestId());
+      message.reply(sink == null ? new StreamProgress(query.requestId(), 0, "", true, false)
+        : new StreamProgress(query.requestId(), sink.delivered(), sink.text(), sink.ended(), sink.continuable()));
+    }
+  }
+
+  /** Streams in flight on this instance (for a gauge). */
+  public int streaming() {
+    return streams.size();
+  }
+
+  /**
+   * Runs one turn. Without a sink the answer comes whole in the result; with one it streams into the sink, and the
+   * future completes once its end was written. A failure is what the client should be told; for a stream, the
+   * sink's {@link StreamSink#started()} says whether that must be an error event.
+   */
+  public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
+    ChatCompletionRequest chat = turn.chat();
+    boolean streaming = sink != null;
+    return prompt(turn).compose(prompt -> {
+      ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
+        streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
+        turn.priority());
+      Future<ChatResult> routed = route(request);
+      if (!streaming) {
+        return routed.map(result -> {
+          remember(request, chat.messages(), result.assistantMessage());
+          return new Answer(result, prompt.memory());
+        });
+      }
+      sink.memory(prompt.memory());
+      streams.put(turn.requestId(), sink);
+      // a stream ends with its last chunk, in the inbox; routing's reply matters only when the turn failed
+      routed.onFailure(sink::fail);
+      return sink.done()
+        .onComplete(ended -> streams.remove(turn.requestId()))
+        .map(result -> {
+          ChatMessage answer = result.assistantMessage();
+          if (!sink.text().isEmpty()) {
+            answer = answer.with("content", sink.text()); // a stream carried on by a fallback: the whole text
+          }
+          remember(request, chat.messages(), answer);
+          return new Answer(result, prompt.memory());
+        });
+    });
+  }
+
+  /** The client went away or asked to stop: the upstream call stops wherever it runs, the sink hears no more. */
+  public void cancel(String requestId, String reason) {
+    StreamSink sink = streams.remove(requestId);
+    if (sink != null) {
+      sink.fail(new ApiError(499, "cancelled", "cancelled", "The request was cancelled (" + reason + ").", null)
+        .toException());
+    }
+    vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, reason));
+  }
+
+  private record Prompt(List<ChatMessage> messages, String memory) {
+  }
+
+  /** The messages to send upstream; never fails: without memory, the client's own messages. */
+  private Future<Prompt> prompt(ChatTurn turn) {
+    List<ChatMessage> fresh = turn.chat().messages();
+    if (turn.conversationId() == null) {
+      return Future.succeededFuture(new Prompt(fresh, "off"));
+    }
+    int budget = config.route(turn.chat().model()).contextTokens();
+    return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_PROMPT,
+        new PromptQuery(turn.tenant(), turn.conversationId(), fresh, budget), SESSION_TIMEOUT_MILLIS)
+      .map(reply -> new Prompt(reply.body().messages(), "on"))
+      .otherwise(failure -> {
+        LOG.warn("request {}: conversation memory unavailable, serving without it ({})", turn.requestId(),
+          ApiError.from(failure).message());
+        registry.counter("switchboard.session.unavailable").increment();
+        return new Prompt(fresh, "unavailable");
+      });
+  }
+
+  private Future<ChatResult> route(ChatRequest request) {
+    return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
+      request.timeoutMillis() + BUS_MARGIN_MILLIS).map(Message::body);
+  }
+
+  /** Stores the client's new messages and the answer, after the answer went out. */
+  private void remember(ChatRequest request, List<ChatMessage> fresh, ChatMessage answer) {
+    if (request.conversationId() == null) {
+      return;
+    }
+    List<ChatMessage> turn = new ArrayList<>(fresh.size() + 1);
+    turn.addAll(fresh);
+    turn.add(answer);
+    PreferLocal.request(vertx.eventBus(), Addresses.SESSION_APPEND,
+        new HistoryAppend(request.tenant(), request.conversationId(), turn), SESSION_TIMEOUT_MILLIS)
+      .onFailure(failure -> {
+        LOG.warn("request {}: the turn could not be stored in conversation {} ({})", request.requestId(),
+          request.conversationId(), ApiError.from(failure).message());
+        registry.counter("switchboard.session.append.failed").increment();
+      });
+  }
+
+  /** A text message from a user, as the IM channels and simple WebSocket chats send it. */
+  public static JsonObject userText(String text) {
+    return new JsonObject().put("role", "user").put("content", text);
+  }
+}

@@ -1,0 +1,91 @@
+package io.switchboard.chat;
+
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.StreamChunk;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+
+/**
+ * Where one streaming answer goes (an SSE response, a WebSocket conversation, a bridge client). Chunks and the
+ * end arrive from the inbox; a sink writes them in sequence. Subclasses only say how a chunk, the end and an error
+ * look to their client.
+ */
+public abstract class StreamSink {
+  private final ChunkSequencer sequencer = new ChunkSequencer(this::deliver);
+  private final StringBuilder text = new StringBuilder();
+  private final Promise<ChatResult> done = Promise.promise();
+  private boolean continuable = true;
+  private String memory = "off";
+
+  /** Whether anything reached the client yet (after that, failures become error events). */
+  public abstract boolean started();
+
+  /** Writes one relayed chunk, in order. */
+  protected abstract void writeChunk(StreamChunk chunk);
+
+  /** Writes the end of the answer. */
+  protected abstract void writeEnd(ChatResult result);
+
+  /** A failure: an error in the client's format, and the end of this answer. */
+  public abstract void error(ApiError error);
+
+  /** How many chunks reached the client, in order. */
+  public final int delivered() {
+    return sequencer.delivered();
+  }
+
+  /** The content text that reached the client. */
+  public final String text() {
+    return text.toString();
+  }
+
+  /** False once a chunk another model could not honestly continue (a tool call) reached the client. */
+  public final boolean continuable() {
+    return continuable;
+  }
+
+  /** Whether memory was used for this turn: on, unavailable, or off (no conversation). */
+  public final String memory() {
+    return memory;
+  }
+
+  final void memory(String state) {
+    memory = state;
+  }
+
+  public final boolean ended() {
+    return done.future().isComplete();
+  }
+
+  /** Completes with the result when the end was written; fails when the turn failed (nothing written for it). */
+  final Future<ChatResult> done() {
+    return done.future();
+  }
+
+  final void accept(StreamChunk chunk) {
+    if (!ended()) {
+      sequencer.accept(chunk);
+    }
+  }
+
+  final void fail(Throwable cause) {
+    done.tryFail(cause);
+  }
+
+  private void deliver(StreamChunk chunk) {
+    if (ended()) {
+      return;
+    }
+    if (chunk.isEnd()) {
+      writeEnd(chunk.end());
+      done.tryComplete(chunk.end());
+      return;
+    }
+    text.append(chunk.text());
+    if (!chunk.continuable()) {
+      continuable = false;
+    }
+    writeChunk(chunk);
+  }
+}

@@ -1,0 +1,97 @@
+package io.switchboard.inference;
+
+import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ChatResult;
+import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * The one HTTP skeleton every provider protocol shares: a key from the deployment's pool, one POST, cancel by
+ * resetting the request, a streamed answer through {@link StreamRelay}, a whole one read at once, and an error
+ * status turned into an {@link UpstreamFailure} (a refused key leaves the pool, a rate-limited one rests).
+ * A protocol says only what its request looks like and how to read its answer.
+ */
+abstract class HttpUpstream implements Upstream {
+  protected final Deployment deployment;
+  private final String url;
+  private final HttpClientAgent client;
+  private final KeyPool keys;
+
+  HttpUpstream(Deployment deployment, String url, HttpClientAgent client) {
+    this.deployment = deployment;
+    this.url = url;
+    this.client = client;
+    this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
+  }
+
+  /** The protocol's headers, with the key when the deployment has keys ({@code key} null otherwise). */
+  protected abstract void headers(RequestOptions options, String key);
+
+  /** The request body; an {@link UpstreamFailure} when the turn cannot be said in this protocol. */
+  protected abstract Buffer body(ChatRequest request);
+
+  protected abstract StreamRelay.Reader streamReader(ChatRequest request, Chunks chunks);
+
+  /** The whole answer as the client's {@code chat.completion}; an {@link UpstreamFailure} when it is not one. */
+  protected abstract ChatResult completion(ChatRequest request, Buffer body);
+
+  @Override
+  public Future<Void> close() {
+    return client.close();
+  }
+
+  @Override
+  public final Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
+      .putHeader("content-type", "application/json")
+      .putHeader("accept", request.stream() ? "text/event-stream" : "application/json");
+    int key = -1;
+    Buffer body;
+    try {
+      if (keys.needsKeys()) {
+        key = keys.acquire(System.currentTimeMillis());
+      }
+      headers(options, key < 0 ? null : keys.key(key));
+      body = body(request);
+    } catch (UpstreamFailure refused) {
+      return Future.failedFuture(refused);
+    }
+    int usedKey = key;
+    return client.request(options)
+      .compose(req -> {
+        cancel.whenCancelled(req::reset);
+        return req.send(body);
+      })
+      .compose(response -> {
+        if (response.statusCode() / 100 == 2) {
+          return request.stream()
+            ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
+            : response.body().map(answer -> completion(request, answer));
+        }
+        return response.body().compose(errorBody -> {
+          noteKeyTrouble(usedKey, response);
+          return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
+            response.getHeader("retry-after")));
+        });
+      })
+      .recover(failure -> Future.failedFuture(failure instanceof UpstreamFailure ? failure
+        : HttpFailures.unreachable()));
+  }
+
+  private void noteKeyTrouble(int key, HttpClientResponse response) {
+    if (key < 0) {
+      return;
+    }
+    int status = response.statusCode();
+    if (status == 401 || status == 403) {
+      keys.refused(key, status);
+    } else if (status == 429) {
+      keys.rateLimited(key, System.currentTimeMillis(), HttpFailures.retryAfterMillis(response.getHeader("retry-after")));
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package io.switchboard.inference;
+
+import io.switchboard.bus.ChatRequest;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * OpenAI's answer shapes for a turn answered in another protocol (Anthropic's Messages, a bridge worker's
+ * messages): the translation writes {@code chat.completion.chunk}s and {@code chat.completion}s with the turn's id
+ * and public model, so every channel downstream reads one format.
+ */
+final class OpenAiChunks {
+  private final String id;
+  private final String model;
+  private final long created = System.currentTimeMillis() / 1000;
+
+  OpenAiChunks(ChatRequest request) {
+    this.id = Upstream.completionId(request);
+    this.model = request.model();
+  }
+
+  private JsonObject chunk() {
+    return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+      .put("model", model);
+  }
+
+  /** A chunk with one choice: its delta, and the finish reason once known (else null). */
+  Buffer delta(JsonObject delta, String finishReason) {
+    return chunk().put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("delta", delta)
+      .putNull("logprobs").put("finish_reason", finishReason))).toBuffer();
+  }
+
+  /** The usage chunk: no choices, the turn's usage. */
+  Buffer usage(JsonObject usage) {
+    return chunk().put("choices", new JsonArray()).put("usage", usage).toBuffer();
+  }
+
+  /** A whole {@code chat.completion}. */
+  Buffer completion(JsonObject message, String finishReason, JsonObject usage) {
+    JsonObject completion = new JsonObject().put("id", id).put("object", "chat.completion").put("created", created)
+      .put("model", model)
+      .put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("message", message)
+        .putNull("logprobs").put("finish_reason", finishReason)));
+    if (usage != null) {
+      completion.put("usage", usage);
+    }
+    return completion.toBuffer();
+  }
+
+  /** OpenAI's usage object from prompt and completion counts. */
+  static JsonObject usage(int prompt, int completion) {
+    return new JsonObject().put("prompt_tokens", prompt).put("completion_tokens", completion)
+      .put("total_tokens", prompt + completion);
+  }
+}
