@@ -115,6 +115,7 @@ record Answer(String[] tokens, String callId, String callName, boolean cut) {
     tokens[1] = " tool";
     tokens[2] = " said:";
     System.arraycopy(words, 0, tokens, 3, n);
+    tokens[3] = " " + tokens[3];
     if (words.length > TOOL_WORDS) {
       tokens[tokens.length - 1] += "...";
     }
