@@ -258,7 +258,7 @@ record ChatTurn(List<Message> messages, JsonObject function, JsonObject response
       String role = (String) roleValue;
       Set<String> calls = role.equals("assistant") ? toolCalls(m, at) : null;
       boolean[] image = {false};
-      String text = content(m, role, at, calls != null || m.getValue("function_call") != null, image);
+      String text = content(m, role, at, image);
       if (role.equals("tool")) {
         Object id = m.getValue("tool_call_id");
         if (!(id instanceof String)) {
@@ -338,7 +338,7 @@ record ChatTurn(List<Message> messages, JsonObject function, JsonObject response
   }
 
   /** The message's text; content is a string or an array of parts of the types its role allows. */
-  private static String content(JsonObject message, String role, String at, boolean calls, boolean[] image) {
+  private static String content(JsonObject message, String role, String at, boolean[] image) {
     Object content = message.getValue("content");
     if (content == null) {
       if (role.equals("assistant")) {
