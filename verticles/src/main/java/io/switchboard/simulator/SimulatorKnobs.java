@@ -16,11 +16,20 @@ import java.util.Map;
  * @param hang            accept the call and never answer
  * @param dropAfterChunks close the connection after this many streamed chunks; -1 never
  * @param retryAfterSeconds sent as Retry-After with a simulated failure; 0 sends none
+ * @param tools           answer a request that offers function {@code tools} with a call of one of them; false
+ *                        answers in text and ignores the tools (path knob {@code tools=false})
  */
 public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
-                             boolean hang, int dropAfterChunks, int retryAfterSeconds) {
+                             boolean hang, int dropAfterChunks, int retryAfterSeconds, boolean tools) {
 
-  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1, 0);
+  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1, 0, true);
+
+  /** Knobs that call tools when asked to (the default). */
+  public SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
+                        boolean hang, int dropAfterChunks, int retryAfterSeconds) {
+    this(ttftMillis, tokensPerSecond, replyTokens, errorRate, errorStatus, hang, dropAfterChunks, retryAfterSeconds,
+      true);
+  }
 
   public SimulatorKnobs {
     if (ttftMillis < 0 || tokensPerSecond < 0 || replyTokens < 0) {
@@ -41,7 +50,7 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
   public String toPathSegment() {
     return "ttft_ms=" + ttftMillis + ";tokens_per_second=" + tokensPerSecond + ";reply_tokens=" + replyTokens
       + ";error_rate=" + errorRate + ";error_status=" + errorStatus + ";hang=" + hang
-      + ";drop_after_chunks=" + dropAfterChunks + ";retry_after=" + retryAfterSeconds;
+      + ";drop_after_chunks=" + dropAfterChunks + ";retry_after=" + retryAfterSeconds + ";tools=" + tools;
   }
 
   /** Reads a path segment written by {@link #toPathSegment()}; missing knobs keep the given defaults. */
@@ -63,9 +72,10 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
       Integer.parseInt(values.getOrDefault("error_status", String.valueOf(defaults.errorStatus))),
       Boolean.parseBoolean(values.getOrDefault("hang", String.valueOf(defaults.hang))),
       Integer.parseInt(values.getOrDefault("drop_after_chunks", String.valueOf(defaults.dropAfterChunks))),
-      Integer.parseInt(values.getOrDefault("retry_after", String.valueOf(defaults.retryAfterSeconds))));
+      Integer.parseInt(values.getOrDefault("retry_after", String.valueOf(defaults.retryAfterSeconds))),
+      Boolean.parseBoolean(values.getOrDefault("tools", String.valueOf(defaults.tools))));
     values.keySet().removeAll(java.util.Set.of("ttft_ms", "tokens_per_second", "reply_tokens", "error_rate",
-      "error_status", "hang", "drop_after_chunks", "retry_after"));
+      "error_status", "hang", "drop_after_chunks", "retry_after", "tools"));
     if (!values.isEmpty()) {
       throw new IllegalArgumentException("unknown simulator knobs " + values.keySet());
     }

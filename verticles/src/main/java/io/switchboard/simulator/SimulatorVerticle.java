@@ -1,7 +1,6 @@
 package io.switchboard.simulator;
 
 import io.switchboard.json.JsonText;
-import io.switchboard.routing.Continuation;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -16,18 +15,19 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 /**
- * The built-in upstream: an OpenAI-compatible chat completions server on loopback that Switchboard calls
- * over real HTTP, exactly as it calls a provider. Its text is deterministic (a function of the prompt) and
- * its behaviour follows {@link SimulatorKnobs}, taken from the request path {@code /sim/<knobs>/v1/...}.
+ * The built-in upstream: an OpenAI-compatible server on loopback that Switchboard calls over real HTTP, exactly as
+ * it calls a provider. It speaks Chat Completions (text, content parts, tool calls and tool results, max_tokens,
+ * logprobs, JSON response formats, streaming with OpenAI's chunk sequence) and Embeddings, and refuses what OpenAI
+ * refuses with OpenAI's error JSON. Everything it says is deterministic (a function of the request) and its
+ * behaviour follows {@link SimulatorKnobs}, taken from the request path {@code /sim/<knobs>/v1/...}.
  */
 public final class SimulatorVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SimulatorVerticle.class);
   public static final String MODEL = "switchboard-simulator";
-  private static final String[] WORDS = ("the quick brown fox jumps over a lazy dog while switchboard relays every "
-    + "token from model to person and back again with memory speed and care so that nobody waits longer than "
-    + "needed for an answer").split(" ");
+  static final String FINGERPRINT = "fp_switchboard_sim";
 
   private final String host;
   private final int port;
@@ -82,26 +82,44 @@ public final class SimulatorVerticle extends VerticleBase {
           .put("object", "model").put("created", 0).put("owned_by", "switchboard-simulator"))).encode());
       return;
     }
-    if (!path.equals("/v1/chat/completions") || request.method().name().equals("GET")) {
+    boolean chat = path.equals("/v1/chat/completions");
+    if (!(chat || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
       error(request.response(), 404, "no such simulator path");
       return;
     }
     SimulatorKnobs chosen = knobs;
-    request.body().onSuccess(body -> complete(request, body, chosen));
+    request.body().onSuccess(body -> {
+      if (chat) {
+        complete(request, body, chosen);
+      } else {
+        embed(request, body, chosen);
+      }
+    });
   }
 
-  private void complete(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
-    HttpServerResponse response = request.response();
-    JsonObject json;
+  /** The body as a JSON object, or null once a 400 is sent. */
+  private static JsonObject json(HttpServerResponse response, Buffer body) {
     try {
-      json = body.toJsonObject();
-    } catch (DecodeException e) {
-      error(response, 400, "body is not JSON");
-      return;
+      JsonObject json = body.length() == 0 ? null : body.toJsonObject();
+      if (json != null) {
+        return json;
+      }
+    } catch (DecodeException | ClassCastException e) {
+      // answered below
     }
-    calls.incrementAndGet();
+    error(response, new SimulatorError("We could not parse the JSON body of your request. (HINT: This likely means "
+      + "you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was "
+      + "not valid JSON.)", null, null));
+    return null;
+  }
+
+  /**
+   * Whether the call is answered: a hanging deployment never answers, a failing one answers with its error after
+   * the first-token delay.
+   */
+  private boolean answers(HttpServerResponse response, SimulatorKnobs knobs) {
     if (knobs.hang()) {
-      return; // the caller's timeout is what is being tested; the connection stays open until it gives up
+      return false; // the caller's timeout is what is being tested; the connection stays open until it gives up
     }
     if (knobs.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < knobs.errorRate()) {
       if (knobs.retryAfterSeconds() > 0) {
@@ -109,18 +127,54 @@ public final class SimulatorVerticle extends VerticleBase {
       }
       after(knobs.ttftMillis(),
         () -> error(response, knobs.errorStatus(), "simulated failure (error_rate=" + knobs.errorRate() + ")"));
+      return false;
+    }
+    return true;
+  }
+
+  private void embed(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    JsonObject json = json(response, body);
+    if (json == null) {
       return;
     }
-    JsonArray messages = json.getJsonArray("messages", new JsonArray());
-    int promptTokens = Math.max(1, messages.encode().length() / 4);
-    String[] tokens = answer(messages, replyLength(json, knobs));
-    String id = "chatcmpl-sim" + calls.get();
-    if (json.getBoolean("stream", false)) {
-      boolean usage = json.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
-      stream(request, id, tokens, promptTokens, usage, knobs);
+    String answer;
+    try {
+      answer = Embeddings.respond(json);
+    } catch (SimulatorError e) {
+      error(response, e);
+      return;
+    }
+    calls.incrementAndGet();
+    if (answers(response, knobs)) {
+      after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
+    }
+  }
+
+  private void complete(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    JsonObject json = json(response, body);
+    if (json == null) {
+      return;
+    }
+    ChatTurn turn;
+    Answer answer;
+    try {
+      turn = ChatTurn.read(json, knobs.tools());
+      answer = Answer.to(turn, knobs);
+    } catch (SimulatorError e) {
+      error(response, e);
+      return;
+    }
+    String id = "chatcmpl-sim" + calls.incrementAndGet();
+    if (!answers(response, knobs)) {
+      return;
+    }
+    if (turn.stream()) {
+      stream(request, id, turn, answer, knobs);
     } else {
       after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json")
-        .end(completion(id, String.join("", tokens), promptTokens, tokens.length)));
+        .end(completion(id, turn, answer)));
     }
   }
 
@@ -133,70 +187,55 @@ public final class SimulatorVerticle extends VerticleBase {
     }
   }
 
-  private static int replyLength(JsonObject request, SimulatorKnobs knobs) {
-    Object max = request.getValue("max_tokens", request.getValue("max_completion_tokens"));
-    return max instanceof Number n ? Math.min(knobs.replyTokens(), Math.max(0, n.intValue())) : knobs.replyTokens();
-  }
-
   /**
-   * The answer to the last user message; asked to continue a partial answer (the gateway's mid-stream
-   * failover), the rest of that same answer, so a continued stream reads exactly like an unbroken one.
+   * OpenAI's chunk sequence. Text: the first chunk carries the role and the first token, one chunk per token after
+   * it. A tool call: the first chunk carries the role and the call's index, id, type, name and empty arguments;
+   * each later one only the index and a fragment of the arguments. Then a chunk with the finish reason, the usage
+   * chunk (choices empty) when asked for, and {@code data: [DONE]}. Text chunks are strings built from a prefix
+   * made once per stream (no JSON object per chunk).
    */
-  static String[] answer(JsonArray messages, int length) {
-    int last = messages.size() - 1;
-    if (last >= 2 && Continuation.INSTRUCTION.equals(text(messages, last))
-      && "assistant".equals(messages.getJsonObject(last - 1).getString("role"))) {
-      String partial = text(messages, last - 1);
-      String[] whole = reply(text(messages, last - 2), length);
-      StringBuilder said = new StringBuilder();
-      for (int i = 0; i < whole.length; i++) {
-        if (said.toString().equals(partial)) {
-          return java.util.Arrays.copyOfRange(whole, i, whole.length);
-        }
-        said.append(whole[i]);
-      }
-    }
-    return reply(last < 0 ? "" : text(messages, last), length);
-  }
-
-  private static String text(JsonArray messages, int index) {
-    return String.valueOf(messages.getJsonObject(index).getValue("content"));
-  }
-
-  /** The same prompt always gets the same answer; each token is one word with its leading space. */
-  static String[] reply(String prompt, int length) {
-    long seed = prompt.hashCode();
-    String[] tokens = new String[length];
-    for (int i = 0; i < length; i++) {
-      seed = seed * 6364136223846793005L + 1442695040888963407L;
-      String word = WORDS[(int) ((seed >>> 33) % WORDS.length)];
-      tokens[i] = i == 0 ? Character.toUpperCase(word.charAt(0)) + word.substring(1) : " " + word;
-    }
-    if (length > 0) {
-      tokens[length - 1] = tokens[length - 1] + ".";
-    }
-    return tokens;
-  }
-
-  private void stream(HttpServerRequest request, String id, String[] tokens, int promptTokens, boolean usage,
-                      SimulatorKnobs knobs) {
+  private void stream(HttpServerRequest request, String id, ChatTurn turn, Answer answer, SimulatorKnobs knobs) {
     HttpServerResponse response = request.response();
     response.setChunked(true).putHeader("content-type", "text/event-stream").putHeader("cache-control", "no-cache");
-    String prefix = "data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":"
-      + System.currentTimeMillis() / 1000 + ",\"model\":\"" + MODEL + "\",\"choices\":[{\"index\":0,\"delta\":";
-    Runnable finish = () -> {
-      StringBuilder end = new StringBuilder(prefix).append("{},\"finish_reason\":\"stop\"}]}\n\n");
-      if (usage) {
-        end.append("data: {\"id\":\"").append(id).append("\",\"object\":\"chat.completion.chunk\",\"created\":")
-          .append(System.currentTimeMillis() / 1000).append(",\"model\":\"").append(MODEL)
-          .append("\",\"choices\":[],\"usage\":").append(usage(promptTokens, tokens.length)).append("}\n\n");
-      }
-      end.append("data: [DONE]\n\n");
-      response.end(end.toString());
-    };
+    String head = "{\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":"
+      + System.currentTimeMillis() / 1000 + ",\"model\":\"" + MODEL + "\",\"service_tier\":\"default\","
+      + "\"system_fingerprint\":\"" + FINGERPRINT + "\",";
+    String prefix = "data: " + head + "\"choices\":[{\"index\":0,\"delta\":";
+    String close = turn.includeUsage() ? "],\"usage\":null}\n\n" : "]}\n\n";
+    String tail = ",\"logprobs\":null,\"finish_reason\":null}" + close;
+    String[] tokens = answer.tokens();
+    int count;
+    IntFunction<String> chunkAt;
+    if (answer.toolCall()) {
+      count = tokens.length + 1;
+      String first = prefix + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":"
+        + JsonText.quote(answer.callId()) + ",\"type\":\"function\",\"function\":{\"name\":"
+        + JsonText.quote(answer.callName()) + ",\"arguments\":\"\"}}],\"refusal\":null}" + tail;
+      chunkAt = i -> i == 0 ? first : prefix + "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+        + JsonText.quote(tokens[i - 1]) + "}}]}" + tail;
+    } else if (turn.logprobs()) {
+      count = tokens.length;
+      int top = turn.topLogprobs();
+      chunkAt = i -> {
+        StringBuilder chunk = new StringBuilder(prefix.length() + 256 + top * 64).append(prefix);
+        appendDelta(chunk, i, tokens[i]).append(",\"logprobs\":{\"content\":[");
+        Tokens.appendLogprob(chunk, tokens[i], i, top);
+        return chunk.append("],\"refusal\":null},\"finish_reason\":null}").append(close).toString();
+      };
+    } else {
+      count = tokens.length;
+      chunkAt = i -> appendDelta(new StringBuilder(prefix.length() + tokens[i].length() + tail.length() + 48)
+        .append(prefix), i, tokens[i]).append(tail).toString();
+    }
+    StringBuilder end = new StringBuilder(prefix).append("{},\"logprobs\":null,\"finish_reason\":\"")
+      .append(answer.finishReason()).append("\"}").append(close);
+    if (turn.includeUsage()) {
+      end.append("data: ").append(head).append("\"choices\":[],\"usage\":");
+      appendUsage(end, turn.promptTokens(), tokens.length).append("}\n\n");
+    }
+    String finish = end.append("data: [DONE]\n\n").toString();
     if (knobs.tokensPerSecond() == 0) {
-      after(knobs.ttftMillis(), () -> writeAsFastAsRead(request, prefix, tokens, 0, knobs,
-        finish));
+      after(knobs.ttftMillis(), () -> writeAsFastAsRead(request, chunkAt, count, 0, knobs, finish));
       return;
     }
     long gap = Math.max(1, 1000L / knobs.tokensPerSecond());
@@ -207,60 +246,92 @@ public final class SimulatorVerticle extends VerticleBase {
       } else if (next[0] == knobs.dropAfterChunks()) {
         vertx.cancelTimer(timer);
         request.connection().close();
-      } else if (next[0] == tokens.length) {
+      } else if (next[0] == count) {
         vertx.cancelTimer(timer);
-        finish.run();
+        response.end(finish);
       } else {
-        response.write(chunk(prefix, next[0], tokens[next[0]]));
+        response.write(chunkAt.apply(next[0]));
         next[0]++;
       }
     }));
   }
 
-  /** Every token at once, in batches, as fast as the reader takes them (and no faster: it honours backpressure). */
-  private void writeAsFastAsRead(HttpServerRequest request, String prefix, String[] tokens, int from,
-                                 SimulatorKnobs knobs, Runnable finish) {
+  /** Every chunk at once, in batches, as fast as the reader takes them (and no faster: it honours backpressure). */
+  private void writeAsFastAsRead(HttpServerRequest request, IntFunction<String> chunkAt, int count, int from,
+                                 SimulatorKnobs knobs, String finish) {
     HttpServerResponse response = request.response();
     int i = from;
-    while (i < tokens.length && !response.writeQueueFull()) {
+    while (i < count && !response.writeQueueFull()) {
       StringBuilder batch = new StringBuilder();
-      for (int end = Math.min(tokens.length, i + 64); i < end; i++) {
+      for (int end = Math.min(count, i + 64); i < end; i++) {
         if (i == knobs.dropAfterChunks()) {
           response.write(batch.toString());
           request.connection().close();
           return;
         }
-        batch.append(chunk(prefix, i, tokens[i]));
+        batch.append(chunkAt.apply(i));
       }
       response.write(batch.toString());
     }
-    if (i == tokens.length) {
-      finish.run();
+    if (i == count) {
+      response.end(finish);
     } else if (!response.closed()) {
       int next = i;
-      response.drainHandler(v -> writeAsFastAsRead(request, prefix, tokens, next, knobs, finish));
+      response.drainHandler(v -> writeAsFastAsRead(request, chunkAt, count, next, knobs, finish));
     }
   }
 
-  private static String chunk(String prefix, int index, String token) {
-    String delta = index == 0 ? "{\"role\":\"assistant\",\"content\":" + JsonText.quote(token) + "}"
-      : "{\"content\":" + JsonText.quote(token) + "}";
-    return prefix + delta + ",\"finish_reason\":null}]}\n\n";
+  /** A text delta: the first carries the role too. */
+  private static StringBuilder appendDelta(StringBuilder out, int index, String token) {
+    out.append(index == 0 ? "{\"role\":\"assistant\",\"content\":" : "{\"content\":");
+    JsonText.appendQuoted(out, token);
+    return out.append(index == 0 ? ",\"refusal\":null}" : "}");
   }
 
-  private static String completion(String id, String text, int promptTokens, int completionTokens) {
+  private static String completion(String id, ChatTurn turn, Answer answer) {
+    JsonObject message = new JsonObject().put("role", "assistant");
+    if (answer.toolCall()) {
+      message.putNull("content").put("tool_calls", new JsonArray().add(new JsonObject().put("id", answer.callId())
+        .put("type", "function").put("function", new JsonObject().put("name", answer.callName())
+          .put("arguments", answer.joined()))));
+    } else {
+      message.put("content", answer.joined());
+    }
+    message.putNull("refusal").put("annotations", new JsonArray());
+    JsonObject choice = new JsonObject().put("index", 0).put("message", message);
+    if (turn.logprobs() && !answer.toolCall()) {
+      StringBuilder logprobs = new StringBuilder("{\"content\":[");
+      String[] tokens = answer.tokens();
+      for (int i = 0; i < tokens.length; i++) {
+        Tokens.appendLogprob(i == 0 ? logprobs : logprobs.append(','), tokens[i], i, turn.topLogprobs());
+      }
+      choice.put("logprobs", new JsonObject(logprobs.append("],\"refusal\":null}").toString()));
+    } else {
+      choice.putNull("logprobs");
+    }
+    choice.put("finish_reason", answer.finishReason());
+    int completionTokens = answer.tokens().length;
     return new JsonObject().put("id", id).put("object", "chat.completion")
       .put("created", System.currentTimeMillis() / 1000).put("model", MODEL)
-      .put("choices", new JsonArray().add(new JsonObject().put("index", 0)
-        .put("message", new JsonObject().put("role", "assistant").put("content", text))
-        .put("finish_reason", "stop")))
-      .put("usage", new JsonObject(usage(promptTokens, completionTokens)))
+      .put("choices", new JsonArray().add(choice))
+      .put("usage", new JsonObject().put("prompt_tokens", turn.promptTokens())
+        .put("completion_tokens", completionTokens).put("total_tokens", turn.promptTokens() + completionTokens)
+        .put("prompt_tokens_details", new JsonObject().put("cached_tokens", 0).put("audio_tokens", 0))
+        .put("completion_tokens_details", new JsonObject().put("reasoning_tokens", 0).put("audio_tokens", 0)
+          .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0)))
+      .put("service_tier", "default").put("system_fingerprint", FINGERPRINT)
       .encode();
   }
 
-  private static String usage(int prompt, int completion) {
-    return "{\"prompt_tokens\":" + prompt + ",\"completion_tokens\":" + completion + ",\"total_tokens\":"
-      + (prompt + completion) + "}";
+  private static StringBuilder appendUsage(StringBuilder out, int prompt, int completion) {
+    return out.append("{\"prompt_tokens\":").append(prompt).append(",\"completion_tokens\":").append(completion)
+      .append(",\"total_tokens\":").append(prompt + completion)
+      .append(",\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0},\"completion_tokens_details\":"
+        + "{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}");
+  }
+
+  private static void error(HttpServerResponse response, SimulatorError e) {
+    response.setStatusCode(e.status).putHeader("content-type", "application/json").end(e.toJson());
   }
 
   private static void error(HttpServerResponse response, int status, String message) {
