@@ -14,6 +14,32 @@ import io.vertx.core.json.JsonObject;
  */
 public record ApiError(int status, String type, String code, String message, String param) {
 
+  /** The kinds of failure the gateway acts on (retry, rest a deployment, stay quiet); the rest are {@link #OTHER}. */
+  public enum Kind {
+    /** The turn or attempt was stopped on purpose: the client left, a hedge lost, the turn ended. */
+    CANCELLED("cancelled"),
+    /** The gateway node running the attempt left the cluster. */
+    NODE_LOST("node_lost"),
+    /** The deployment's circuit breaker is open. */
+    CIRCUIT_OPEN("circuit_open"),
+    OTHER(null);
+
+    private final String code;
+
+    Kind(String code) {
+      this.code = code;
+    }
+
+    static Kind of(String code) {
+      for (Kind kind : values()) {
+        if (kind.code != null && kind.code.equals(code)) {
+          return kind;
+        }
+      }
+      return OTHER;
+    }
+  }
+
   public ApiError {
     if (status < 400 || status > 599) {
       throw new IllegalArgumentException("status must be 4xx or 5xx, was " + status);
@@ -21,6 +47,20 @@ public record ApiError(int status, String type, String code, String message, Str
     if (message == null || message.isBlank()) {
       throw new IllegalArgumentException("message must not be blank");
     }
+  }
+
+  /** What kind of failure this is, for the gateway's own decisions (clients read the code). */
+  public Kind kind() {
+    return Kind.of(code);
+  }
+
+  public boolean is(Kind kind) {
+    return kind() == kind;
+  }
+
+  /** A turn or attempt stopped on purpose ({@code why}: "client disconnected", "another attempt answered first"). */
+  public static ApiError cancelled(String why) {
+    return new ApiError(499, "cancelled", Kind.CANCELLED.code, "The request was cancelled (" + why + ").", null);
   }
 
   public static ApiError badRequest(String message, String param) {
@@ -54,13 +94,13 @@ public record ApiError(int status, String type, String code, String message, Str
   }
 
   public static ApiError circuitOpen(String model) {
-    return new ApiError(503, "server_error", "circuit_open", "The model '" + model
+    return new ApiError(503, "server_error", Kind.CIRCUIT_OPEN.code, "The model '" + model
       + "' is temporarily unavailable (circuit open after repeated upstream failures).", null);
   }
 
   /** The node running an attempt left the cluster mid-answer; the caller may go on elsewhere. */
   public static ApiError nodeLost() {
-    return new ApiError(502, "upstream_error", "node_lost", "The gateway node serving this answer went away.", null);
+    return new ApiError(502, "upstream_error", Kind.NODE_LOST.code, "The gateway node serving this answer went away.", null);
   }
 
   public static ApiError upstreamTimeout(String message) {

@@ -124,8 +124,7 @@ public final class ChatPipeline {
   public void cancel(String requestId, String reason) {
     StreamSink sink = streams.remove(requestId);
     if (sink != null) {
-      sink.fail(new ApiError(499, "cancelled", "cancelled", "The request was cancelled (" + reason + ").", null)
-        .toException());
+      sink.fail(ApiError.cancelled(reason).toException());
     }
     vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, reason));
   }

@@ -160,7 +160,8 @@ public final class ConfigLoader {
       node.integer("error_status", defaults.errorStatus(), 400, 599),
       node.bool("hang", defaults.hang()),
       node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000),
-      node.integer("retry_after", defaults.retryAfterSeconds(), 0, 3_600));
+      node.integer("retry_after", defaults.retryAfterSeconds(), 0, 3_600),
+      node.bool("tools", defaults.tools()));
   }
 
   private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env) {

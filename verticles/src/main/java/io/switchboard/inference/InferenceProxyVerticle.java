@@ -122,7 +122,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       return false;
     }
     if (outcome.cause() instanceof UpstreamFailure failure) {
-      return failure.retryable() && !"cancelled".equals(failure.error().code());
+      return failure.retryable() && !failure.error().is(ApiError.Kind.CANCELLED);
     }
     return true;
   }
@@ -155,7 +155,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
           return;
         }
         BusFailure failure = call.failure(outcome.cause());
-        if (!"cancelled".equals(failure.error().code())) {
+        if (!failure.error().is(ApiError.Kind.CANCELLED)) {
           LOG.info("request {} attempt {} on deployment {} failed after {} chunks: {} {}", request.requestId(),
             request.attempt(), deployment.id(), failure.chunksSent(), failure.error().status(),
             failure.error().message());
@@ -169,8 +169,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
     if (sameTurn != null) {
       for (Call call : List.copyOf(sameTurn)) {
         if (cancel.covers(call.request.attempt())) {
-          call.stop(UpstreamFailure.fatal(new ApiError(499, "cancelled", "cancelled",
-            "The request was cancelled (" + cancel.reason() + ").", null)));
+          call.stop(UpstreamFailure.fatal(ApiError.cancelled(cancel.reason())));
         }
       }
     }
@@ -292,8 +291,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
         .onComplete(reply -> {
           granted = reply.succeeded() && Boolean.TRUE.equals(reply.result().body());
           if (!granted) {
-            stop(UpstreamFailure.fatal(new ApiError(499, "cancelled", "cancelled",
-              "Another attempt answered first.", null)));
+            stop(UpstreamFailure.fatal(ApiError.cancelled("another attempt answered first")));
             return;
           }
           if (held != null) {

@@ -423,7 +423,7 @@ public final class RoutingVerticle extends VerticleBase {
       if (done) {
         return;
       }
-      if ("cancelled".equals(failure.error().code())) {
+      if (failure.error().is(ApiError.Kind.CANCELLED)) {
         if (running.isEmpty() && lastFailure != null && !lastFailure.retryable()) {
           fail(lastFailure);
         } else if (running.isEmpty()) {
@@ -434,7 +434,7 @@ public final class RoutingVerticle extends VerticleBase {
       lastFailure = failure;
       long now = System.currentTimeMillis();
       // an open circuit or a 429 rests the deployment; the turn itself moves on at once
-      boolean rested = "circuit_open".equals(failure.error().code()) || failure.error().status() == 429;
+      boolean rested = failure.error().is(ApiError.Kind.CIRCUIT_OPEN) || failure.error().status() == 429;
       if (rested) {
         state.rest(now, failure.error().status() == 429 ? Math.max(failure.retryAfterMillis(), 1_000)
           : failure.retryAfterMillis());
@@ -510,8 +510,7 @@ public final class RoutingVerticle extends VerticleBase {
     void abandon(String reason) {
       if (!done) {
         finish();
-        new BusFailure(new ApiError(499, "cancelled", "cancelled", "The request was cancelled (" + reason + ").",
-          null), false, 0, seq, "").failReply(message);
+        new BusFailure(ApiError.cancelled(reason), false, 0, seq, "").failReply(message);
       }
     }
 
