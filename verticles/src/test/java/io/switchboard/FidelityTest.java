@@ -71,8 +71,15 @@ class FidelityTest {
           provider: openai
           api_base: %s
           api_key: sk-upstream-key-0001
+        - model_name: gpt-breaking
+          provider: openai
+          api_base: %s
+        - model_name: backup
+          provider: simulator
+      routes:
+        - {model_name: gpt-breaking, fallbacks: [backup], num_retries: 0}
       session: {store: redis, redis_url: "%s"}
-      """.formatted(TestConfigs.ACME_KEY, upstream.baseUrl(), redis.url()));
+      """.formatted(TestConfigs.ACME_KEY, upstream.baseUrl(), upstream.baseUrl(), redis.url()));
     client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(TestConfigs.ACME_KEY).maxRetries(0)
       .timeout(Duration.ofSeconds(20)).build();
   }
@@ -294,6 +301,40 @@ class FidelityTest {
       .getJsonObject("image_url").getString("url"));
     assertTrue(messages.getJsonObject(5).getString("content").startsWith("I see an image (data)."),
       "the streamed answer was stored whole: " + messages.getJsonObject(5));
+  }
+
+  private static List<String> streamEvents(JsonObject body) {
+    return Http.sseData(Http.postLines(node.baseUrl() + "/v1/chat/completions", body.put("stream", true).encode(),
+      "authorization", "Bearer " + TestConfigs.ACME_KEY));
+  }
+
+  @Test
+  void a_text_stream_that_breaks_is_carried_on_by_the_fallback() {
+    List<String> events = streamEvents(new JsonObject().put("model", "gpt-breaking").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "Capital? then break"))));
+    assertEquals("[DONE]", events.get(events.size() - 1), "one stream, one end: " + events);
+    StringBuilder text = new StringBuilder();
+    for (String event : events.subList(0, events.size() - 1)) {
+      assertFalse(event.contains("\"error\""), event);
+      JsonArray choices = new JsonObject(event).getJsonArray("choices");
+      if (!choices.isEmpty()) {
+        text.append(choices.getJsonObject(0).getJsonObject("delta").getString("content", ""));
+      }
+    }
+    assertTrue(text.toString().startsWith("Paris ") && text.length() > "Paris ".length(),
+      "the broken upstream's piece, then the fallback's continuation: " + text);
+  }
+
+  @Test
+  void a_stream_that_breaks_after_a_tool_call_reached_the_client_ends_with_an_error_not_another_models_guess() {
+    List<String> events = streamEvents(new JsonObject().put("model", "gpt-breaking").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "Weather? then break")))
+      .put("tools", new JsonArray().add(new JsonObject().put("type", "function").put("function",
+        new JsonObject().put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"))))));
+    assertTrue(events.stream().anyMatch(e -> e.contains("\"tool_calls\"")), "the call's start reached the client");
+    String last = events.get(events.size() - 1);
+    assertFalse(events.contains("[DONE]"), "never a silent, wrong success: " + events);
+    assertEquals("stream_broken", new JsonObject(last).getJsonObject("error").getString("code"), last);
   }
 
   private record HttpResponse400(int status, JsonObject error) {

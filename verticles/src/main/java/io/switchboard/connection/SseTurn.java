@@ -7,8 +7,6 @@ import io.switchboard.chat.StreamSink;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * One streaming answer written to a client as server-sent events: each upstream chunk as the upstream wrote it
  * ({@code data: <chunk>}), then {@code data: [DONE]}. Headers go out with the first chunk, so a failure before any
@@ -16,8 +14,6 @@ import java.nio.charset.StandardCharsets;
  * never as a silent success.
  */
 final class SseTurn extends StreamSink {
-  private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
 
   private final HttpServerResponse response;
@@ -44,8 +40,7 @@ final class SseTurn extends StreamSink {
       return; // the gateway always asks for usage; the client sees it only when it asked too
     }
     startIfNeeded();
-    Buffer data = chunk.data();
-    response.write(Buffer.buffer(data.length() + 8).appendBytes(DATA).appendBuffer(data).appendBytes(EVENT_END));
+    response.write(OpenAiJson.sseEvent(chunk.data()));
     gate.wrote();
   }
 

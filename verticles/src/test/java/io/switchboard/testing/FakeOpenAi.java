@@ -25,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>a user text containing "refuse": a refusal; "think": DeepSeek-style {@code reasoning_content} first;</li>
  *   <li>an image part: text that names its URL's scheme; {@code logprobs: true}: logprobs per token;
  *   {@code response_format} json_schema: a JSON object text.</li>
+ *   <li>streamed, a user text containing "break": the connection drops after the role chunk and the first
+ *   piece (of the tool call, when there are tools) — a provider dying mid-stream.</li>
  * </ul>
  * Every answer carries usage with its details, {@code system_fingerprint} and {@code service_tier}.
  */
@@ -60,7 +62,7 @@ public final class FakeOpenAi implements AutoCloseable {
       }
       Answer answer = answer(body);
       if (body.getBoolean("stream", false)) {
-        stream(request.response(), body, answer);
+        stream(request, body, answer);
       } else {
         request.response().putHeader("content-type", "application/json").end(completion(body, answer).encode());
       }
@@ -207,7 +209,8 @@ public final class FakeOpenAi implements AutoCloseable {
       .put("usage", usage(body, answer)).put("service_tier", "default").put("system_fingerprint", FINGERPRINT);
   }
 
-  private static void stream(HttpServerResponse response, JsonObject body, Answer answer) {
+  private static void stream(HttpServerRequest request, JsonObject body, Answer answer) {
+    HttpServerResponse response = request.response();
     response.setChunked(true).putHeader("content-type", "text/event-stream");
     String model = body.getString("model") + "-2024-07-18";
     boolean logprobs = body.getBoolean("logprobs", false);
@@ -244,8 +247,15 @@ public final class FakeOpenAi implements AutoCloseable {
         }
       }
     }
+    JsonArray messages = body.getJsonArray("messages");
+    boolean breaks = text(messages.getJsonObject(messages.size() - 1)).contains("break");
     StringBuilder out = new StringBuilder();
+    int sent = 0;
     for (JsonObject delta : deltas) {
+      if (breaks && sent++ == 2) {
+        response.write(out.toString()).onComplete(v -> request.connection().close());
+        return;
+      }
       JsonObject choice = new JsonObject().put("index", 0).put("delta", delta)
         .put("logprobs", logprobs && delta.getValue("content") instanceof String piece && !piece.isEmpty()
           ? logprobs(List.of(piece)) : null)

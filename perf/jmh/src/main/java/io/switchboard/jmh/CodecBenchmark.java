@@ -19,13 +19,16 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class CodecBenchmark {
-  private final StreamChunk chunk = new StreamChunk("req_0123456789abcdef01234567", 41, " token");
+  private final StreamChunk chunk = StreamChunk.chunk("req_0123456789abcdef01234567", 41, Buffer.buffer(
+    "{\"id\":\"chatcmpl-req_0123456789abcdef01234567\",\"object\":\"chat.completion.chunk\",\"created\":1795387698,"
+      + "\"model\":\"gpt-4o-mini\",\"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{\"index\":0,"
+      + "\"delta\":{\"content\":\" token\"},\"logprobs\":null,\"finish_reason\":null}]}"), " token", 0);
   private final ChatRequest request = new ChatRequest("req_0123456789abcdef01234567", "acme", "gpt-4o-mini",
     List.of(new ChatMessage("system", "You are a helpful assistant."),
       new ChatMessage("user", "What is the capital of France?"),
       new ChatMessage("assistant", "Paris is the capital of France."),
       new ChatMessage("user", "And of Germany? Answer in one word, please.")),
-    true, "{\"temperature\":0.2}", "switchboard.inbox.0a14676fa0f3.1", 300_000, "conv-1", 0);
+    true, new io.vertx.core.json.JsonObject().put("temperature", 0.2), "switchboard.inbox.0a14676fa0f3.1", 300_000, "conv-1", 0);
   private final Buffer chunkWire = Buffer.buffer();
   private final Buffer requestWire = Buffer.buffer();
 

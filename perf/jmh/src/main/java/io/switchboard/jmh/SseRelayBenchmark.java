@@ -2,7 +2,7 @@ package io.switchboard.jmh;
 
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.connection.OpenAiJson;
-import io.switchboard.inference.OpenAiStreamParser;
+import io.switchboard.inference.OpenAiStreamReader;
 import io.vertx.core.buffer.Buffer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -15,8 +15,9 @@ import org.openjdk.jmh.infra.Blackhole;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The relay's work per streamed chunk: parse the upstream's SSE line, encode the chunk for the event bus,
- * and write the client's SSE event. Each is measured alone and all three together.
+ * The relay's work per streamed chunk: read the upstream's SSE line (and write the gateway's id and model into its
+ * bytes), carry the chunk over the event bus, and write the client's SSE event. Each is measured alone and all
+ * together; the same upstream line as before the relay kept chunks whole (perf/results/2026-11-22-jmh.md).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -25,27 +26,44 @@ public class SseRelayBenchmark {
   private final Buffer upstreamLine = Buffer.buffer("data: {\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion.chunk\","
     + "\"created\":1795387698,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
     + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token\"},\"logprobs\":null,\"finish_reason\":null}]}");
-  private final String prefix = OpenAiJson.chunkPrefix("req_0123456789abcdef01234567", "gpt-4o-mini");
-  private String lastDelta;
-  private final OpenAiStreamParser parser = new OpenAiStreamParser(delta -> lastDelta = delta);
+  private final Buffer toolCallLine = Buffer.buffer("data: {\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion.chunk\","
+    + "\"created\":1795387698,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
+    + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"city\\\":\"}}]},"
+    + "\"logprobs\":null,\"finish_reason\":null}]}");
+  private Buffer lastData;
+  private String lastText;
+  private int lastFlags;
+  private final OpenAiStreamReader reader = new OpenAiStreamReader("chatcmpl-req_0123456789abcdef01234567",
+    "gpt-4o-mini", (data, text, flags) -> {
+      lastData = data;
+      lastText = text;
+      lastFlags = flags;
+    });
 
   @Benchmark
-  public String parseUpstreamLine() {
-    parser.line(upstreamLine);
-    return lastDelta;
+  public Buffer parseUpstreamLine() {
+    reader.line(upstreamLine);
+    return lastData;
   }
 
   @Benchmark
-  public String writeClientEvent() {
-    return OpenAiJson.deltaEvent(prefix, " token", false);
+  public Buffer parseToolCallLine() {
+    reader.line(toolCallLine);
+    return lastData;
+  }
+
+  @Benchmark
+  public Buffer writeClientEvent() {
+    return OpenAiJson.sseEvent(lastData == null ? upstreamLine : lastData);
   }
 
   @Benchmark
   public void wholeRelayPerChunk(Blackhole hole) {
-    parser.line(upstreamLine);
-    Buffer wire = Buffer.buffer(64);
-    StreamChunk.CODEC.encodeToWire(wire, new StreamChunk("req_0123456789abcdef01234567", 7, lastDelta));
+    reader.line(upstreamLine);
+    Buffer wire = Buffer.buffer(256);
+    StreamChunk.CODEC.encodeToWire(wire, StreamChunk.chunk("req_0123456789abcdef01234567", 7, lastData, lastText,
+      lastFlags));
     StreamChunk arrived = StreamChunk.CODEC.decodeFromWire(0, wire);
-    hole.consume(OpenAiJson.deltaEvent(prefix, arrived.delta(), false));
+    hole.consume(OpenAiJson.sseEvent(arrived.data()));
   }
 }
