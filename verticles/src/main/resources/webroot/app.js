@@ -413,8 +413,10 @@
   /** Smaller copies until one fits: the longest side 2048, 1536, 1024, 768, 512 px, as JPEG. */
   async function downscale(url) {
     const img = await loadImage(url);
-    for (const side of [2048, 1536, 1024, 768, 512]) {
-      const scale = Math.min(1, side / Math.max(img.naturalWidth, img.naturalHeight));
+    const longest = Math.max(img.naturalWidth, img.naturalHeight);
+    const sides = [2048, 1536, 1024, 768, 512].filter((side) => side < longest);
+    for (const side of sides.length && longest <= 2048 ? [longest].concat(sides) : sides.length ? sides : [longest]) {
+      const scale = Math.min(1, side / longest);
       const canvas = document.createElement('canvas');
       canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
       canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
