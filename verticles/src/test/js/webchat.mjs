@@ -305,6 +305,9 @@ const scenarios = {
         'thumbnail ' + (i + 1) + ' is shown before sending (' + (box && Math.round(box.width) + 'x' + Math.round(box.height)) + ')');
     }
     check(!(await page.isVisible('#chat-error')), 'the earlier refusal is gone');
+    if (options.screenshot) {
+      await page.screenshot({ path: options.screenshot });
+    }
     await page.getByRole('button', { name: 'Remove pasted.png' }).click();
     check(await thumbs.count() === 1, 'a thumbnail can be removed before sending');
 

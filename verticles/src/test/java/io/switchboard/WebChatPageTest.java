@@ -157,7 +157,8 @@ class WebChatPageTest {
     ImageIO.write(big, "png", noise.toFile());
     String dataUrl = "data:image/png;base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(png));
     int before = upstreamBodies.size();
-    run("image", new JsonObject().put("key", IMAGES_KEY).put("image", png.toString()).put("bigImage", noise.toString()));
+    run("image", new JsonObject().put("key", IMAGES_KEY).put("image", png.toString()).put("bigImage", noise.toString())
+      .put("screenshot", Path.of("target/webchat-attachments.png").toAbsolutePath().toString()));
 
     List<JsonArray> parts = new ArrayList<>();
     for (JsonObject body : upstreamBodies.subList(before, upstreamBodies.size())) {
