@@ -410,12 +410,13 @@
     });
   }
 
-  /** Smaller copies until one fits: the longest side 2048, 1536, 1024, 768, 512 px, as JPEG. */
+  /** Smaller copies until one fits: the longest side at most 2048, then 1536, 1024, 768, 512 px, as JPEG. */
   async function downscale(url) {
     const img = await loadImage(url);
     const longest = Math.max(img.naturalWidth, img.naturalHeight);
-    const sides = [2048, 1536, 1024, 768, 512].filter((side) => side < longest);
-    for (const side of sides.length && longest <= 2048 ? [longest].concat(sides) : sides.length ? sides : [longest]) {
+    // as it is when that is small enough, then smaller steps
+    const sides = [longest, 2048, 1536, 1024, 768, 512].filter((side, i) => i === 0 ? side <= 2048 : side < longest);
+    for (const side of sides) {
       const scale = Math.min(1, side / longest);
       const canvas = document.createElement('canvas');
       canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
