@@ -109,6 +109,14 @@ const scenarios = {
     await input.type('the browser');
     check((await input.inputValue()) === 'hello from\nthe browser' && (await page.locator('.message').count()) === 0,
       'Shift+Enter adds a new line and sends nothing');
+    // every text length the answer showed on screen, as the page re-rendered it
+    await page.evaluate(() => {
+      window.__lengths = new Set();
+      new MutationObserver(() => {
+        const m = document.querySelector('.message.assistant .markdown');
+        if (m) { window.__lengths.add(m.innerText.length); }
+      }).observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
+    });
     await input.fill('hello from the browser');
     await input.press('Enter');
     await page.locator('.message.user').waitFor();
@@ -116,12 +124,8 @@ const scenarios = {
     check((await visibleText(page.locator('.message.user'))) === 'hello from the browser', 'the question is shown');
     await page.waitForSelector('.message.assistant.streaming');
     check(await page.isVisible('#stop') && !(await page.isVisible('#send')), 'Stop replaces Send while the answer streams');
-    const lengths = new Set();
-    for (let i = 0; i < 80 && await page.$('.message.assistant.streaming'); i++) {
-      lengths.add((await page.textContent('.message.assistant .markdown')).length);
-      await page.waitForTimeout(20);
-    }
     await page.waitForSelector('.message.assistant:not(.streaming)');
+    const lengths = new Set(await page.evaluate(() => [...window.__lengths]));
     check(lengths.size >= 3, 'the reply appeared piece by piece (' + lengths.size + ' lengths seen)');
     const shown = (await visibleText(page.locator('.message.assistant'))).trim();
     check(shown === options.expected.trim(), 'the streamed reply is the whole answer: ' + JSON.stringify(shown));
@@ -229,7 +233,7 @@ const scenarios = {
     const first = await newPage();
     await signIn(first);
     check(await first.locator('#conversations li').count() === 1
-      && (await first.locator('#conversations li').innerText()) === 'New conversation', 'a new key starts with one new conversation');
+      && (await first.locator('#conversations li button').innerText()) === 'New conversation', 'a new key starts with one new conversation');
     await ask(first, 'show me markdown', 'fake-gpt');
     await first.getByRole('button', { name: '+ New conversation' }).click();
     check(await first.locator('.message').count() === 0, 'a new conversation starts empty');
@@ -239,15 +243,15 @@ const scenarios = {
     // another browser (nothing in its storage) finds both in the gateway
     const page = await newPage();
     await signIn(page);
-    await page.waitForFunction(() => [...document.querySelectorAll('#conversations li')].map((l) => l.innerText).join('|')
+    await page.waitForFunction(() => [...document.querySelectorAll('#conversations li button:not(.delete)')].map((l) => l.innerText).join('|')
       .includes('hello there|show me markdown'), null, { timeout: 10000 });
-    const titles = await page.locator('#conversations li').allInnerTexts();
+    const titles = await page.locator('#conversations li button:not(.delete)').allInnerTexts();
     check(JSON.stringify(titles) === '["New conversation","hello there","show me markdown"]',
       'the sidebar lists the gateway\'s conversations, newest first: ' + JSON.stringify(titles));
-    const id = await page.getByRole('button', { name: 'show me markdown' }).getAttribute('data-id');
-    await page.getByRole('button', { name: 'show me markdown' }).click();
+    const id = await page.getByRole('button', { name: 'show me markdown', exact: true }).getAttribute('data-id');
+    await page.getByRole('button', { name: 'show me markdown', exact: true }).click();
     await page.locator('.message.assistant table').waitFor();
-    check(await page.getByRole('button', { name: 'show me markdown' }).getAttribute('aria-current') === 'true',
+    check(await page.getByRole('button', { name: 'show me markdown', exact: true }).getAttribute('aria-current') === 'true',
       'the opened conversation is marked in the sidebar');
     check((await visibleText(page.locator('.message.user'))) === 'show me markdown', 'reopened: the question is shown');
     check(await page.locator('.message.assistant pre code').isVisible()
@@ -264,6 +268,17 @@ const scenarios = {
     const answer2 = await ask(page, 'how many messages now?');
     check((await visibleText(answer2)).includes('has 1 messages'), 'and starts another: the model sees only the new question');
     check(page.sentChats.at(-1).conversation_id !== id, 'with another conversation id');
+
+    // delete one: it goes from the sidebar and from the gateway
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Delete conversation: hello there', exact: true }).click();
+    await page.getByRole('button', { name: 'hello there', exact: true }).waitFor({ state: 'detached' });
+    check(!(await page.getByText('hello there').isVisible()), 'a deleted conversation leaves the sidebar');
+    const third = await newPage();
+    await signIn(third);
+    await third.waitForFunction(() => document.querySelector('#conversations').innerText.includes('show me markdown'));
+    const left = await third.locator('#conversations li button:not(.delete)').allInnerTexts();
+    check(!left.includes('hello there') && left.includes('show me markdown'), 'and from the gateway: ' + JSON.stringify(left));
   },
 
   async image() {
@@ -327,7 +342,7 @@ const scenarios = {
     // reopened elsewhere, the image is a thumbnail again
     const other = await newPage();
     await signIn(other);
-    await other.getByRole('button', { name: 'what is in this picture?' }).click();
+    await other.getByRole('button', { name: 'what is in this picture?', exact: true }).click();
     await other.locator('.message.assistant').waitFor();
     const again = other.locator('.message.user img');
     check(await again.isVisible() && await again.evaluate((img) => img.naturalWidth === 48),

@@ -225,7 +225,38 @@
       }
       button.onclick = () => open(id);
       li.appendChild(button);
+      if (serverIds.includes(id)) {
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'delete';
+        remove.textContent = '×';
+        remove.title = 'Delete';
+        remove.setAttribute('aria-label', 'Delete conversation: ' + button.textContent);
+        remove.onclick = () => deleteConversation(id);
+        li.appendChild(remove);
+      }
       ul.appendChild(li);
+    }
+  }
+
+  async function deleteConversation(id) {
+    if (!confirm('Delete "' + titleOf(id) + '"? The gateway forgets it.')) {
+      return;
+    }
+    try {
+      const response = await api('/v1/conversations/' + encodeURIComponent(id), { method: 'DELETE' });
+      if (!response.ok && response.status !== 404) {
+        throw new Error(await apiError(response));
+      }
+      serverIds = serverIds.filter((i) => i !== id);
+      if (current && current.id === id) {
+        newConversation();
+      } else {
+        renderList();
+      }
+      refreshConversations();
+    } catch (e) {
+      showError('chat-error', 'Could not delete the conversation: ' + e.message);
     }
   }
 
@@ -249,6 +280,7 @@
           const button = $('conversations').querySelector('button[data-id="' + CSS.escape(id) + '"]');
           if (button) {
             button.textContent = button.title = titleOf(id);
+            button.nextElementSibling?.setAttribute('aria-label', 'Delete conversation: ' + titleOf(id));
           }
         }
       }
