@@ -53,8 +53,11 @@ async function ask(page, text, model) {
   const before = await page.locator('.message.assistant').count();
   await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByLabel('Message', { exact: true }).press('Enter');
-  await page.locator('.message.assistant').nth(before).waitFor();
-  await page.waitForFunction(() => !document.querySelector('.message.assistant.streaming'), null, { timeout: 20000 });
+  await page.locator('.message.user').last().waitFor();
+  // done when the answer has finished streaming, or was refused (an error shows, no answer)
+  await page.waitForFunction((n) => !document.querySelector('.message.assistant.streaming')
+    && (document.querySelectorAll('.message.assistant').length > n || !document.getElementById('chat-error').hidden),
+  before, { timeout: 20000 });
   return page.locator('.message.assistant').nth(before);
 }
 
@@ -156,25 +159,24 @@ const scenarios = {
     const page = await newPage();
     await signIn(page);
     await page.getByLabel('Model').selectOption('fake-gpt');
+    // while it streams, what has arrived is already Markdown on screen: look at every render
+    await page.evaluate(() => {
+      window.__renders = [];
+      new MutationObserver(() => {
+        const m = document.querySelector('.message.assistant.streaming .markdown');
+        if (m) {
+          window.__renders.push({ length: m.innerText.length, strong: !!m.querySelector('strong'), table: !!m.querySelector('table') });
+        }
+      }).observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
+    });
     await page.getByLabel('Message', { exact: true }).fill('show me markdown');
     await page.getByLabel('Message', { exact: true }).press('Enter');
-    // while it streams, what has arrived is already Markdown on screen
     const answer = page.locator('.message.assistant').first();
     await page.waitForSelector('.message.assistant.streaming');
-    let renderedWhileStreaming = false;
-    const lengths = new Set();
-    for (let i = 0; i < 200 && await page.$('.message.assistant.streaming'); i++) {
-      const state = await page.evaluate(() => {
-        const m = document.querySelector('.message.assistant.streaming');
-        return m && { length: m.innerText.length, strong: !!m.querySelector('strong'), table: !!m.querySelector('table') };
-      });
-      if (state) {
-        lengths.add(state.length);
-        renderedWhileStreaming ||= state.strong && !state.table;
-      }
-      await page.waitForTimeout(15);
-    }
-    await page.waitForFunction(() => !document.querySelector('.message.assistant.streaming'));
+    await page.waitForFunction(() => !document.querySelector('.message.assistant.streaming'), null, { timeout: 20000 });
+    const renders = await page.evaluate(() => window.__renders);
+    const lengths = new Set(renders.map((r) => r.length));
+    const renderedWhileStreaming = renders.some((r) => r.strong && !r.table);
     check(lengths.size >= 3 && renderedWhileStreaming,
       'the Markdown is rendered as it streams (' + lengths.size + ' lengths seen, bold shown before the table arrived)');
 
