@@ -41,7 +41,9 @@
 
   // ---------- Markdown, safely ----------
   const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-  const markdown = new marked.Marked({
+  // Without the vendored libraries (not served?) answers are shown as plain text: never as unsanitized HTML.
+  const canRender = typeof marked !== 'undefined' && typeof DOMPurify !== 'undefined' && DOMPurify.isSupported;
+  const markdown = canRender && new marked.Marked({
     gfm: true,
     breaks: false,
     renderer: {
@@ -57,14 +59,21 @@
       'iframe', 'frame', 'object', 'embed', 'video', 'audio', 'source', 'picture', 'link', 'meta', 'base'],
     FORBID_ATTR: ['style', 'id', 'name', 'srcset', 'action', 'formaction'],
   };
-  DOMPurify.addHook('afterSanitizeAttributes', (node) => {
-    if (node.tagName === 'A' && node.hasAttribute('href')) {
-      node.setAttribute('target', '_blank');
-      node.setAttribute('rel', 'noopener noreferrer nofollow');
-    }
-  });
+  if (canRender) {
+    DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+      if (node.tagName === 'A' && node.hasAttribute('href')) {
+        node.setAttribute('target', '_blank');
+        node.setAttribute('rel', 'noopener noreferrer nofollow');
+      }
+    });
+  }
 
   function renderMarkdown(element, text) {
+    if (!canRender) {
+      element.classList.add('plain');
+      element.textContent = text;
+      return;
+    }
     element.innerHTML = DOMPurify.sanitize(markdown.parse(text), PURIFY);
     for (const pre of element.querySelectorAll('pre')) {
       const copy = document.createElement('button');
