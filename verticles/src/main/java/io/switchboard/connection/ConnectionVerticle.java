@@ -90,7 +90,7 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
     // the web chat page, from the jar: nothing is fetched from the internet
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
-    router.getWithRegex("/(app\\.js|app\\.css)").handler(StaticHandler.create("webroot"));
+    router.getWithRegex("/(app\\.js|app\\.css|vendor/[\\w.-]+\\.js)").handler(StaticHandler.create("webroot"));
     Future<Void> bridge = config.bridge().sockJs()
       ? new ClientBridge(vertx, apiKeys, pipeline, settings).mount(router)
       : Future.succeededFuture();
