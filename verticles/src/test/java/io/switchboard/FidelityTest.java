@@ -303,6 +303,22 @@ class FidelityTest {
       "the streamed answer was stored whole: " + messages.getJsonObject(5));
   }
 
+  @Test
+  void the_npm_openai_sdk_runs_the_same_agent() throws Exception {
+    java.nio.file.Path script = java.nio.file.Path.of("src/test/js/openai-sdk.mjs");
+    boolean ready = java.nio.file.Files.isDirectory(java.nio.file.Path.of("src/test/js/node_modules/openai"));
+    if (!ready && "true".equals(System.getenv("CI"))) {
+      throw new AssertionError("CI must run npm ci in verticles/src/test/js");
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(ready, "the npm SDK is not installed (npm ci in verticles/src/test/js)");
+    Process sdk = new ProcessBuilder("node", script.getFileName().toString(), node.baseUrl(), TestConfigs.ACME_KEY)
+      .directory(script.getParent().toFile()).redirectErrorStream(true).start();
+    assertTrue(sdk.waitFor(90, java.util.concurrent.TimeUnit.SECONDS), "the SDK run ends by itself");
+    String output = new String(sdk.getInputStream().readAllBytes());
+    assertEquals(0, sdk.exitValue(), output);
+    assertTrue(output.contains("PASSED"), output);
+  }
+
   private static List<String> streamEvents(JsonObject body) {
     return Http.sseData(Http.postLines(node.baseUrl() + "/v1/chat/completions", body.put("stream", true).encode(),
       "authorization", "Bearer " + TestConfigs.ACME_KEY));
