@@ -169,6 +169,52 @@ class WebSocketChatTest {
   }
 
   @Test
+  void a_tool_round_over_the_socket_streams_tool_call_deltas_and_takes_the_tool_result() throws Exception {
+    JsonArray tools = new JsonArray().add(new JsonObject().put("type", "function").put("function", new JsonObject()
+      .put("name", "lookup").put("parameters", new JsonObject().put("type", "object").put("properties",
+        new JsonObject().put("query", new JsonObject().put("type", "string"))).put("required", new JsonArray().add("query")))));
+    try (ChatSocket socket = signedIn()) {
+      socket.send(chat("tools", "switchboard-simulator", "find the capital", null)
+        .put("options", new JsonObject().put("tools", tools)));
+      assertEquals("started", socket.next().getString("type"));
+      StringBuilder arguments = new StringBuilder();
+      JsonObject message;
+      while (true) {
+        message = socket.next();
+        if (!message.getString("type").equals("delta")) {
+          break;
+        }
+        JsonObject chunk = message.getJsonObject("chunk");
+        assertEquals("chat.completion.chunk", chunk.getString("object"), "the whole OpenAI chunk comes along");
+        JsonObject delta = chunk.getJsonArray("choices").getJsonObject(0).getJsonObject("delta");
+        arguments.append(delta.getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function")
+          .getString("arguments", ""));
+      }
+      assertEquals("done", message.getString("type"), message.encode());
+      assertEquals("tool_calls", message.getString("finish_reason"));
+      JsonObject call = message.getJsonObject("message").getJsonArray("tool_calls").getJsonObject(0);
+      assertEquals("lookup", call.getJsonObject("function").getString("name"));
+      assertEquals(call.getJsonObject("function").getString("arguments"), arguments.toString(),
+        "the deltas add up to the call in done");
+      assertEquals("find the capital", new JsonObject(arguments.toString()).getString("query"));
+
+      socket.send(new JsonObject().put("type", "chat").put("id", "result").put("model", "switchboard-simulator")
+        .put("options", new JsonObject().put("tools", tools))
+        .put("messages", new JsonArray()
+          .add(new JsonObject().put("role", "user").put("content", "find the capital"))
+          .add(message.getJsonObject("message"))
+          .add(new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id")).put("content", "Paris"))));
+      StringBuilder text = new StringBuilder();
+      JsonObject next;
+      while (!(next = socket.next(m -> !m.getString("type").equals("started"))).getString("type").equals("done")) {
+        assertEquals("delta", next.getString("type"), next.encode());
+        text.append(next.getString("text"));
+      }
+      assertTrue(text.toString().startsWith("The tool said: Paris"), text.toString());
+    }
+  }
+
+  @Test
   void bad_keys_bad_messages_and_unknown_types_get_clear_answers() throws Exception {
     try (ChatSocket stranger = ChatSocket.connect(client, node.apiPort)) {
       stranger.send(new JsonObject().put("type", "auth").put("api_key", "wrong-key-0000000000000"));
@@ -196,7 +242,10 @@ class WebSocketChatTest {
   @Test
   void a_reader_that_stays_behind_is_disconnected_with_a_reason() throws Exception {
     // a raw socket that upgrades, asks for a flood, and then does not read: real TCP backpressure
-    try (Socket raw = new Socket("127.0.0.1", node.apiPort)) {
+    try (Socket raw = new Socket()) {
+      // a small receive window, so what the kernel holds for us does not hide the gateway's own queue
+      raw.setReceiveBufferSize(8 * 1024);
+      raw.connect(new java.net.InetSocketAddress("127.0.0.1", node.apiPort), 5_000);
       OutputStream out = raw.getOutputStream();
       out.write(("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
