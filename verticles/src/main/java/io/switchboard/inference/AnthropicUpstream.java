@@ -497,6 +497,7 @@ final class AnthropicUpstream extends HttpUpstream {
     int outputTokens;
     String stopReason;
     boolean stopped;
+    boolean roleSent;
 
     StreamState(OpenAiChunks shapes, Chunks out) {
       this.shapes = shapes;
@@ -552,7 +553,6 @@ final class AnthropicUpstream extends HttpUpstream {
           if (usage != null) {
             startUsage = usage; // its output_tokens is a placeholder; message_delta has the count
           }
-          send(shapes.delta(new JsonObject().put("role", "assistant").put("content", ""), null), "", 0);
         }
         case "content_block_start" -> blockStart(event.getInteger("index", -1), event.getJsonObject("content_block"));
         case "content_block_delta" -> blockDelta(event.getInteger("index", -1), event.getJsonObject("delta"));
@@ -571,6 +571,7 @@ final class AnthropicUpstream extends HttpUpstream {
         }
         case "message_stop" -> {
           stopped = true;
+          role(true);
           send(shapes.delta(new JsonObject(), finishReason()), "", 0);
           send(shapes.usage(usage()), "", StreamChunk.USAGE_ONLY);
         }
@@ -584,6 +585,7 @@ final class AnthropicUpstream extends HttpUpstream {
     /** A tool_use block opens a tool call: OpenAI's first delta of a call carries its index, id and name. */
     private void blockStart(int index, JsonObject block) {
       String type = block == null ? "" : block.getString("type", "");
+      role(type.equals("text"));
       if (type.equals("tool_use")) {
         int call = toolCalls.size();
         toolCalls.put(index, call);
@@ -597,6 +599,18 @@ final class AnthropicUpstream extends HttpUpstream {
         text(block.getString("text"));
       } else if (type.equals("thinking")) {
         reasoning(block.getString("thinking"));
+      }
+    }
+
+    /**
+     * The role chunk, sent when the first block shows what the answer opens with: content "" before text, null
+     * before a tool call or thinking (as OpenAI does for tool calls), so that an SDK assembles the same message from
+     * the stream as the whole answer has: content null when the answer only calls tools.
+     */
+    private void role(boolean text) {
+      if (!roleSent) {
+        roleSent = true;
+        send(shapes.delta(new JsonObject().put("role", "assistant").put("content", text ? "" : null), null), "", 0);
       }
     }
 
