@@ -4,6 +4,7 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -11,12 +12,19 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Anthropic's Messages API ({@code POST /v1/messages}), translated to and from the OpenAI shapes the gateway
- * speaks: system prompts go to the top-level {@code system}, turns alternate user/assistant, {@code max_tokens}
- * is always sent, and stop reasons and usage come back as OpenAI's. Streams are relayed delta by delta.
+ * speaks: system prompts go to the top-level {@code system}, turns alternate user/assistant as content blocks
+ * (text, image, document, tool_use, tool_result), tools and tool_choice are Anthropic's, {@code max_tokens} is
+ * always sent; answers come back as OpenAI's message (content, tool_calls, reasoning_content), finish reason and
+ * usage. Streams are translated event by event into {@code chat.completion.chunk}s.
  */
 final class AnthropicUpstream extends HttpUpstream {
   static final String API_VERSION = "2023-06-01";
@@ -41,6 +49,8 @@ final class AnthropicUpstream extends HttpUpstream {
   protected Buffer body(ChatRequest request) {
     try {
       return requestBody(request).toBuffer();
+    } catch (UpstreamFailure untranslatable) {
+      throw untranslatable;
     } catch (RuntimeException badOptions) { // options of the wrong type
       throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
         + "model.", null));
@@ -57,46 +67,47 @@ final class AnthropicUpstream extends HttpUpstream {
     return parseMessage(request, body);
   }
 
-  /** The Messages request for an OpenAI-shaped turn; OpenAI-only options are left out rather than refused. */
+  /**
+   * The Messages request for an OpenAI-shaped turn: messages become alternating user/assistant turns of content
+   * blocks, tools and tool_choice are translated, OpenAI-only sampling options are left out rather than refused.
+   * What Anthropic has no way to say (audio input, file ids, legacy functions, custom tools) is a clear 400.
+   */
   JsonObject requestBody(ChatRequest request) {
     JsonObject options = request.options() == null ? new JsonObject() : request.options();
     StringBuilder system = new StringBuilder();
-    JsonArray messages = new JsonArray();
-    String lastRole = null;
-    StringBuilder turn = null;
-    for (ChatMessage message : request.messages()) {
+    Turns turns = new Turns();
+    Set<String> calledTools = new LinkedHashSet<>();
+    List<ChatMessage> messages = request.messages();
+    for (int i = 0; i < messages.size(); i++) {
+      ChatMessage message = messages.get(i);
+      String at = "messages[" + i + "]";
       if (message.isSystem()) {
-        system.append(system.length() > 0 ? "\n\n" : "").append(message.text());
+        String text = message.text();
+        if (!text.isBlank()) {
+          system.append(system.length() > 0 ? "\n\n" : "").append(text);
+        }
         continue;
       }
-      if (message.text().isBlank()) {
-        continue; // Anthropic refuses empty turns
+      switch (message.role()) {
+        case "assistant" -> turns.add("assistant", assistantBlocks(message, at, calledTools));
+        case "tool" -> turns.add("user", new JsonArray().add(toolResult(message)));
+        case "function" -> throw untranslatable("Legacy function messages cannot be sent to this model; use tools "
+          + "and tool messages.", at + ".role");
+        default -> turns.add("user", userBlocks(message, at));
       }
-      String role = message.role().equals("assistant") ? "assistant" : "user"; // tool output is read as user text
-      if (role.equals(lastRole)) {
-        turn.append("\n\n").append(message.text()); // turns must alternate
-      } else {
-        if (turn != null) {
-          messages.add(new JsonObject().put("role", lastRole).put("content", turn.toString()));
-        }
-        turn = new StringBuilder(message.text());
-        lastRole = role;
-      }
-    }
-    if (turn != null) {
-      messages.add(new JsonObject().put("role", lastRole).put("content", turn.toString()));
     }
 
     JsonObject body = new JsonObject().put("model", deployment.upstreamModel());
     if (system.length() > 0) {
       body.put("system", system.toString());
     }
-    body.put("messages", messages);
+    body.put("messages", turns.toJson());
     Number maxTokens = options.getNumber("max_tokens");
     if (maxTokens == null) {
       maxTokens = options.getNumber("max_completion_tokens");
     }
-    body.put("max_tokens", maxTokens != null && maxTokens.intValue() > 0 ? maxTokens.intValue() : DEFAULT_MAX_TOKENS);
+    boolean maxTokensGiven = maxTokens != null && maxTokens.intValue() > 0;
+    body.put("max_tokens", maxTokensGiven ? maxTokens.intValue() : DEFAULT_MAX_TOKENS);
     Number temperature = options.getNumber("temperature");
     if (temperature != null) {
       body.put("temperature", Math.min(1.0, Math.max(0.0, temperature.doubleValue()))); // OpenAI's 0..2, Anthropic's 0..1
@@ -114,10 +125,294 @@ final class AnthropicUpstream extends HttpUpstream {
     if (options.getValue("user") instanceof String user) {
       body.put("metadata", new JsonObject().put("user_id", user));
     }
+    tools(options, calledTools, body);
+    thinking(options, turns, maxTokensGiven, body);
     if (request.stream()) {
       body.put("stream", true);
     }
     return body;
+  }
+
+  /** Thinking budgets for OpenAI's reasoning_effort; none and minimal think not at all. */
+  static final Map<String, Integer> THINKING_BUDGETS = Map.of("low", 1024, "medium", 4096, "high", 16384);
+
+  /**
+   * {@code reasoning_effort} as extended thinking, where Anthropic allows it: never with a forced tool choice, never
+   * in the middle of a tool round (Anthropic wants the earlier turn's signed thinking block back, which an OpenAI
+   * message cannot carry), always below max_tokens, and then without temperature or a top_p under 0.95.
+   */
+  private static void thinking(JsonObject options, Turns turns, boolean maxTokensGiven, JsonObject body) {
+    Integer budget = options.getValue("reasoning_effort") instanceof String effort ? THINKING_BUDGETS.get(effort) : null;
+    JsonObject choice = body.getJsonObject("tool_choice");
+    String choiceType = choice == null ? "auto" : choice.getString("type");
+    if (budget == null || choiceType.equals("any") || choiceType.equals("tool") || turns.endsWithToolResults()) {
+      return;
+    }
+    int maxTokens = body.getInteger("max_tokens");
+    if (!maxTokensGiven) {
+      maxTokens = DEFAULT_MAX_TOKENS + budget; // thinking on top of the default answer length
+      body.put("max_tokens", maxTokens);
+    } else if (budget >= maxTokens) {
+      budget = maxTokens - 1; // OpenAI counts reasoning inside max_completion_tokens too
+    }
+    if (budget < 1024) {
+      return; // Anthropic's smallest budget does not fit
+    }
+    body.put("thinking", new JsonObject().put("type", "enabled").put("budget_tokens", budget));
+    body.remove("temperature");
+    if (body.getDouble("top_p", 1.0) < 0.95) {
+      body.remove("top_p");
+    }
+  }
+
+  /** OpenAI's function tools and tool_choice as Anthropic's tools and tool_choice. */
+  private static void tools(JsonObject options, Set<String> calledTools, JsonObject body) {
+    if (options.containsKey("functions") || options.containsKey("function_call")) {
+      throw untranslatable("Legacy functions cannot be sent to this model; use tools.", "functions");
+    }
+    JsonArray tools = new JsonArray();
+    if (options.getValue("tools") instanceof JsonArray openAiTools) {
+      for (int i = 0; i < openAiTools.size(); i++) {
+        tools.add(tool(openAiTools.getValue(i), "tools[" + i + "]"));
+      }
+    }
+    JsonObject choice = toolChoice(options.getValue("tool_choice"));
+    if (tools.isEmpty()) {
+      if (calledTools.isEmpty()) {
+        return;
+      }
+      // Anthropic refuses tool_use blocks without tool definitions: declare the tools called earlier, uncallable
+      calledTools.forEach(name -> tools.add(new JsonObject().put("name", name)
+        .put("input_schema", new JsonObject().put("type", "object"))));
+      choice = new JsonObject().put("type", "none");
+    }
+    body.put("tools", tools);
+    if (Boolean.FALSE.equals(options.getValue("parallel_tool_calls")) && !(choice != null
+      && "none".equals(choice.getString("type")))) {
+      choice = (choice == null ? new JsonObject().put("type", "auto") : choice).put("disable_parallel_tool_use", true);
+    }
+    if (choice != null) {
+      body.put("tool_choice", choice);
+    }
+  }
+
+  private static JsonObject tool(Object raw, String at) {
+    if (!(raw instanceof JsonObject tool) || !"function".equals(tool.getValue("type"))
+      || !(tool.getValue("function") instanceof JsonObject function) || !(function.getValue("name") instanceof String name)) {
+      throw untranslatable("Only function tools can be sent to this model.", at);
+    }
+    JsonObject translated = new JsonObject().put("name", name);
+    if (function.getValue("description") instanceof String description) {
+      translated.put("description", description);
+    }
+    Object schema = function.getValue("parameters");
+    return translated.put("input_schema", schema instanceof JsonObject parameters ? parameters
+      : new JsonObject().put("type", "object").put("properties", new JsonObject())); // OpenAI: no parameters
+  }
+
+  /** null when Anthropic's default (auto) says the same. */
+  private static JsonObject toolChoice(Object choice) {
+    if (choice == null) {
+      return null;
+    }
+    if (choice instanceof String mode) {
+      return switch (mode) {
+        case "none" -> new JsonObject().put("type", "none");
+        case "required" -> new JsonObject().put("type", "any");
+        default -> new JsonObject().put("type", "auto");
+      };
+    }
+    if (choice instanceof JsonObject named && named.getValue("function") instanceof JsonObject function
+      && function.getValue("name") instanceof String name) {
+      return new JsonObject().put("type", "tool").put("name", name);
+    }
+    if (choice instanceof JsonObject allowed && allowed.getValue("allowed_tools") instanceof JsonObject tools) {
+      return toolChoice(tools.getValue("mode", "auto")); // the mode only: Anthropic cannot narrow the tool list
+    }
+    throw untranslatable("This tool_choice cannot be sent to this model.", "tool_choice");
+  }
+
+  private static JsonArray userBlocks(ChatMessage message, String at) {
+    JsonArray blocks = new JsonArray();
+    JsonArray parts = message.parts();
+    if (parts == null) {
+      addText(blocks, message.text());
+      return blocks;
+    }
+    for (int i = 0; i < parts.size(); i++) {
+      JsonObject part = parts.getJsonObject(i);
+      String partAt = at + ".content[" + i + "]";
+      switch (part.getString("type")) {
+        case "text" -> addText(blocks, part.getString("text"));
+        case "image_url" -> blocks.add(image(part.getJsonObject("image_url").getString("url"), partAt));
+        case "file" -> blocks.add(document(part.getJsonObject("file"), partAt));
+        case "input_audio" -> throw untranslatable("Audio input cannot be sent to this model.", partAt);
+        default -> throw untranslatable("Content parts of type '" + part.getString("type") + "' cannot be sent "
+          + "to this model.", partAt + ".type");
+      }
+    }
+    return blocks;
+  }
+
+  /** Anthropic refuses text blocks that are empty or only whitespace. */
+  private static void addText(JsonArray blocks, String text) {
+    if (text != null && !text.isBlank()) {
+      blocks.add(new JsonObject().put("type", "text").put("text", text));
+    }
+  }
+
+  private static JsonObject image(String url, String at) {
+    if (url.startsWith("data:")) {
+      int comma = url.indexOf(',');
+      String meta = comma < 0 ? "" : url.substring(5, comma);
+      if (!meta.endsWith(";base64")) {
+        throw untranslatable("An image data URL must be base64 (data:image/png;base64,...).", at + ".image_url.url");
+      }
+      return new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64")
+        .put("media_type", meta.substring(0, meta.length() - 7)).put("data", url.substring(comma + 1)));
+    }
+    if (url.startsWith("https://") || url.startsWith("http://")) {
+      return new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "url").put("url", url));
+    }
+    throw untranslatable("An image URL must be https:// or a data: URL.", at + ".image_url.url");
+  }
+
+  /** A PDF given inline is a document block; a file id means nothing to Anthropic. */
+  private static JsonObject document(JsonObject file, String at) {
+    String data = file.getValue("file_data") instanceof String d ? d : "";
+    String prefix = "data:application/pdf;base64,";
+    if (!data.startsWith(prefix)) {
+      throw untranslatable("Only PDF files given inline as file_data (data:application/pdf;base64,...) can be sent "
+        + "to this model.", at + ".file");
+    }
+    return new JsonObject().put("type", "document").put("source", new JsonObject().put("type", "base64")
+      .put("media_type", "application/pdf").put("data", data.substring(prefix.length())));
+  }
+
+  private static JsonArray assistantBlocks(ChatMessage message, String at, Set<String> calledTools) {
+    JsonArray blocks = new JsonArray();
+    JsonArray parts = message.parts();
+    if (parts == null) {
+      addText(blocks, message.text());
+    } else {
+      for (Object raw : parts) {
+        JsonObject part = (JsonObject) raw;
+        addText(blocks, part.getValue("text") instanceof String text ? text
+          : part.getValue("refusal") instanceof String refusal ? refusal : null);
+      }
+    }
+    if (message.json().getValue("function_call") != null) {
+      throw untranslatable("Legacy function calls cannot be sent to this model; use tool_calls.", at + ".function_call");
+    }
+    if (message.json().getValue("tool_calls") instanceof JsonArray calls) {
+      for (int i = 0; i < calls.size(); i++) {
+        String callAt = at + ".tool_calls[" + i + "]";
+        JsonObject call = calls.getJsonObject(i);
+        if (!(call.getValue("function") instanceof JsonObject function)) {
+          throw untranslatable("Only function tool calls can be sent to this model.", callAt);
+        }
+        String name = function.getString("name");
+        calledTools.add(name);
+        blocks.add(new JsonObject().put("type", "tool_use").put("id", toolUseId(call.getString("id")))
+          .put("name", name).put("input", arguments(function.getString("arguments"), callAt)));
+      }
+    }
+    return blocks;
+  }
+
+  /** A call's arguments as the JSON object Anthropic's input is. */
+  private static JsonObject arguments(String arguments, String at) {
+    if (arguments == null || arguments.isBlank()) {
+      return new JsonObject();
+    }
+    try {
+      return new JsonObject(arguments);
+    } catch (RuntimeException notAnObject) {
+      throw untranslatable("A tool call's arguments must be a JSON object for this model.", at + ".function.arguments");
+    }
+  }
+
+  private static JsonObject toolResult(ChatMessage message) {
+    JsonObject result = new JsonObject().put("type", "tool_result")
+      .put("tool_use_id", toolUseId(message.json().getString("tool_call_id")));
+    JsonArray parts = message.parts();
+    if (parts == null) {
+      if (!message.text().isEmpty()) {
+        result.put("content", message.text());
+      }
+    } else {
+      JsonArray blocks = new JsonArray();
+      parts.forEach(part -> addText(blocks, ((JsonObject) part).getValue("text") instanceof String t ? t : null));
+      if (!blocks.isEmpty()) {
+        result.put("content", blocks);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Anthropic's tool_use ids are [a-zA-Z0-9_-]+; other providers' ids (Kimi's "functions.get_weather:0") are mapped
+   * the same way wherever they occur, so a call and its result still match.
+   */
+  static String toolUseId(String id) {
+    return id == null || id.isEmpty() ? "call_" : id.replaceAll("[^a-zA-Z0-9_-]", "_");
+  }
+
+  private static UpstreamFailure untranslatable(String message, String param) {
+    return UpstreamFailure.fatal(ApiError.badRequest(message, param));
+  }
+
+  /**
+   * Anthropic's turns: strictly alternating, starting with the user, each a list of content blocks. Consecutive
+   * messages of one side (a tool message after another, a user message after tool results) share one turn.
+   */
+  private static final class Turns {
+    private final List<String> roles = new ArrayList<>();
+    private final List<JsonArray> contents = new ArrayList<>();
+
+    void add(String role, JsonArray blocks) {
+      if (blocks.isEmpty()) {
+        return; // Anthropic refuses empty turns
+      }
+      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals(role)) {
+        contents.get(contents.size() - 1).addAll(blocks);
+      } else {
+        roles.add(role);
+        contents.add(blocks);
+      }
+    }
+
+    boolean endsWithToolResults() {
+      return !roles.isEmpty() && roles.get(roles.size() - 1).equals("user")
+        && "tool_result".equals(contents.get(contents.size() - 1).getJsonObject(0).getString("type"));
+    }
+
+    JsonArray toJson() {
+      if (!roles.isEmpty() && roles.get(0).equals("assistant")) {
+        // OpenAI lets the assistant speak first (a greeting); Anthropic wants a user turn first
+        roles.add(0, "user");
+        contents.add(0, new JsonArray().add(new JsonObject().put("type", "text").put("text", ".")));
+      }
+      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals("assistant")) {
+        trimPrefill(contents.get(contents.size() - 1));
+      }
+      JsonArray turns = new JsonArray();
+      for (int i = 0; i < roles.size(); i++) {
+        JsonArray blocks = contents.get(i);
+        boolean oneText = blocks.size() == 1 && "text".equals(blocks.getJsonObject(0).getString("type"));
+        turns.add(new JsonObject().put("role", roles.get(i))
+          .put("content", oneText ? blocks.getJsonObject(0).getString("text") : blocks));
+      }
+      return turns;
+    }
+
+    /** A last assistant turn is a prefill, which Anthropic refuses to see end in whitespace. */
+    private static void trimPrefill(JsonArray blocks) {
+      JsonObject last = blocks.getJsonObject(blocks.size() - 1);
+      if ("text".equals(last.getString("type"))) {
+        blocks.set(blocks.size() - 1, last.copy().put("text", last.getString("text").stripTrailing()));
+      }
+    }
   }
 
   /** Anthropic's stop reason as OpenAI's finish reason. */
@@ -143,26 +438,48 @@ final class AnthropicUpstream extends HttpUpstream {
       .put("cache_creation_input_tokens", cacheWrite).put("cache_read_input_tokens", cacheRead);
   }
 
+  /**
+   * A whole Messages answer as OpenAI's: text blocks are the content, tool_use blocks the tool_calls (their input as
+   * the arguments' JSON text), thinking blocks the reasoning_content; redacted thinking and server tool blocks have
+   * no OpenAI form and are left out.
+   */
   private ChatResult parseMessage(ChatRequest request, Buffer buffer) {
+    JsonObject message = new JsonObject().put("role", "assistant");
+    JsonObject usage;
+    String finishReason;
     try {
       JsonObject json = buffer.toJsonObject();
       StringBuilder text = new StringBuilder();
-      for (Object block : json.getJsonArray("content")) {
-        JsonObject content = (JsonObject) block;
-        if ("text".equals(content.getString("type"))) {
-          text.append(content.getString("text", ""));
+      StringBuilder reasoning = new StringBuilder();
+      JsonArray toolCalls = new JsonArray();
+      for (Object raw : json.getJsonArray("content")) {
+        JsonObject block = (JsonObject) raw;
+        switch (block.getString("type", "")) {
+          case "text" -> text.append(block.getString("text", ""));
+          case "thinking" -> reasoning.append(block.getString("thinking", ""));
+          case "tool_use" -> toolCalls.add(new JsonObject().put("id", block.getString("id")).put("type", "function")
+            .put("function", new JsonObject().put("name", block.getString("name"))
+              .put("arguments", block.getJsonObject("input", new JsonObject()).encode())));
+          default -> {
+            // redacted_thinking, server_tool_use, web_search_tool_result, ...
+          }
         }
       }
+      message.put("content", text.length() > 0 || toolCalls.isEmpty() ? text.toString() : null).putNull("refusal");
+      if (reasoning.length() > 0) {
+        message.put("reasoning_content", reasoning.toString());
+      }
+      if (!toolCalls.isEmpty()) {
+        message.put("tool_calls", toolCalls);
+      }
       JsonObject anthropicUsage = json.getJsonObject("usage", new JsonObject());
-      JsonObject usage = usage(anthropicUsage, anthropicUsage.getInteger("output_tokens", 0));
-      String finishReason = finishReason(json.getString("stop_reason"));
-      JsonObject message = new JsonObject().put("role", "assistant").put("content", text.toString())
-        .putNull("refusal");
-      return new ChatResult(request.requestId(), new OpenAiChunks(request).completion(message, finishReason, usage),
-        message, finishReason, usage, 0, deployment.id(), 0);
+      usage = usage(anthropicUsage, anthropicUsage.getInteger("output_tokens", 0));
+      finishReason = finishReason(json.getString("stop_reason"));
     } catch (RuntimeException e) {
       throw HttpFailures.malformed("a response that is not a message");
     }
+    return new ChatResult(request.requestId(), new OpenAiChunks(request).completion(message, finishReason, usage),
+      message, finishReason, usage, 0, deployment.id(), 0);
   }
 
   /**
@@ -173,11 +490,14 @@ final class AnthropicUpstream extends HttpUpstream {
     private final OpenAiChunks shapes;
     private final Chunks out;
     private final MessageAssembler message = new MessageAssembler();
+    /** Anthropic's block index of each tool_use block, to its OpenAI tool call index (0, 1, ... in order). */
+    private final Map<Integer, Integer> toolCalls = new HashMap<>();
     int chunks;
     JsonObject startUsage = new JsonObject();
     int outputTokens;
     String stopReason;
     boolean stopped;
+    boolean roleSent;
 
     StreamState(OpenAiChunks shapes, Chunks out) {
       this.shapes = shapes;
@@ -233,18 +553,9 @@ final class AnthropicUpstream extends HttpUpstream {
           if (usage != null) {
             startUsage = usage; // its output_tokens is a placeholder; message_delta has the count
           }
-          send(shapes.delta(new JsonObject().put("role", "assistant").put("content", ""), null), "", 0);
         }
-        case "content_block_delta" -> {
-          JsonObject delta = event.getJsonObject("delta");
-          if (delta != null && "text_delta".equals(delta.getString("type"))) {
-            String text = delta.getString("text");
-            if (text != null && !text.isEmpty()) {
-              message.content(text);
-              send(shapes.delta(new JsonObject().put("content", text), null), text, 0);
-            }
-          }
-        }
+        case "content_block_start" -> blockStart(event.getInteger("index", -1), event.getJsonObject("content_block"));
+        case "content_block_delta" -> blockDelta(event.getInteger("index", -1), event.getJsonObject("delta"));
         case "message_delta" -> {
           JsonObject delta = event.getJsonObject("delta");
           if (delta != null && delta.getString("stop_reason") != null) {
@@ -260,13 +571,84 @@ final class AnthropicUpstream extends HttpUpstream {
         }
         case "message_stop" -> {
           stopped = true;
+          role(true);
           send(shapes.delta(new JsonObject(), finishReason()), "", 0);
-          send(shapes.usage(usage()), "", io.switchboard.bus.StreamChunk.USAGE_ONLY);
+          send(shapes.usage(usage()), "", StreamChunk.USAGE_ONLY);
         }
         case "error" -> throw streamError(event.getJsonObject("error"));
         default -> {
-          // ping, content_block_start, content_block_stop and event types added later
+          // ping, content_block_stop and event types added later
         }
+      }
+    }
+
+    /** A tool_use block opens a tool call: OpenAI's first delta of a call carries its index, id and name. */
+    private void blockStart(int index, JsonObject block) {
+      String type = block == null ? "" : block.getString("type", "");
+      role(type.equals("text"));
+      if (type.equals("tool_use")) {
+        int call = toolCalls.size();
+        toolCalls.put(index, call);
+        String id = block.getString("id");
+        String name = block.getString("name");
+        message.toolCall(call, id, name, "");
+        send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", call)
+          .put("id", id).put("type", "function").put("function", new JsonObject().put("name", name)
+            .put("arguments", "")))), null), "", StreamChunk.TOOL_CALLS);
+      } else if (type.equals("text")) {
+        text(block.getString("text"));
+      } else if (type.equals("thinking")) {
+        reasoning(block.getString("thinking"));
+      }
+    }
+
+    /**
+     * The role chunk, sent when the first block shows what the answer opens with: content "" before text, null
+     * before a tool call or thinking (as OpenAI does for tool calls), so that an SDK assembles the same message from
+     * the stream as the whole answer has: content null when the answer only calls tools.
+     */
+    private void role(boolean text) {
+      if (!roleSent) {
+        roleSent = true;
+        send(shapes.delta(new JsonObject().put("role", "assistant").put("content", text ? "" : null), null), "", 0);
+      }
+    }
+
+    private void blockDelta(int index, JsonObject delta) {
+      String type = delta == null ? "" : delta.getString("type", "");
+      switch (type) {
+        case "text_delta" -> text(delta.getString("text"));
+        case "thinking_delta" -> reasoning(delta.getString("thinking"));
+        case "input_json_delta" -> {
+          Integer call = toolCalls.get(index);
+          String fragment = delta.getString("partial_json");
+          if (call == null) {
+            throw HttpFailures.malformed("a tool input delta outside a tool_use block");
+          }
+          if (fragment != null && !fragment.isEmpty()) {
+            message.toolCall(call, null, null, fragment);
+            send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject()
+              .put("index", call).put("function", new JsonObject().put("arguments", fragment)))), null), "",
+              StreamChunk.TOOL_CALLS);
+          }
+        }
+        default -> {
+          // signature_delta (the thinking block's seal: no OpenAI form), citations_delta, later types
+        }
+      }
+    }
+
+    private void text(String text) {
+      if (text != null && !text.isEmpty()) {
+        message.content(text);
+        send(shapes.delta(new JsonObject().put("content", text), null), text, 0);
+      }
+    }
+
+    private void reasoning(String thinking) {
+      if (thinking != null && !thinking.isEmpty()) {
+        message.text("reasoning_content", thinking);
+        send(shapes.delta(new JsonObject().put("reasoning_content", thinking), null), "", StreamChunk.OTHER);
       }
     }
 

@@ -48,6 +48,26 @@ final class MessageAssembler {
     }
   }
 
+  /** A text field other than content, given directly by a translated protocol (Anthropic's thinking deltas). */
+  void text(String field, String fragment) {
+    texts.computeIfAbsent(field, k -> new StringBuilder()).append(fragment);
+  }
+
+  /**
+   * One tool call fragment given directly by a translated protocol: the call's index, its id and name on its first
+   * fragment (null after), and a piece of its arguments.
+   */
+  void toolCall(int index, String id, String name, String arguments) {
+    ToolCall fragment = new ToolCall();
+    fragment.id = id;
+    fragment.type = id == null ? null : "function";
+    fragment.name = name;
+    if (arguments != null) {
+      fragment.arguments.append(arguments);
+    }
+    merge(toolCalls.computeIfAbsent(index, k -> new ToolCall()), fragment);
+  }
+
   /** {@code delta.tool_calls}: an array of fragments, each naming the call it belongs to by index. */
   void toolCalls(JsonParser json, JsonToken value) throws IOException {
     if (value != JsonToken.START_ARRAY) {
