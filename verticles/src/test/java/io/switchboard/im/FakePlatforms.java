@@ -71,6 +71,9 @@ final class FakePlatforms implements AutoCloseable {
   final List<String> mediaTokenRefusals = new CopyOnWriteArrayList<>();
   private final Map<String, Media> wecomMedia = new ConcurrentHashMap<>();
   private final Map<String, Media> dingtalkFiles = new ConcurrentHashMap<>();
+  private final Map<String, String> dingtalkLinkBases = new ConcurrentHashMap<>();
+  /** Reads of DingTalk's temporary download links. */
+  final AtomicInteger dingtalkLinkReads = new AtomicInteger();
   /** temporary download links handed out: path to downloadCode */
   private final Map<String, String> dingtalkLinks = new ConcurrentHashMap<>();
   /** message_id + "/" + file_key */
@@ -118,6 +121,12 @@ final class FakePlatforms implements AutoCloseable {
   /** DingTalk holds {@code media} for {@code downloadCode}. */
   void dingtalkFile(String downloadCode, Media media) {
     dingtalkFiles.put(downloadCode, media);
+  }
+
+  /** As {@link #dingtalkFile}, its download link on {@code linkBase} instead of this server's own URL. */
+  void dingtalkFile(String downloadCode, Media media, String linkBase) {
+    dingtalkFiles.put(downloadCode, media);
+    dingtalkLinkBases.put(downloadCode, linkBase);
   }
 
   /** Feishu holds {@code media} as resource {@code fileKey} of message {@code messageId}. */
@@ -288,10 +297,11 @@ final class FakePlatforms implements AutoCloseable {
       String path = "/dingtalk-files/" + Integer.toHexString(code.hashCode()) + "-" + issued.incrementAndGet()
         + ".file";
       dingtalkLinks.put(path, code);
-      json(ctx, 200, new JsonObject().put("downloadUrl", url() + path + "?Expires=1700003600&OSSAccessKeyId=fake"
+      json(ctx, 200, new JsonObject().put("downloadUrl", dingtalkLinkBases.getOrDefault(code, url()) + path + "?Expires=1700003600&OSSAccessKeyId=fake"
         + "&Signature=c2lnbmF0dXJl"));
     });
     router.get("/dingtalk-files/:file").handler(ctx -> {
+      dingtalkLinkReads.incrementAndGet();
       String code = dingtalkLinks.get(ctx.request().path());
       if (code == null || ctx.request().getParam("Signature") == null) {
         ctx.response().setStatusCode(403).putHeader("content-type", "application/xml")

@@ -249,6 +249,20 @@ class ImImagesTest {
   }
 
   @Test
+  void a_dingtalk_download_link_that_is_not_https_is_not_followed() throws Exception {
+    String staff = unique("staff");
+    String code = unique("code-plain-http");
+    // reachable, but on another origin than the channel's api_base, over plain HTTP
+    fake.dingtalkFile(code, new Media(png(1_000), "image/png", false), "http://localhost:" + fake.port);
+    int reads = fake.dingtalkLinkReads.get();
+    int calls = model.requests.size();
+    acknowledged(dingtalkText(DING, dingtalkPicture(unique("msg"), staff, code), System.currentTimeMillis()));
+    assertEquals(ImageUnavailable.Reason.NOT_FETCHED.answer(), answer(dingtalkTo(staff)));
+    assertEquals(reads, fake.dingtalkLinkReads.get(), "the link was not read");
+    assertEquals(calls, model.requests.size());
+  }
+
+  @Test
   void a_dingtalk_rich_text_sends_its_words_and_pictures_as_one_user_message() throws Exception {
     String staff = unique("staff");
     String first = unique("code-a");
