@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 
+import java.util.List;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -21,6 +22,32 @@ abstract class Bot<M extends IncomingMessage> {
    * shorter than {@link SeenMessages#TTL_MILLIS}, so a replayed callback is either refused or recognised as seen.
    */
   static final long REPLAY_WINDOW_MILLIS = 8 * 3_600_000L;
+  /** The largest image fetched (OpenAI takes up to 20 MB an image; IM platforms' own limits are 10 MB or less). */
+  static final long MAX_IMAGE_BYTES = 10L * 1024 * 1024;
+  /** All images of one message together: under the 50 MB OpenAI takes for a whole request once Base64'd. */
+  static final long MAX_MESSAGE_IMAGE_BYTES = 20L * 1024 * 1024;
+  static final int MAX_IMAGES = 4;
+  /** How long one image may take to arrive, the platform's download-link step included. */
+  static final long IMAGE_TIMEOUT_MILLIS = 20_000;
+
+  /**
+   * What a message asks of the bot: its words (mentions of the bot taken out) and the platform's keys of its images
+   * (WeCom MediaId, DingTalk downloadCode, Feishu image_key), in the order written.
+   */
+  record Question(String text, List<String> images) {
+    Question {
+      text = text == null ? "" : text;
+      images = List.copyOf(images);
+    }
+
+    static Question text(String text) {
+      return new Question(text, List.of());
+    }
+
+    boolean isEmpty() {
+      return text.isBlank() && images.isEmpty();
+    }
+  }
 
   protected final ImChannel channel;
   protected final PlatformApi api;
@@ -71,7 +98,14 @@ abstract class Bot<M extends IncomingMessage> {
   abstract Callback<M> receive(HttpServerRequest request, Buffer body, long nowMillis);
 
   /** The question asked of the bot, without the mention of the bot; null when the message is not for the bot. */
-  abstract Future<String> question(M message);
+  abstract Future<Question> question(M message);
+
+  /**
+   * Fetches one image of the message through the platform's media API, at most {@code maxBytes}, within {@link
+   * #IMAGE_TIMEOUT_MILLIS}. @param key one of {@link Question#images()}
+   * @return fails with {@link ImageUnavailable} when the image is too large, not an image, or cannot be fetched
+   */
+  abstract Future<InlineImage> image(M message, String key, long maxBytes);
 
   /** Sends one part of an answer back where the message came from. */
   abstract Future<Void> send(M to, String text, String requestId, int part);
@@ -89,8 +123,7 @@ abstract class Bot<M extends IncomingMessage> {
   protected abstract Future<AccessToken.Grant> fetchToken();
 
   /** A call that needs the access token, made again once with a new token when the platform refuses the old one. */
-  protected Future<PlatformApi.Reply> withToken(Function<String, Future<PlatformApi.Reply>> call,
-                                                 Predicate<PlatformApi.Reply> tokenRefused) {
+  protected <R> Future<R> withToken(Function<String, Future<R>> call, Predicate<R> tokenRefused) {
     return token.get().compose(current -> call.apply(current).compose(reply -> {
       if (!tokenRefused.test(reply)) {
         return Future.succeededFuture(reply);

@@ -4,19 +4,24 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A DingTalk (钉钉) enterprise app robot in HTTP mode: callbacks carry {@code timestamp} and {@code sign} headers;
  * answers go through the robot API ({@code robot/oToMessages/batchSend} in one-to-one chats,
  * {@code robot/groupMessages/send} in groups) with an access token from {@code oauth2/accessToken}, or, for a sender
- * with no staff id (an external contact), through the message's {@code sessionWebhook}.
+ * with no staff id (an external contact), through the message's {@code sessionWebhook}. Text, picture and rich-text
+ * (text and pictures) messages are answered; a picture is fetched by its downloadCode through
+ * {@code robot/messageFiles/download}.
  */
 final class DingTalkBot extends Bot<DingTalkBot.Message> {
   static final String DEFAULT_BASE = "https://api.dingtalk.com";
@@ -28,8 +33,9 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
    * @param staffId        the sender's staff (user) id in the company; null for external contacts
    * @param conversationId the chat (an openConversationId), where group answers go
    */
-  record Message(String id, String sender, String staffId, String text, boolean group, boolean atBot,
-                 String conversationId, String sessionWebhook, long sessionWebhookExpiresAt)
+  /** @param images the downloadCodes of the message's pictures, in order */
+  record Message(String id, String sender, String staffId, String text, List<String> images, boolean group,
+                 boolean atBot, String conversationId, String sessionWebhook, long sessionWebhookExpiresAt)
     implements IncomingMessage {
     @Override
     public String toString() {
@@ -42,6 +48,8 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
   private final String robotCode;
   private final String base;
   private final String sessionWebhookOrigin;
+  /** The configured api_base's origin, from where download links may come over plain HTTP (tests); none by default */
+  private final String apiOrigin;
 
   DingTalkBot(Vertx vertx, ImChannel channel) {
     super(vertx, channel, TEXT_LIMIT_CHARS, TextParts.Measure.CODE_POINTS);
@@ -51,6 +59,7 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
     this.robotCode = code != null ? code : appKey; // an enterprise app's robot code is its app key
     this.base = base(DEFAULT_BASE);
     this.sessionWebhookOrigin = origin(channel.apiBase() != null ? channel.apiBase() : SESSION_WEBHOOK_ORIGIN);
+    this.apiOrigin = channel.apiBase() != null ? origin(channel.apiBase()) : null;
   }
 
   @Override
@@ -69,21 +78,119 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
     String id = json.getString("msgId");
     String staffId = blankToNull(json.getString("senderStaffId"));
     String sender = staffId != null ? staffId : blankToNull(json.getString("senderId"));
-    JsonObject text = json.getValue("text") instanceof JsonObject t ? t : null;
-    if (!"text".equals(json.getString("msgtype")) || id == null || sender == null || text == null) {
+    if (id == null || sender == null) {
       return ack.ignore();
     }
+    StringBuilder text = new StringBuilder();
+    List<String> images = new ArrayList<>();
+    if (!content(json, text, images)) {
+      return ack.ignore(); // voice, video, files, cards: nothing to answer
+    }
     Object expires = json.getValue("sessionWebhookExpiredTime");
-    return ack.deliver(new Message(id, sender, staffId, String.valueOf(text.getValue("content", "")),
+    return ack.deliver(new Message(id, sender, staffId, text.toString(), images,
       "2".equals(String.valueOf(json.getValue("conversationType"))), Boolean.TRUE.equals(json.getValue("isInAtList")),
       json.getString("conversationId"), json.getString("sessionWebhook"),
       expires instanceof Number n ? n.longValue() : 0));
   }
 
+  /**
+   * The words and pictures of a message the bot answers (机器人接收消息, https://open.dingtalk.com/document/orgapp/receive-message):
+   * {@code text.content}; a {@code picture}'s {@code content.downloadCode}; a {@code richText}'s
+   * {@code content.richText}, a list of {@code {"text"}} and {@code {"type":"picture","downloadCode"}} items. The
+   * content comes as an object, and in some deliveries as that object's JSON in a string: both are read.
+   * @return false when the message is of another kind
+   */
+  private static boolean content(JsonObject json, StringBuilder text, List<String> images) {
+    String type = json.getString("msgtype");
+    if ("text".equals(type)) {
+      if (!(json.getValue("text") instanceof JsonObject t)) {
+        return false;
+      }
+      text.append(t.getValue("content", ""));
+      return true;
+    }
+    JsonObject content = object(json.getValue("content"));
+    if ("picture".equals(type)) {
+      String code = downloadCode(content);
+      if (code != null) {
+        images.add(code);
+      }
+      return !images.isEmpty();
+    }
+    if ("richText".equals(type) && content.getValue("richText") instanceof JsonArray items) {
+      for (Object item : items) {
+        if (item instanceof JsonObject element) {
+          String code = downloadCode(element);
+          if (element.getValue("text") instanceof String words) {
+            text.append(words);
+          } else if (code != null) {
+            images.add(code);
+          }
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private static String downloadCode(JsonObject element) {
+    Object code = element.getValue("downloadCode");
+    return code instanceof String c && !c.isBlank() ? c : null;
+  }
+
+  private static JsonObject object(Object value) {
+    if (value instanceof JsonObject object) {
+      return object;
+    }
+    if (value instanceof String encoded) {
+      try {
+        return new JsonObject(encoded);
+      } catch (DecodeException | ClassCastException e) {
+        return new JsonObject();
+      }
+    }
+    return new JsonObject();
+  }
+
   /** DingTalk takes the @mention out of the text; in a group the bot answers only when it was mentioned. */
   @Override
-  Future<String> question(Message message) {
-    return Future.succeededFuture(message.group() && !message.atBot() ? null : message.text().strip());
+  Future<Question> question(Message message) {
+    return Future.succeededFuture(message.group() && !message.atBot() ? null
+      : new Question(message.text().strip(), message.images()));
+  }
+
+  /**
+   * Two steps (下载机器人接收消息的文件内容,
+   * https://open.dingtalk.com/document/orgapp/download-the-file-content-of-the-robot-receiving-message):
+   * {@code POST /v1.0/robot/messageFiles/download {downloadCode, robotCode}} answers a temporary
+   * {@code downloadUrl}, which is then read. The link is taken only over HTTPS (or from the channel's api_base, which
+   * tests point at a fake): an answer of the API can then not make the bot read a plain-HTTP address.
+   */
+  @Override
+  Future<InlineImage> image(Message message, String key, long maxBytes) {
+    String call = "DingTalk robot/messageFiles/download";
+    JsonObject body = new JsonObject().put("downloadCode", key).put("robotCode", robotCode);
+    return withToken(token -> api.post(base + "/v1.0/robot/messageFiles/download",
+          Map.of("x-acs-dingtalk-access-token", token), body),
+        reply -> reply.status() == 401 || "InvalidAuthentication".equals(reply.body().getString("code")))
+      .compose(reply -> {
+        String url = reply.body().getValue("downloadUrl") instanceof String u ? u : null;
+        if (reply.status() != 200 || url == null) {
+          return Future.failedFuture(ImageUnavailable.notFetched(call + " answered HTTP " + reply.status()
+            + (reply.body().getValue("code") == null ? "" : " code " + reply.body().getValue("code"))));
+        }
+        if (!url.startsWith("https://") && (apiOrigin == null || !apiOrigin.equals(origin(url)))) {
+          return Future.failedFuture(ImageUnavailable.notFetched(call + " gave a download link that is not HTTPS"));
+        }
+        String link = "DingTalk downloadUrl " + PlatformApi.describe(HttpMethod.GET, url);
+        return api.download(HttpMethod.GET, url, Map.of(), null, maxBytes, IMAGE_TIMEOUT_MILLIS)
+          .map(download -> {
+            if (download.status() != 200) {
+              throw ImageUnavailable.notFetched(link + " answered HTTP " + download.status());
+            }
+            return InlineImage.of(link, download.contentType(), download.bytes());
+          });
+      });
   }
 
   @Override

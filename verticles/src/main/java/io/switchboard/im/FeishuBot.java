@@ -4,6 +4,7 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -23,7 +24,8 @@ import java.util.regex.Pattern;
  * A Feishu / Lark (飞书) app bot with event subscription by request URL: the {@code url_verification} challenge,
  * bodies encrypted with the Encrypt Key and signed in {@code X-Lark-Signature}, the Verification Token checked in
  * v1 and v2 events; {@code im.message.receive_v1} events are answered with {@code im/v1/messages/:id/reply}, with a
- * {@code tenant_access_token} of the app.
+ * {@code tenant_access_token} of the app. Text, image and rich-text (post) messages are answered; images are fetched
+ * with {@code im/v1/messages/:id/resources/:key}.
  */
 final class FeishuBot extends Bot<FeishuBot.Message> {
   private static final Logger LOG = LoggerFactory.getLogger(FeishuBot.class);
@@ -35,6 +37,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
   /** request frequency limit */
   private static final Set<Integer> BUSY = Set.of(99991400, 230020);
   private static final Pattern MESSAGE_ID = Pattern.compile("[A-Za-z0-9_\\-]{1,128}");
+  /** image keys ({@code img_v3_02ab_...}) go into a URL path: nothing but these characters */
+  private static final Pattern IMAGE_KEY = Pattern.compile("[A-Za-z0-9_\\-]{1,256}");
+  /** message resources: the resource is larger than Feishu serves */
+  private static final int RESOURCE_TOO_LARGE = 234037;
 
   record Mention(String key, String openId, String name) {
   }
@@ -43,8 +49,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
    * @param id        the event id (the same in a re-sent event)
    * @param messageId the chat message to reply to
    * @param text      the text as sent, mentions as their keys ({@code @_user_1})
+   * @param images    the image_keys of its images, in order
    */
-  record Message(String id, String sender, String messageId, boolean group, String text, List<Mention> mentions)
+  record Message(String id, String sender, String messageId, boolean group, String text, List<String> images,
+                 List<Mention> mentions)
     implements IncomingMessage {
     @Override
     public String toString() {
@@ -125,8 +133,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
     JsonObject ids = sender.getValue("sender_id") instanceof JsonObject s ? s : new JsonObject();
     String senderId = firstOf(ids.getString("user_id"), ids.getString("open_id"), ids.getString("union_id"));
     String messageId = message.getString("message_id");
-    String text = text(message.getString("message_type"), message.getString("content"));
-    if (senderId == null || messageId == null || !MESSAGE_ID.matcher(messageId).matches() || text == null) {
+    StringBuilder text = new StringBuilder();
+    List<String> images = new ArrayList<>();
+    if (senderId == null || messageId == null || !MESSAGE_ID.matcher(messageId).matches()
+      || !content(message.getString("message_type"), message.getString("content"), text, images)) {
       return null;
     }
     List<Mention> mentions = new ArrayList<>();
@@ -138,45 +148,65 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
         }
       }
     }
-    return new Message(eventId, senderId, messageId, "group".equals(message.getString("chat_type")), text, mentions);
+    return new Message(eventId, senderId, messageId, "group".equals(message.getString("chat_type")),
+      text.toString(), images, mentions);
   }
 
-  /** The words of a text or rich-text (post) message; null for other kinds. */
-  private static String text(String type, String content) {
+  /**
+   * The words and images of a text, image or rich-text (post) message (Feishu's
+   * "接收消息内容" page of the im/v1 message reference): text
+   * {@code {"text"}}, image {@code {"image_key"}}, post {@code {"title","content":[[{"tag":"text"|"at"|"img",...}]]}}.
+   * @return false for other kinds
+   */
+  private static boolean content(String type, String content, StringBuilder text, List<String> images) {
     if (content == null) {
-      return null;
+      return false;
     }
     JsonObject json;
     try {
       json = new JsonObject(content);
-    } catch (DecodeException e) {
-      return null;
+    } catch (DecodeException | ClassCastException e) {
+      return false;
     }
-    if ("text".equals(type)) {
-      return json.getString("text");
+    if ("text".equals(type) && json.getValue("text") instanceof String words) {
+      text.append(words);
+      return true;
+    }
+    if ("image".equals(type)) {
+      addImage(json.getValue("image_key"), images);
+      return !images.isEmpty();
     }
     if ("post".equals(type) && json.getValue("content") instanceof JsonArray lines) {
-      StringBuilder text = new StringBuilder();
       for (Object line : lines) {
         if (line instanceof JsonArray elements) {
           for (Object element : elements) {
             if (element instanceof JsonObject e) {
-              text.append("at".equals(e.getString("tag")) ? e.getString("user_id", "") : e.getString("text", ""));
+              switch (String.valueOf(e.getValue("tag"))) {
+                case "at" -> text.append(e.getString("user_id", ""));
+                case "img" -> addImage(e.getValue("image_key"), images);
+                default -> text.append(e.getValue("text") instanceof String words ? words : "");
+              }
             }
           }
           text.append('\n');
         }
       }
-      return text.toString();
+      return true;
     }
-    return null;
+    return false;
+  }
+
+  private static void addImage(Object key, List<String> images) {
+    if (key instanceof String k && IMAGE_KEY.matcher(k).matches()) {
+      images.add(k);
+    }
   }
 
   /** In a group, only a message that mentions the bot is a question; the bot's mention is taken out of it. */
   @Override
-  Future<String> question(Message message) {
+  Future<Question> question(Message message) {
     if (!message.group()) {
-      return Future.succeededFuture(withoutMentions(message, null));
+      return Future.succeededFuture(new Question(withoutMentions(message, null), message.images()));
     }
     if (message.mentions().isEmpty()) {
       return Future.succeededFuture(null);
@@ -185,10 +215,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
       if (self == null) {
         // without the bot's id: Feishu delivers group messages to a bot only when it is mentioned (unless the app
         // may read all group messages), so a message with mentions is taken as addressed to it
-        return withoutMentions(message, message.mentions().get(0).openId());
+        return new Question(withoutMentions(message, message.mentions().get(0).openId()), message.images());
       }
       boolean asked = message.mentions().stream().anyMatch(m -> self.equals(m.openId()));
-      return asked ? withoutMentions(message, self) : null;
+      return asked ? new Question(withoutMentions(message, self), message.images()) : null;
     });
   }
 
@@ -234,6 +264,29 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
         }
         return Future.failedFuture(failed("Feishu im/v1/messages/reply", reply, code,
           reply.status() == 429 || reply.status() >= 500 || (code != null && BUSY.contains(code))));
+      });
+  }
+
+  /**
+   * {@code GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=image} (获取消息中的资源文件,
+   * https://open.larksuite.com/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-resource/get): the file with its Content-Type, or an error as
+   * JSON {@code {"code","msg"}} with a 4xx.
+   */
+  @Override
+  Future<InlineImage> image(Message message, String key, long maxBytes) {
+    String call = "Feishu im/v1/messages/resources";
+    String url = base + "/open-apis/im/v1/messages/" + message.messageId() + "/resources/" + key + "?type=image";
+    return withToken(token -> api.download(HttpMethod.GET, url, Map.of("authorization", "Bearer " + token), null,
+          maxBytes, IMAGE_TIMEOUT_MILLIS),
+        download -> download.status() != 200 && TOKEN_REFUSED.contains(download.json().getInteger("code", 0)))
+      .map(download -> {
+        if (download.status() == 200) {
+          return InlineImage.of(call, download.contentType(), download.bytes());
+        }
+        Object code = download.json().getValue("code");
+        String why = call + " answered HTTP " + download.status() + (code == null ? "" : " code " + code);
+        throw code instanceof Number n && n.intValue() == RESOURCE_TOO_LARGE ? ImageUnavailable.tooLarge(why)
+          : ImageUnavailable.notFetched(why);
       });
   }
 

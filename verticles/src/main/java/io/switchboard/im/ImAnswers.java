@@ -12,15 +12,21 @@ import io.switchboard.chat.ChatPipeline;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Answers a chat message a bot received, after its callback was acknowledged: once per message id (re-sent
  * callbacks are recognised), with the sender's memory, through routing like any other chat turn, and back through
  * the platform's send API in parts the platform takes. A model that fails gives the sender a short apology.
+ * Images in a message are fetched through the platform's media API and go to the model with the message's text as
+ * one user message of content parts; an image that is too large, not an image, or not fetched gets the sender a
+ * short note instead, and the model is not asked.
  */
 final class ImAnswers {
   private static final Logger LOG = LoggerFactory.getLogger(ImAnswers.class);
@@ -46,8 +52,8 @@ final class ImAnswers {
   <M extends IncomingMessage> void answer(Bot<M> bot, M message, String requestId) {
     ImChannel channel = bot.channel();
     bot.question(message).onComplete(asked -> {
-      String question = asked.succeeded() ? asked.result() : null;
-      if (question == null || question.isBlank()) {
+      Bot.Question question = asked.succeeded() ? asked.result() : null;
+      if (question == null || question.isEmpty()) {
         count(channel, "not_asked");
         return;
       }
@@ -57,15 +63,55 @@ final class ImAnswers {
           LOG.debug("im channel {}: message {} was re-sent, already answered", channel.name(), message.id());
           return;
         }
-        turn(bot, message, question, requestId);
+        userMessage(bot, message, question).onComplete(asking -> {
+          if (asking.failed()) {
+            ImageUnavailable unavailable = ImageUnavailable.of(asking.cause());
+            LOG.warn("im channel {}: request {}: an image of message {} does not go to the model: {}", channel.name(),
+              requestId, message.id(), unavailable.getMessage());
+            registry.counter("switchboard.im.images", "channel", channel.name(), "outcome",
+              unavailable.reason().name().toLowerCase(Locale.ROOT)).increment();
+            deliver(bot, message, unavailable.answer(), requestId, "image_refused");
+            return;
+          }
+          turn(bot, message, asking.result(), requestId);
+        });
       });
     });
   }
 
-  private <M extends IncomingMessage> void turn(Bot<M> bot, M message, String question, String requestId) {
+  /**
+   * The user message to the model: the text alone as a string, or with images, content parts (the text, then the
+   * images in order as {@code data:} URLs). Images are fetched one after another, each within what is left of the
+   * message's budget. @return fails with {@link ImageUnavailable}
+   */
+  private <M extends IncomingMessage> Future<ChatMessage> userMessage(Bot<M> bot, M message, Bot.Question question) {
+    if (question.images().isEmpty()) {
+      return Future.succeededFuture(new ChatMessage("user", question.text()));
+    }
+    if (question.images().size() > Bot.MAX_IMAGES) {
+      return Future.failedFuture(ImageUnavailable.tooMany(question.images().size()));
+    }
+    JsonArray parts = new JsonArray();
+    if (!question.text().isBlank()) {
+      parts.add(new JsonObject().put("type", "text").put("text", question.text()));
+    }
+    Future<Long> fetched = Future.succeededFuture(0L);
+    for (String key : question.images()) {
+      fetched = fetched.compose(used -> {
+        long left = Bot.MAX_MESSAGE_IMAGE_BYTES - used;
+        return bot.image(message, key, Math.min(Bot.MAX_IMAGE_BYTES, left)).map(image -> {
+          parts.add(image.part());
+          registry.counter("switchboard.im.images", "channel", bot.channel().name(), "outcome", "fetched").increment();
+          return used + image.bytes().length();
+        });
+      });
+    }
+    return fetched.map(total -> new ChatMessage(new JsonObject().put("role", "user").put("content", parts)));
+  }
+
+  private <M extends IncomingMessage> void turn(Bot<M> bot, M message, ChatMessage question, String requestId) {
     ImChannel channel = bot.channel();
-    ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(),
-      List.of(new ChatMessage("user", question)), false, false, null);
+    ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(), List.of(question), false, false, null);
     conversation(channel, message.sender(), requestId)
       .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
         conversationId, timeoutMillis), null))

@@ -4,18 +4,22 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * A WeCom (企业微信) self-built app: callbacks verified with {@code msg_signature} and decrypted with the
  * EncodingAESKey (GET echostr check included); answers sent with {@code cgi-bin/message/send}, the access token
- * from {@code cgi-bin/gettoken}. App messages are one-to-one chats between a member and the app.
+ * from {@code cgi-bin/gettoken}. App messages are one-to-one chats between a member and the app. Text and image
+ * messages are answered; an image is fetched with {@code cgi-bin/media/get} by its MediaId.
  */
 final class WeComBot extends Bot<WeComBot.Message> {
   static final String DEFAULT_BASE = "https://qyapi.weixin.qq.com";
@@ -25,8 +29,11 @@ final class WeComBot extends Bot<WeComBot.Message> {
   private static final Set<Integer> TOKEN_REFUSED = Set.of(40001, 40014, 41001, 42001);
   /** system busy, API frequency limits */
   private static final Set<Integer> BUSY = Set.of(-1, 45009, 45033);
+  /** media/get: the file is larger than one download takes (WeCom then wants Range requests) */
+  private static final int MEDIA_TOO_LARGE = 830002;
 
-  record Message(String id, String sender, String text) implements IncomingMessage {
+  /** @param mediaId the image's MediaId (an image message), else null */
+  record Message(String id, String sender, String text, String mediaId) implements IncomingMessage {
     @Override
     public String toString() {
       return "WeComMessage[id=" + id + "]";
@@ -85,15 +92,56 @@ final class WeComBot extends Bot<WeComBot.Message> {
     Callback<Message> ack = Callback.respond(200, "text/plain; charset=utf-8", "");
     String id = message.get("MsgId");
     String sender = message.get("FromUserName");
-    if (!"text".equals(message.get("MsgType")) || id == null || sender == null || sender.isBlank()) {
-      return ack.ignore(); // events and media: nothing to answer
+    String type = message.get("MsgType");
+    if (id == null || sender == null || sender.isBlank()) {
+      return ack.ignore();
     }
-    return ack.deliver(new Message(id, sender, message.getOrDefault("Content", "")));
+    if ("text".equals(type)) {
+      return ack.deliver(new Message(id, sender, message.getOrDefault("Content", ""), null));
+    }
+    // an image message (接收消息 → 接收普通消息 → 图片消息) carries PicUrl and
+    // MediaId; the bot reads it by MediaId through the API, bounded and authenticated, not from the PicUrl link
+    String mediaId = message.get("MediaId");
+    if ("image".equals(type) && mediaId != null && !mediaId.isBlank()) {
+      return ack.deliver(new Message(id, sender, "", mediaId.strip()));
+    }
+    return ack.ignore(); // events, voice, video, files: nothing to answer
   }
 
   @Override
-  Future<String> question(Message message) {
-    return Future.succeededFuture(message.text().strip());
+  Future<Question> question(Message message) {
+    return Future.succeededFuture(new Question(message.text().strip(),
+      message.mediaId() == null ? List.of() : List.of(message.mediaId())));
+  }
+
+  /**
+   * {@code GET cgi-bin/media/get?access_token&media_id} (获取临时素材,
+   * https://developer.work.weixin.qq.com/document/path/96486, the same API for self-built apps):
+   * the file with its Content-Type, or an error as JSON ({@code {"errcode":40007,"errmsg":"invalid media_id"}}), even
+   * with HTTP 200.
+   */
+  @Override
+  Future<InlineImage> image(Message message, String key, long maxBytes) {
+    String call = "WeCom media/get";
+    return withToken(token -> api.download(HttpMethod.GET, base + "/cgi-bin/media/get?access_token=" + encode(token)
+          + "&media_id=" + encode(key), Map.of(), null, maxBytes, IMAGE_TIMEOUT_MILLIS),
+        download -> TOKEN_REFUSED.contains(errcode(download)))
+      .map(download -> {
+        int code = errcode(download);
+        if (download.status() == 200 && code == 0) {
+          return InlineImage.of(call, download.contentType(), download.bytes());
+        }
+        String why = call + " answered HTTP " + download.status() + (code == 0 ? "" : " errcode " + code);
+        throw code == MEDIA_TOO_LARGE ? ImageUnavailable.tooLarge(why) : ImageUnavailable.notFetched(why);
+      });
+  }
+
+  /** The errcode of a download WeCom refused; 0 when it served a file. */
+  private static int errcode(PlatformApi.Download download) {
+    if (download.contentType() != null && download.contentType().toLowerCase(Locale.ROOT).startsWith("image/")) {
+      return 0;
+    }
+    return download.json().getValue("errcode") instanceof Number n ? n.intValue() : 0;
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.switchboard.im;
 
 import io.switchboard.testing.FreePorts;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
@@ -10,7 +11,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,8 +23,8 @@ import java.util.function.Predicate;
 
 /**
  * WeCom's, DingTalk's and Feishu's APIs as far as a bot uses them (token endpoints checking the app's credentials,
- * send-message endpoints checking the token), plus an OpenAI-compatible model, on one loopback port. Everything
- * sent is recorded for tests to look at.
+ * send-message endpoints checking the token, media downloads answering files or the platform's own errors), plus an
+ * OpenAI-compatible model, on one loopback port. Everything sent is recorded for tests to look at.
  */
 final class FakePlatforms implements AutoCloseable {
   static final String WECOM_CORP = "ww-acme-corp";
@@ -54,7 +57,27 @@ final class FakePlatforms implements AutoCloseable {
     }
   }
 
+  /**
+   * A file the platform holds for a received message.
+   * @param chunked served without a Content-Length, in pieces (as a CDN may), so only reading it tells its size
+   */
+  record Media(byte[] bytes, String contentType, boolean chunked) {
+  }
+
   final List<Sent> sent = new CopyOnWriteArrayList<>();
+  /** Media downloads asked for, by platform and key, in order (refused ones included). */
+  final List<String> mediaRequests = new CopyOnWriteArrayList<>();
+  /** Media downloads refused because the token was no longer valid, by platform. */
+  final List<String> mediaTokenRefusals = new CopyOnWriteArrayList<>();
+  private final Map<String, Media> wecomMedia = new ConcurrentHashMap<>();
+  private final Map<String, Media> dingtalkFiles = new ConcurrentHashMap<>();
+  private final Map<String, String> dingtalkLinkBases = new ConcurrentHashMap<>();
+  /** Reads of DingTalk's temporary download links. */
+  final AtomicInteger dingtalkLinkReads = new AtomicInteger();
+  /** temporary download links handed out: path to downloadCode */
+  private final Map<String, String> dingtalkLinks = new ConcurrentHashMap<>();
+  /** message_id + "/" + file_key */
+  private final Map<String, Media> feishuResources = new ConcurrentHashMap<>();
   /** Requests to the fake model, in order. */
   final List<JsonObject> modelCalls = new CopyOnWriteArrayList<>();
   final AtomicInteger wecomTokenFetches = new AtomicInteger();
@@ -88,6 +111,27 @@ final class FakePlatforms implements AutoCloseable {
   /** The platform forgets every token it issued (as when one expires early): the next send is refused once. */
   void revokeTokens() {
     validTokens.clear();
+  }
+
+  /** WeCom holds {@code media} under {@code mediaId} (as after a member sent an image to the app). */
+  void wecomMedia(String mediaId, Media media) {
+    wecomMedia.put(mediaId, media);
+  }
+
+  /** DingTalk holds {@code media} for {@code downloadCode}. */
+  void dingtalkFile(String downloadCode, Media media) {
+    dingtalkFiles.put(downloadCode, media);
+  }
+
+  /** As {@link #dingtalkFile}, its download link on {@code linkBase} instead of this server's own URL. */
+  void dingtalkFile(String downloadCode, Media media, String linkBase) {
+    dingtalkFiles.put(downloadCode, media);
+    dingtalkLinkBases.put(downloadCode, linkBase);
+  }
+
+  /** Feishu holds {@code media} as resource {@code fileKey} of message {@code messageId}. */
+  void feishuResource(String messageId, String fileKey, Media media) {
+    feishuResources.put(messageId + "/" + fileKey, media);
   }
 
   List<Sent> sentWhere(Predicate<Sent> which) {
@@ -191,6 +235,8 @@ final class FakePlatforms implements AutoCloseable {
         .put("data", new JsonObject().put("message_id", "om_reply_" + sent.size())));
     });
 
+    mediaRoutes(router);
+
     router.post("/v1/chat/completions").handler(ctx -> {
       JsonObject request = ctx.body().asJsonObject();
       modelCalls.add(request);
@@ -204,6 +250,102 @@ final class FakePlatforms implements AutoCloseable {
         .put("usage", new JsonObject().put("prompt_tokens", messages.encode().length() / 4)
           .put("completion_tokens", answer.length()).put("total_tokens", 0)));
     });
+  }
+
+  private void mediaRoutes(Router router) {
+    // 获取临时素材: the file with its Content-Type and Content-disposition, or errcode JSON with HTTP 200
+    router.get("/cgi-bin/media/get").handler(ctx -> {
+      String mediaId = ctx.request().getParam("media_id");
+      mediaRequests.add("wecom:" + mediaId);
+      if (!validTokens.contains(ctx.request().getParam("access_token"))) {
+        mediaTokenRefusals.add("wecom");
+        json(ctx, 200, new JsonObject().put("errcode", 42001).put("errmsg", "access_token expired, hint: [1700000000_"
+          + "fake], from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=42001"));
+        return;
+      }
+      Media media = mediaId == null ? null : wecomMedia.get(mediaId);
+      if (media == null) {
+        json(ctx, 200, new JsonObject().put("errcode", 40007).put("errmsg", "invalid media_id"));
+        return;
+      }
+      ctx.response().putHeader("Content-disposition", "attachment; filename=\"" + mediaId + ".jpg\"")
+        .putHeader("Cache-Control", "no-cache, must-revalidate");
+      serve(ctx, media);
+    });
+
+    // 下载机器人接收消息的文件内容: a temporary downloadUrl, then the file at that link
+    router.post("/v1.0/robot/messageFiles/download").handler(ctx -> {
+      JsonObject body = ctx.body().asJsonObject();
+      String code = body == null ? null : body.getString("downloadCode");
+      mediaRequests.add("dingtalk:" + code);
+      if (!validTokens.contains(ctx.request().getHeader("x-acs-dingtalk-access-token"))) {
+        mediaTokenRefusals.add("dingtalk");
+        json(ctx, 401, new JsonObject().put("code", "InvalidAuthentication").put("message", "不合法的access_token")
+          .put("requestid", "fake-" + issued.get()));
+        return;
+      }
+      if (!DING_ROBOT.equals(body.getString("robotCode"))) {
+        json(ctx, 400, new JsonObject().put("code", "resource.not.found").put("message", "robot 不存在"));
+        return;
+      }
+      if (code == null || !dingtalkFiles.containsKey(code)) {
+        // the v1.0 API's error shape; the exact code for a stale downloadCode is not documented
+        json(ctx, 400, new JsonObject().put("code", "InvalidParameter").put("message", "downloadCode 无效")
+          .put("requestid", "fake-" + issued.get()));
+        return;
+      }
+      String path = "/dingtalk-files/" + Integer.toHexString(code.hashCode()) + "-" + issued.incrementAndGet()
+        + ".file";
+      dingtalkLinks.put(path, code);
+      json(ctx, 200, new JsonObject().put("downloadUrl", dingtalkLinkBases.getOrDefault(code, url()) + path + "?Expires=1700003600&OSSAccessKeyId=fake"
+        + "&Signature=c2lnbmF0dXJl"));
+    });
+    router.get("/dingtalk-files/:file").handler(ctx -> {
+      dingtalkLinkReads.incrementAndGet();
+      String code = dingtalkLinks.get(ctx.request().path());
+      if (code == null || ctx.request().getParam("Signature") == null) {
+        ctx.response().setStatusCode(403).putHeader("content-type", "application/xml")
+          .end("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code></Error>");
+        return;
+      }
+      serve(ctx, dingtalkFiles.get(code));
+    });
+
+    // 获取消息中的资源文件: the file with its Content-Type, or {"code","msg"} with a 400
+    router.get("/open-apis/im/v1/messages/:message_id/resources/:file_key").handler(ctx -> {
+      String key = ctx.pathParam("message_id") + "/" + ctx.pathParam("file_key");
+      mediaRequests.add("feishu:" + key);
+      if (!validTokens.contains(bearer(ctx))) {
+        mediaTokenRefusals.add("feishu");
+        json(ctx, 400, new JsonObject().put("code", 99991663).put("msg", "Invalid access token for authorization."));
+        return;
+      }
+      String type = ctx.request().getParam("type");
+      if (!"image".equals(type) && !"file".equals(type)) {
+        json(ctx, 400, new JsonObject().put("code", 234001).put("msg", "Invalid request param."));
+        return;
+      }
+      Media media = feishuResources.get(key);
+      if (media == null) {
+        json(ctx, 400, new JsonObject().put("code", 234003).put("msg", "File not in msg."));
+        return;
+      }
+      serve(ctx, media);
+    });
+  }
+
+  private static void serve(RoutingContext ctx, Media media) {
+    ctx.response().setStatusCode(200).putHeader("content-type", media.contentType());
+    if (!media.chunked()) {
+      ctx.response().end(Buffer.buffer(media.bytes()));
+      return;
+    }
+    ctx.response().setChunked(true);
+    for (int at = 0; at < media.bytes().length; at += 65_536) {
+      ctx.response().write(Buffer.buffer(Arrays.copyOfRange(media.bytes(), at,
+        Math.min(media.bytes().length, at + 65_536))));
+    }
+    ctx.response().end();
   }
 
   private void record(RoutingContext ctx, String platform, String token) {

@@ -111,6 +111,15 @@ final class PlatformCallbacks {
     return wecomEncrypted(path, xml, timestamp);
   }
 
+  /** An image a member sent to the app (接收普通消息 → 图片消息): PicUrl and MediaId. */
+  static Prepared wecomImage(String path, String user, String msgId, String mediaId, long timestamp) {
+    String xml = "<xml><ToUserName><![CDATA[" + WECOM_CORP + "]]></ToUserName><FromUserName><![CDATA[" + user
+      + "]]></FromUserName><CreateTime>" + timestamp + "</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+      + "<PicUrl><![CDATA[https://wework.qpic.cn/wwpic/" + mediaId + "/0]]></PicUrl><MediaId><![CDATA[" + mediaId
+      + "]]></MediaId><MsgId>" + msgId + "</MsgId><AgentID>" + WECOM_AGENT + "</AgentID></xml>";
+    return wecomEncrypted(path, xml, timestamp);
+  }
+
   static Prepared wecomEncrypted(String path, String xml, long timestamp) {
     String encrypted = WECOM.encrypt(xml, random16());
     String nonce = nonce();
@@ -151,6 +160,27 @@ final class PlatformCallbacks {
     return message;
   }
 
+  /** A picture message: {@code msgtype: picture}, {@code content: {downloadCode, pictureDownloadCode}}. */
+  static JsonObject dingtalkPicture(String msgId, String staffId, String downloadCode) {
+    JsonObject message = dingtalkMessage(msgId, staffId, "", false, false).put("msgtype", "picture")
+      .put("content", new JsonObject().put("downloadCode", downloadCode).put("pictureDownloadCode", "pic-" + downloadCode));
+    message.remove("text");
+    return message;
+  }
+
+  /** A rich-text message: {@code content.richText} of text items and picture items, in order. */
+  static JsonObject dingtalkRichText(String msgId, String staffId, JsonArray items) {
+    JsonObject message = dingtalkMessage(msgId, staffId, "", false, false).put("msgtype", "richText")
+      .put("content", new JsonObject().put("richText", items));
+    message.remove("text");
+    return message;
+  }
+
+  static JsonObject dingtalkRichPicture(String downloadCode) {
+    return new JsonObject().put("type", "picture").put("downloadCode", downloadCode)
+      .put("pictureDownloadCode", "pic-" + downloadCode);
+  }
+
   // --- Feishu: JSON encrypted with the Encrypt Key, X-Lark-* signature headers
 
   static Prepared feishuEncrypted(String path, JsonObject event, long timestampSeconds) {
@@ -167,6 +197,13 @@ final class PlatformCallbacks {
   }
 
   record Mention(String key, String openId, String name) {
+  }
+
+  /** A message of another type: {@code message_type} and its {@code content} JSON (encoded into a string, as Feishu does). */
+  static JsonObject feishuMessage(String eventId, String openId, String messageId, String type, JsonObject content) {
+    JsonObject event = feishuMessage(eventId, openId, messageId, false, "", List.of());
+    event.getJsonObject("event").getJsonObject("message").put("message_type", type).put("content", content.encode());
+    return event;
   }
 
   static JsonObject feishuMessage(String eventId, String openId, String messageId, boolean group, String text,
