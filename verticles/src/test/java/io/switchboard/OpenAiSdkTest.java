@@ -101,6 +101,6 @@ class OpenAiSdkTest {
     }
     BadRequestException malformed = assertThrows(BadRequestException.class, () -> client.chat().completions().create(
       question("switchboard-simulator", "x").putAdditionalBodyProperty("stream_options", JsonValue.from("yes")).build()));
-    assertEquals("stream_options", malformed.error().param().orElseThrow());
+    assertEquals("stream_options", malformed.param().orElseThrow());
   }
 }
