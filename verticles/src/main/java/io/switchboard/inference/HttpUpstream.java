@@ -1,5 +1,6 @@
 package io.switchboard.inference;
 
+import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
@@ -101,6 +102,11 @@ abstract class HttpUpstream implements Upstream {
         }
         return response.body().compose(errorBody -> {
           noteKeyTrouble(usedKey, response);
+          if (response.statusCode() == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
+            // only this key is limited: another try goes at once with the next key, the deployment does not rest
+            return Future.failedFuture(UpstreamFailure.retryable(ApiError.upstreamFailed(
+              "The model's provider rate limited one of the gateway's API keys.")));
+          }
           return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
             response.getHeader("retry-after")));
         });
