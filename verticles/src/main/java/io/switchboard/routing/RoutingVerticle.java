@@ -447,7 +447,8 @@ public final class RoutingVerticle extends VerticleBase {
     }
 
     private void succeeded(int attempt, DeploymentState state, Object result) {
-      state.firstToken(result instanceof ChatResult chat ? chat.firstTokenMillis() : ((EmbeddingResult) result).millis());
+      state.firstToken(result instanceof ChatResult chat ? chat.firstTokenMillis()
+        : ((EmbeddingResult) result).millis());
       if (done) {
         return;
       }
