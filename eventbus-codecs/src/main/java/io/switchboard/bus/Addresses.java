@@ -57,7 +57,7 @@ public final class Addresses {
     return "switchboard.inference." + deployment;
   }
 
-  /** An inference proxy's door for one embedding deployment: {@link EmbeddingRequest} in, {@link EmbeddingResult} back. */
+  /** An inference proxy's door for one embedding deployment: {@link EmbeddingRequest} in, {@link EmbeddingResult}. */
   public static String inferenceEmbeddings(String deployment) {
     return "switchboard.embeddings." + deployment; // not under inference.: a deployment id may hold dots
   }

@@ -8,9 +8,9 @@ import java.util.Objects;
 /**
  * A {@code POST /v1/embeddings} call on its way from the connection verticle through routing to an inference proxy.
  *
- * @param body           the client's request as it wrote it ({@code input}, {@code encoding_format}, {@code dimensions},
- *                       {@code user}, and whatever else it sent) without {@code model}, which each attempt sets to
- *                       its deployment's upstream model; never changed after construction
+ * @param body           the client's request as it wrote it ({@code input}, {@code encoding_format},
+ *                       {@code dimensions}, {@code user}, and whatever else it sent) without {@code model}, which
+ *                       each attempt sets to its deployment's upstream model; never changed after construction
  * @param attempt        which try of this call this is (0 first); routing numbers retries, hedges and fallbacks
  * @param controlAddress where the proxy that takes an attempt says which cluster node it runs on (null: nobody asks)
  */

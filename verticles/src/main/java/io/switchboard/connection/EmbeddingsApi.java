@@ -26,8 +26,8 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
- * {@code POST /v1/embeddings}: the client's body checked for the shapes OpenAI's API accepts, routed by its model like a
- * chat turn (deployments, retries, fallbacks, breakers, key pools), and the upstream's answer relayed as it wrote it,
+ * {@code POST /v1/embeddings}: the client's body checked for the shapes OpenAI's API accepts, routed by its model like
+ * a chat turn (deployments, retries, fallbacks, breakers, key pools), and the upstream's answer relayed as it wrote it,
  * with only {@code model} set to the public model name. Everything else the client sent goes upstream untouched.
  */
 final class EmbeddingsApi {
@@ -81,7 +81,8 @@ final class EmbeddingsApi {
     response.closeHandler(v -> {
       if (!response.ended()) {
         // the client left: stop the upstream call wherever it runs
-        vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL, "client disconnected"));
+        vertx.eventBus().publish(Addresses.TURN_CANCEL,
+          new CancelTurn(requestId, CancelTurn.ALL, "client disconnected"));
       }
     });
     PreferLocal.<EmbeddingResult>request(vertx.eventBus(), Addresses.ROUTING_EMBEDDINGS, request,
