@@ -82,7 +82,8 @@ class OpenAiProviderTest {
   void the_default_config_serves_openai_models_when_a_key_is_set() {
     List<String> models = new JsonObject(Http.get(node.baseUrl() + "/v1/models").body()).getJsonArray("data")
       .stream().map(m -> ((JsonObject) m).getString("id")).toList();
-    assertEquals(List.of("switchboard-simulator", "gpt-4o-mini", "gpt-4o"), models);
+    assertEquals(List.of("switchboard-simulator", "switchboard-embedding", "gpt-4o-mini", "gpt-4o",
+      "text-embedding-3-small"), models);
 
     HttpResponse<String> response = Http.post(node.baseUrl() + "/v1/chat/completions", body("gpt-4o-mini", "hi"));
     assertEquals(200, response.statusCode(), response.body());

@@ -8,6 +8,8 @@ package io.switchboard.bus;
 public final class Addresses {
   /** {@link ChatRequest} in, {@link ChatResult} back (or an {@link ApiError} failure). */
   public static final String ROUTING_CHAT = "switchboard.routing.chat";
+  /** {@link EmbeddingRequest} in, {@link EmbeddingResult} back (or an {@link ApiError} failure). */
+  public static final String ROUTING_EMBEDDINGS = "switchboard.routing.embeddings";
   /** Empty body in, {@link ModelCatalog} back. */
   public static final String ROUTING_MODELS = "switchboard.routing.models";
   /** Node-local: empty body in, a JSON view of this node's routes and deployment health back. */
@@ -53,6 +55,11 @@ public final class Addresses {
   /** An inference proxy's door for one deployment: {@link ChatRequest} in, {@link ChatResult} back. */
   public static String inference(String deployment) {
     return "switchboard.inference." + deployment;
+  }
+
+  /** An inference proxy's door for one embedding deployment: {@link EmbeddingRequest} in, {@link EmbeddingResult}. */
+  public static String inferenceEmbeddings(String deployment) {
+    return "switchboard.embeddings." + deployment; // not under inference.: a deployment id may hold dots
   }
 
   /** The cluster-wide twin of a node-local service address. */

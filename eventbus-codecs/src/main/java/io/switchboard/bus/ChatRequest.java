@@ -24,7 +24,7 @@ import java.util.Objects;
 public record ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages,
                           boolean stream, JsonObject options, String inbox, long timeoutMillis,
                           String conversationId, int priority, int attempt, int seqStart, String grantAddress,
-                          String controlAddress) {
+                          String controlAddress) implements RoutedRequest {
   public static final RecordCodec<ChatRequest> CODEC =
     new RecordCodec<>(ChatRequest.class, ChatRequest::write, ChatRequest::read);
 

@@ -10,7 +10,8 @@ public final class Codecs {
     ChatRequest.CODEC, StreamChunk.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
     HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC,
     IdentityQuery.CODEC, IdentityLink.CODEC, StreamFlow.CODEC,
-    AttemptStarted.CODEC, StreamProgress.CODEC, PromptQuery.CODEC);
+    AttemptStarted.CODEC, StreamProgress.CODEC, PromptQuery.CODEC,
+    EmbeddingRequest.CODEC, EmbeddingResult.CODEC);
 
   private Codecs() {
   }

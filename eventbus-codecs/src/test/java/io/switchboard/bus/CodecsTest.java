@@ -90,6 +90,27 @@ class CodecsTest {
   }
 
   @Test
+  void an_embeddings_call_and_its_answer_survive_the_wire_unchanged() {
+    JsonObject body = new JsonObject().put("input", new JsonArray().add(new JsonArray().add(1).add(2)))
+      .put("encoding_format", "base64").put("dimensions", 4).put("user", "ada");
+    EmbeddingRequest request = new EmbeddingRequest("req_e", "acme", "embed", body, 5_000, 2);
+    assertEquals(request, roundTrip(EmbeddingRequest.CODEC, request));
+    EmbeddingRequest retry = request.retry("embed-backup", 2, 900, "switchboard.routing.control.n1");
+    assertEquals(retry, roundTrip(EmbeddingRequest.CODEC, retry));
+    assertEquals("text-embedding-3-small", new JsonObject(retry.upstreamBody("text-embedding-3-small"))
+      .getString("model"));
+    assertEquals(false, body.containsKey("model"), "the request's own body is never changed");
+    assertEquals("switchboard.embeddings.embed.0", request.inferenceAddress("embed.0"));
+    EmbeddingResult result = new EmbeddingResult("req_e", Buffer.buffer("{\"object\":\"list\"}"),
+      new JsonObject().put("prompt_tokens", 3).put("total_tokens", 3), "embed.0", 12);
+    assertEquals(result, roundTrip(EmbeddingResult.CODEC, result));
+    assertEquals(3, result.promptTokens());
+    assertThrows(IllegalArgumentException.class, () -> new EmbeddingRequest("r", "t", "m",
+      new JsonObject().put("model", "m").put("input", "x"), 1, 0), "the model is the record's, not the body's");
+    assertThrows(IllegalArgumentException.class, () -> new EmbeddingRequest("r", "t", "m", new JsonObject(), 1, 0));
+  }
+
+  @Test
   void records_refuse_invalid_values() {
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage("wizard", "x"));
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage(new JsonObject().put("content", "no role")));

@@ -168,6 +168,7 @@ public final class ConfigLoader {
     SimulatorKnobs simulatorDefaults = knobs(root.child("simulator"), SimulatorKnobs.DEFAULTS);
     List<SwitchboardConfig.Deployment> deployments = new ArrayList<>();
     Map<String, Integer> perModel = new HashMap<>();
+    Map<String, String> modes = new HashMap<>();
     Set<String> ids = new HashSet<>();
     for (ConfigNode entry : root.children("model_list")) {
       String model = entry.requiredString("model_name");
@@ -185,6 +186,7 @@ public final class ConfigLoader {
       }
       boolean simulator = provider.equals("simulator");
       boolean bridged = provider.equals("bridge");
+      String mode = mode(entry, provider, modes);
       String apiBase = simulator || bridged ? null : entry.requiredString("api_base");
       if (apiBase != null && !apiBase.matches("https?://.+")) {
         throw entry.error("api_base", "must be an http:// or https:// URL");
@@ -208,7 +210,8 @@ public final class ConfigLoader {
         }
       }
       var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
-        entry.string("upstream_model", simulator ? "switchboard-simulator" : model),
+        entry.string("upstream_model", !simulator ? model : mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
+          ? "switchboard-simulator-embedding" : "switchboard-simulator"),
         entry.integer("weight", 1, 0, 1000),
         timeout,
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
@@ -217,7 +220,7 @@ public final class ConfigLoader {
         entry.integer("max_connections", 1_000, 1, 100_000),
         entry.integer("max_concurrency", 0, 0, 1_000_000),
         knobs,
-        breaker(entry.child("circuit_breaker")));
+        breaker(entry.child("circuit_breaker")), mode);
       entry.rejectUnknownKeys();
       if (optional && !simulator && keys.isEmpty()) {
         LOG.info("model {} (deployment {}) is not served: it is optional and has no api key set", model, id);
@@ -228,10 +231,31 @@ public final class ConfigLoader {
     return deployments;
   }
 
+  /** LiteLLM's {@code model_info: {mode: chat | embedding}}; one model name has one mode. */
+  private static String mode(ConfigNode entry, String provider, Map<String, String> modes) {
+    ConfigNode info = entry.child("model_info");
+    String mode = info.oneOf("mode", SwitchboardConfig.Deployment.CHAT, SwitchboardConfig.Deployment.MODES);
+    info.rejectUnknownKeys();
+    if (mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
+      && !SwitchboardConfig.Deployment.EMBEDDING_PROVIDERS.contains(provider)) {
+      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai or simulator); "
+        + provider + " has no embeddings API");
+    }
+    String model = entry.requiredString("model_name");
+    String earlier = modes.putIfAbsent(model, mode);
+    if (earlier != null && !earlier.equals(mode)) {
+      throw entry.error("model_info", "mode " + mode + " differs from the mode " + earlier + " of an earlier "
+        + "deployment of '" + model + "'");
+    }
+    return mode;
+  }
+
   private static Map<String, SwitchboardConfig.Route> routes(ConfigNode root,
                                                              List<SwitchboardConfig.Deployment> deployments) {
     Set<String> served = new HashSet<>();
     deployments.forEach(d -> served.add(d.modelName()));
+    Map<String, String> modes = new HashMap<>();
+    deployments.forEach(d -> modes.put(d.modelName(), d.mode()));
     Map<String, SwitchboardConfig.Route> routes = new java.util.LinkedHashMap<>();
     for (ConfigNode entry : root.children("routes")) {
       String model = entry.requiredString("model_name");
@@ -243,6 +267,11 @@ public final class ConfigLoader {
       for (String fallback : fallbacks) {
         if (fallback.equals(model)) {
           throw entry.error("fallbacks", "lists the model itself");
+        }
+        String mode = modes.get(model);
+        if (mode != null && modes.containsKey(fallback) && !modes.get(fallback).equals(mode)) {
+          throw entry.error("fallbacks", "'" + fallback + "' (mode " + modes.get(fallback)
+            + ") cannot stand in for a model of mode " + mode);
         }
       }
       ConfigNode queue = entry.child("queue");

@@ -104,13 +104,37 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *
    * @param apiBase null for the built-in simulator, whose address is known only once it listens
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
+   * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode) {
+    public static final String CHAT = "chat";
+    public static final String EMBEDDING = "embedding";
+    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
+    /** Providers that speak OpenAI's embeddings API. */
+    public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator");
+
     public Deployment {
       apiKeys = List.copyOf(apiKeys);
+      if (!MODES.contains(mode)) {
+        throw new IllegalArgumentException("mode must be one of " + MODES + ", was " + mode);
+      }
+    }
+
+    /** A chat deployment. */
+    public Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
+                      String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
+                      long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
+                      int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
+      this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
+        firstTokenTimeoutMillis, idleTimeoutMillis, maxConnections, maxConcurrency, knobs, breaker, CHAT);
+    }
+
+    /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
+    public boolean embedding() {
+      return mode.equals(EMBEDDING);
     }
 
     public boolean isSimulator() {
@@ -125,7 +149,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     @Override
     public String toString() {
       return "Deployment[id=" + id + ", model=" + modelName + ", provider=" + provider + ", keys="
-        + apiKeys.size() + "]";
+        + apiKeys.size() + ", mode=" + mode + "]";
     }
   }
 

@@ -84,6 +84,7 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
       .handler(this::authenticate)
       .handler(this::chat);
+    new EmbeddingsApi(vertx, registry, settings, this::fail, this::record).mount(router, this::authenticate);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/ws").handler(this::webSocket);
     new ConversationApi(vertx, this::fail, (ctx, body) -> respondJson(ctx, 200, body)).mount(router, this::authenticate);

@@ -1,7 +1,10 @@
 package io.switchboard.inference;
 
+import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.EmbeddingRequest;
+import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -45,11 +48,37 @@ abstract class HttpUpstream implements Upstream {
     return client.close();
   }
 
+  /**
+   * The protocol's embeddings endpoint ({@code POST {base}/embeddings}); null when it has none, and an embeddings
+   * call is refused.
+   */
+  protected String embeddingsUrl() {
+    return null;
+  }
+
   @Override
   public final Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
+    return post(url, request.stream(), () -> body(request), cancel, response -> request.stream()
+      ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
+      : response.body().map(answer -> completion(request, answer)));
+  }
+
+  @Override
+  public final Future<EmbeddingResult> embed(EmbeddingRequest request, CancelSignal cancel) {
+    String embeddings = embeddingsUrl();
+    if (embeddings == null) {
+      return Upstream.super.embed(request, cancel);
+    }
+    return post(embeddings, false, () -> request.upstreamBody(deployment.upstreamModel()), cancel,
+      response -> response.body().map(answer -> OpenAiEmbeddings.read(request, deployment.id(), answer)));
+  }
+
+  /** One POST with a key from the pool; a 2xx answer is read by {@code answered}, any other becomes a failure. */
+  private <T> Future<T> post(String target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
+                             CancelSignal cancel, java.util.function.Function<HttpClientResponse, Future<T>> answered) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(target)
       .putHeader("content-type", "application/json")
-      .putHeader("accept", request.stream() ? "text/event-stream" : "application/json");
+      .putHeader("accept", stream ? "text/event-stream" : "application/json");
     int key = -1;
     Buffer body;
     try {
@@ -57,7 +86,7 @@ abstract class HttpUpstream implements Upstream {
         key = keys.acquire(System.currentTimeMillis());
       }
       headers(options, key < 0 ? null : keys.key(key));
-      body = body(request);
+      body = requestBody.get();
     } catch (UpstreamFailure refused) {
       return Future.failedFuture(refused);
     }
@@ -69,12 +98,15 @@ abstract class HttpUpstream implements Upstream {
       })
       .compose(response -> {
         if (response.statusCode() / 100 == 2) {
-          return request.stream()
-            ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
-            : response.body().map(answer -> completion(request, answer));
+          return answered.apply(response);
         }
         return response.body().compose(errorBody -> {
           noteKeyTrouble(usedKey, response);
+          if (response.statusCode() == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
+            // only this key is limited: another try goes at once with the next key, the deployment does not rest
+            return Future.failedFuture(UpstreamFailure.retryable(ApiError.upstreamFailed(
+              "The model's provider rate limited one of the gateway's API keys.")));
+          }
           return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
             response.getHeader("retry-after")));
         });

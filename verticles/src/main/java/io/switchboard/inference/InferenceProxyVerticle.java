@@ -9,6 +9,7 @@ import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
@@ -54,6 +55,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final List<CircuitBreaker> breakers = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
   private String clusterNodeId;
+  private EmbeddingCalls embeddings;
 
   /** @param baseUrls deployment id → the base URL to call (the simulator's is known only at start-up) */
   public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry,
@@ -69,6 +71,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
     clusterNodeId = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager().getNodeId() : null;
+    embeddings = new EmbeddingCalls(vertx, clusterNodeId);
     List<Future<?>> registrations = new ArrayList<>();
     WorkerBridge workers = new WorkerBridge(vertx, nodeId);
     registrations.add(workers.start(bridgeSettings));
@@ -77,13 +80,18 @@ public final class InferenceProxyVerticle extends VerticleBase {
       CircuitBreaker breaker = breaker(deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
-      registrations.add(PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-        message -> serve(deployment, upstream, breaker, message)));
+      registrations.add(deployment.embedding()
+        ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
+          message -> embeddings.serve(deployment, upstream, breaker, message))
+        : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
+          message -> serve(deployment, upstream, breaker, message)));
     }
-    Gauge.builder("switchboard.inference.inflight", calls, Map::size)
+    Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + embeddings.inflight())
       .description("Turns with an upstream call in flight on this node").register(registry);
-    registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> cancel(message.body()))
-      .completion());
+    registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
+      cancel(message.body());
+      embeddings.cancel(message.body());
+    }).completion());
     registrations.add(bus.<StreamFlow>consumer(Addresses.TURN_FLOW, message -> {
       List<Call> sameTurn = calls.get(message.body().requestId());
       if (sameTurn != null) {
@@ -117,7 +125,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   }
 
   /** The client's own mistakes and calls we stopped ourselves say nothing about the upstream's health. */
-  private static boolean countsAgainstUpstream(Future<ChatResult> outcome) {
+  private static boolean countsAgainstUpstream(Future<?> outcome) {
     if (outcome.succeeded()) {
       return false;
     }

@@ -17,8 +17,16 @@ import io.vertx.core.json.JsonObject;
  */
 final class OpenAiUpstream extends HttpUpstream {
 
+  private final String embeddingsUrl;
+
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client) {
     super(deployment, baseUrl + "/chat/completions", client);
+    this.embeddingsUrl = baseUrl + "/embeddings";
+  }
+
+  @Override
+  protected String embeddingsUrl() {
+    return embeddingsUrl;
   }
 
   @Override

@@ -1,7 +1,10 @@
 package io.switchboard.inference;
 
 import io.switchboard.bus.ChatRequest;
+import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.EmbeddingRequest;
+import io.switchboard.bus.EmbeddingResult;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 
@@ -28,6 +31,15 @@ interface Upstream {
    * request reset) and the future fails.
    */
   Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel);
+
+  /**
+   * Sends one embeddings call; the result carries the client's whole answer. A failure is an
+   * {@link UpstreamFailure}; a protocol without embeddings refuses the call (the client's 400).
+   */
+  default Future<EmbeddingResult> embed(EmbeddingRequest request, CancelSignal cancel) {
+    return Future.failedFuture(UpstreamFailure.fatal(new ApiError(400, "invalid_request_error", "model_not_supported",
+      "The model '" + request.model() + "' does not serve embeddings.", "model")));
+  }
 
   Future<Void> close();
 

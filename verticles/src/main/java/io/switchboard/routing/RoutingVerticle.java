@@ -9,7 +9,10 @@ import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
+import io.switchboard.bus.EmbeddingRequest;
+import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.bus.ModelCatalog;
+import io.switchboard.bus.RoutedRequest;
 import io.switchboard.bus.StreamGrant;
 import io.switchboard.bus.StreamProgress;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -60,6 +63,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
+  /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
+  private final Set<String> embeddingModels = new HashSet<>();
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
     this.config = config;
@@ -69,6 +74,9 @@ public final class RoutingVerticle extends VerticleBase {
     Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
     for (Deployment deployment : config.deployments()) {
       byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(new DeploymentState(deployment));
+      if (deployment.embedding()) {
+        embeddingModels.add(deployment.modelName());
+      }
     }
     List<ModelCatalog.Model> models = new ArrayList<>();
     long created = System.currentTimeMillis() / 1000;
@@ -88,6 +96,7 @@ public final class RoutingVerticle extends VerticleBase {
     var bus = vertx.eventBus();
     return Future.all(List.of(
       PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
+      PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start()),
       PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
       bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
@@ -156,10 +165,10 @@ public final class RoutingVerticle extends VerticleBase {
     }
   }
 
-  /** One client turn, from admission to its one reply. */
+  /** One client turn (a chat, or an embeddings call: a turn that never streams), from admission to its one reply. */
   private final class Turn {
-    private final Message<ChatRequest> message;
-    private final ChatRequest request;
+    private final Message<? extends RoutedRequest> message;
+    private final RoutedRequest request;
     private final List<String> chain = new ArrayList<>();
     private final long deadline;
     private final Set<String> excluded = new HashSet<>();
@@ -177,7 +186,7 @@ public final class RoutingVerticle extends VerticleBase {
     private long deadlineTimer = -1;
     private long hedgeTimer = -1;
 
-    Turn(Message<ChatRequest> message) {
+    Turn(Message<? extends RoutedRequest> message) {
       this.message = message;
       this.request = message.body();
       // a turn carried over from a lost node starts where the client's stream stopped
@@ -188,6 +197,10 @@ public final class RoutingVerticle extends VerticleBase {
     void start() {
       if (!choosers.containsKey(request.model())) {
         ApiError.modelNotFound(request.model()).failReply(message);
+        return;
+      }
+      if (!servesKind(request.model())) {
+        wrongKind().failReply(message);
         return;
       }
       String first = degraded.getOrDefault(request.model(), request.model());
@@ -215,7 +228,7 @@ public final class RoutingVerticle extends VerticleBase {
       long now = System.currentTimeMillis();
       while (modelIndex < chain.size()) {
         String model = chain.get(modelIndex);
-        DeploymentChooser chooser = choosers.get(model);
+        DeploymentChooser chooser = servesKind(model) ? choosers.get(model) : null;
         if (chooser != null) {
           DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), excluded, now);
           if (choice instanceof DeploymentChooser.Unavailable && !excluded.isEmpty()
@@ -274,10 +287,9 @@ public final class RoutingVerticle extends VerticleBase {
       boolean hedging = route.hedgeAfterMillis() > 0 && !continuing;
       String grant = hedging && request.stream() ? grantAddress : null;
 
-      ChatRequest attemptRequest = request.retry(model, continuing ? Continuation.of(request.messages(),
-        partial.toString()) : request.messages(), attempt, seq, remaining, grant)
-        .withControlAddress(vertx.isClustered() ? controlAddress : null);
-      if (attemptRequest.controlAddress() != null) {
+      String control = vertx.isClustered() ? controlAddress : null;
+      Object attemptRequest = attemptOf(model, attempt, continuing, remaining, grant, control);
+      if (control != null) {
         vertx.setTimer(ATTEMPT_ACK_MILLIS, t -> {
           if (!done && running.containsKey(attempt) && !attemptNodes.containsKey(attempt)) {
             LOG.warn("request {}: attempt {} was not taken up by any node within {} ms", request.requestId(), attempt,
@@ -289,7 +301,7 @@ public final class RoutingVerticle extends VerticleBase {
       }
       state.outstanding++;
       running.put(attempt, state);
-      PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.inference(state.deployment.id()), attemptRequest,
+      PreferLocal.request(vertx.eventBus(), request.inferenceAddress(state.deployment.id()), attemptRequest,
           remaining + BUS_MARGIN_MILLIS)
         .onComplete(outcome -> {
           if (running.remove(attempt) == null) {
@@ -307,6 +319,31 @@ public final class RoutingVerticle extends VerticleBase {
       if (hedging && attempt == 0) {
         hedgeTimer = vertx.setTimer(route.hedgeAfterMillis(), t -> hedge());
       }
+    }
+
+    /** This turn's request for one attempt: a chat goes on from what its stream sent; an embeddings call is whole. */
+    private Object attemptOf(String model, int attempt, boolean continuing, long remaining, String grant,
+                             String control) {
+      if (request instanceof EmbeddingRequest embedding) {
+        return embedding.retry(model, attempt, remaining, control);
+      }
+      ChatRequest chat = (ChatRequest) request;
+      return chat.retry(model, continuing ? Continuation.of(chat.messages(), partial.toString()) : chat.messages(),
+        attempt, seq, remaining, grant).withControlAddress(control);
+    }
+
+    /** Whether a model serves what this turn asks for (embeddings, or chat). */
+    private boolean servesKind(String model) {
+      return embeddingModels.contains(model) == request instanceof EmbeddingRequest;
+    }
+
+    private ApiError wrongKind() {
+      return request instanceof EmbeddingRequest
+        ? new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is a chat model and does not serve embeddings; use /v1/chat/completions.", "model")
+        : new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is an embedding model and not supported in the v1/chat/completions endpoint; use /v1/embeddings.",
+          "model");
     }
 
     /** No first token yet: try a second deployment too; the first to answer wins. */
@@ -409,8 +446,9 @@ public final class RoutingVerticle extends VerticleBase {
       return streaming == attempt;
     }
 
-    private void succeeded(int attempt, DeploymentState state, ChatResult result) {
-      state.firstToken(result.firstTokenMillis());
+    private void succeeded(int attempt, DeploymentState state, Object result) {
+      state.firstToken(result instanceof ChatResult chat ? chat.firstTokenMillis()
+        : ((EmbeddingResult) result).millis());
       if (done) {
         return;
       }

@@ -20,8 +20,11 @@ class ConfigLoaderTest {
   void the_bundled_default_serves_the_simulator_with_auth_off() {
     SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"), Map.of());
     assertFalse(config.auth().enabled());
-    assertEquals(1, config.deployments().size(), "without OPENAI_API_KEY only the simulator is served");
+    assertEquals(2, config.deployments().size(), "without OPENAI_API_KEY only the simulator is served");
     assertTrue(config.deployments().get(0).isSimulator());
+    assertFalse(config.deployments().get(0).embedding());
+    assertEquals("switchboard-embedding", config.deployments().get(1).modelName());
+    assertTrue(config.deployments().get(1).isSimulator() && config.deployments().get(1).embedding());
     assertEquals(SwitchboardConfig.VERTICLES, config.verticles());
   }
 
@@ -29,8 +32,9 @@ class ConfigLoaderTest {
   void an_openai_key_in_the_environment_adds_the_openai_models() {
     SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"),
       Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_BASE_URL", "http://127.0.0.1:1/v1"));
-    assertEquals(3, config.deployments().size());
-    var openai = config.deployments().get(1);
+    assertEquals(5, config.deployments().size());
+    assertTrue(config.deployments().get(4).embedding(), "text-embedding-3-small");
+    var openai = config.deployments().get(2);
     assertEquals("gpt-4o-mini", openai.modelName());
     assertEquals("http://127.0.0.1:1/v1", openai.apiBase());
     assertFalse(openai.toString().contains("sk-test"), "keys never reach a log line");
@@ -69,6 +73,42 @@ class ConfigLoaderTest {
     String message = failure("server:\n  port: 8080\n", Map.of("SWITCHBOARD_SERVER_PORT", "99999"));
     assertTrue(message.startsWith("environment variable SWITCHBOARD_SERVER_PORT: server.port must be between"),
       message);
+  }
+
+  @Test
+  void model_info_mode_says_which_models_serve_embeddings_and_mistakes_name_the_line() {
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", """
+      model_list:
+        - model_name: chat
+          provider: simulator
+        - model_name: vectors
+          provider: simulator
+          model_info: {mode: embedding}
+        - model_name: vectors
+          provider: openai
+          api_base: http://127.0.0.1:1/v1
+          model_info:
+            mode: embedding
+      """, Map.of());
+    assertFalse(config.deployments().get(0).embedding());
+    assertEquals(SwitchboardConfig.Deployment.CHAT, config.deployments().get(0).mode());
+    assertTrue(config.deployments().get(1).embedding() && config.deployments().get(2).embedding());
+    assertEquals("switchboard-simulator-embedding", config.deployments().get(1).upstreamModel());
+    assertTrue(failure("model_list:\n  - model_name: m\n    provider: simulator\n    model_info: {mode: images}\n",
+      Map.of()).startsWith("test.yaml line 4: model_list[0].model_info.mode must be one of"));
+    assertEquals("test.yaml line 4: model_list[0].model_info.base_model is not a known setting", failure(
+      "model_list:\n  - model_name: m\n    provider: simulator\n    model_info: {mode: embedding, base_model: x}\n",
+      Map.of()));
+    assertTrue(failure("model_list:\n  - model_name: m\n    provider: anthropic\n    api_base: http://127.0.0.1:1/v1\n"
+      + "    model_info: {mode: embedding}\n", Map.of()).contains("model_list[0].model_info mode embedding needs an "
+      + "OpenAI-compatible provider"));
+    assertTrue(failure("model_list:\n  - model_name: m\n    provider: simulator\n  - model_name: m\n"
+      + "    provider: simulator\n    model_info: {mode: embedding}\n", Map.of())
+      .contains("model_list[1].model_info mode embedding differs from the mode chat"));
+    String fallback = failure("model_list:\n  - model_name: v\n    provider: simulator\n    model_info: {mode: embedding}\n"
+      + "  - model_name: c\n    provider: simulator\nroutes:\n  - model_name: v\n    fallbacks: [c]\n", Map.of());
+    assertTrue(fallback.contains("routes[0].fallbacks 'c' (mode chat) cannot stand in for a model of mode embedding"),
+      fallback);
   }
 
   @Test

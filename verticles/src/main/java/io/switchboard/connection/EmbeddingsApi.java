@@ -1,0 +1,187 @@
+package io.switchboard.connection;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.switchboard.bus.Addresses;
+import io.switchboard.bus.ApiError;
+import io.switchboard.bus.CancelTurn;
+import io.switchboard.bus.EmbeddingRequest;
+import io.switchboard.bus.EmbeddingResult;
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.eventbus.PreferLocal;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+
+/**
+ * {@code POST /v1/embeddings}: the client's body checked for the shapes OpenAI's API accepts, routed by its model like
+ * a chat turn (deployments, retries, fallbacks, breakers, key pools), and the upstream's answer relayed as it wrote it,
+ * with only {@code model} set to the public model name. Everything else the client sent goes upstream untouched.
+ */
+final class EmbeddingsApi {
+  /** OpenAI's limit on inputs per request. */
+  static final int MAX_INPUTS = 2048;
+  private static final Set<String> ENCODINGS = Set.of("float", "base64");
+  private static final long BUS_MARGIN_MILLIS = 5_000;
+
+  private final Vertx vertx;
+  private final MeterRegistry registry;
+  private final SwitchboardConfig.Server settings;
+  private final BiConsumer<RoutingContext, Throwable> fail;
+  private final BiConsumer<RoutingContext, Integer> record;
+  /** Prompt tokens per public model, looked up once per model. */
+  private final Map<String, Counter> tokens = new HashMap<>();
+
+  /** @param record writes the access log line and request metrics for a finished request */
+  EmbeddingsApi(Vertx vertx, MeterRegistry registry, SwitchboardConfig.Server settings,
+                BiConsumer<RoutingContext, Throwable> fail, BiConsumer<RoutingContext, Integer> record) {
+    this.vertx = vertx;
+    this.registry = registry;
+    this.settings = settings;
+    this.fail = fail;
+    this.record = record;
+  }
+
+  void mount(Router router, Handler<RoutingContext> authenticate) {
+    router.post("/v1/embeddings")
+      .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
+      .handler(authenticate)
+      .handler(this::embed);
+  }
+
+  private void embed(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = checked(ctx);
+    } catch (Refused refused) {
+      fail.accept(ctx, refused.error.toException());
+      return;
+    }
+    String model = body.getString("model");
+    ctx.put("model", model);
+    ApiKeys.Tenant tenant = ctx.get("tenant");
+    String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
+    Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
+    fields.remove("model");
+    EmbeddingRequest request = new EmbeddingRequest(requestId, tenant.name(), model, new JsonObject(fields),
+      settings.requestTimeoutMillis(), tenant.priority());
+    HttpServerResponse response = ctx.response();
+    response.closeHandler(v -> {
+      if (!response.ended()) {
+        // the client left: stop the upstream call wherever it runs
+        vertx.eventBus().publish(Addresses.TURN_CANCEL,
+          new CancelTurn(requestId, CancelTurn.ALL, "client disconnected"));
+      }
+    });
+    PreferLocal.<EmbeddingResult>request(vertx.eventBus(), Addresses.ROUTING_EMBEDDINGS, request,
+        request.timeoutMillis() + BUS_MARGIN_MILLIS)
+      .onSuccess(reply -> {
+        EmbeddingResult result = reply.body();
+        tokens.computeIfAbsent(model, m -> Counter.builder("switchboard.embeddings.tokens")
+          .description("Input tokens of embeddings calls, as the upstream counted them").tag("model", m)
+          .register(registry)).increment(result.promptTokens());
+        if (response.ended() || response.closed()) {
+          return;
+        }
+        response.putHeader("x-switchboard-deployment", String.valueOf(result.deployment()))
+          .putHeader("content-type", "application/json").end(result.response());
+        record.accept(ctx, 200);
+      })
+      .onFailure(failure -> fail.accept(ctx, failure));
+  }
+
+  /** The client's body when it is an embeddings request OpenAI's API would accept; a {@link Refused} otherwise. */
+  private static JsonObject checked(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      throw new Refused("We could not parse the JSON body of your request: it must be a JSON object.", null);
+    }
+    if (body == null) {
+      throw new Refused("The request body is empty; it must be a JSON object.", null);
+    }
+    if (!(body.getValue("model") instanceof String model) || model.isBlank()) {
+      throw new Refused("'model' is required and must be a string.", "model");
+    }
+    checkInput(body.getValue("input"));
+    Object encoding = body.getValue("encoding_format");
+    if (encoding != null && !ENCODINGS.contains(encoding)) {
+      throw new Refused("'encoding_format' must be 'float' or 'base64'.", "encoding_format");
+    }
+    Object dimensions = body.getValue("dimensions");
+    if (dimensions != null && !((dimensions instanceof Integer || dimensions instanceof Long)
+      && ((Number) dimensions).longValue() >= 1 && ((Number) dimensions).longValue() <= Integer.MAX_VALUE)) {
+      throw new Refused("'dimensions' must be a positive integer.", "dimensions");
+    }
+    Object user = body.getValue("user");
+    if (user != null && !(user instanceof String)) {
+      throw new Refused("'user' must be a string.", "user");
+    }
+    return body;
+  }
+
+  /** A non-empty string, or a non-empty array of non-empty strings, of token ids, or of non-empty token arrays. */
+  private static void checkInput(Object input) {
+    String shapes = "'input' must be a non-empty string, or a non-empty array of non-empty strings, of token ids, "
+      + "or of non-empty arrays of token ids.";
+    if (input instanceof String text) {
+      if (text.isEmpty()) {
+        throw new Refused(shapes, "input");
+      }
+      return;
+    }
+    if (!(input instanceof JsonArray array) || array.isEmpty()) {
+      throw new Refused(input == null ? "'input' is required." : shapes, "input");
+    }
+    if (array.size() > MAX_INPUTS) {
+      throw new Refused("'input' may hold at most " + MAX_INPUTS + " items; it has " + array.size() + ".", "input");
+    }
+    Object first = array.getValue(0);
+    for (int i = 0; i < array.size(); i++) {
+      Object item = array.getValue(i);
+      boolean sameShape = first instanceof String ? item instanceof String text && !text.isEmpty()
+        : first instanceof JsonArray ? item instanceof JsonArray tokens && !tokens.isEmpty() && tokenIds(tokens)
+        : tokenId(item);
+      if (!sameShape) {
+        throw new Refused(shapes + " input[" + i + "] is not.", "input");
+      }
+    }
+  }
+
+  private static boolean tokenIds(JsonArray tokens) {
+    for (Object token : tokens) {
+      if (!tokenId(token)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean tokenId(Object value) {
+    return (value instanceof Integer || value instanceof Long) && ((Number) value).longValue() >= 0
+      && ((Number) value).longValue() <= Integer.MAX_VALUE;
+  }
+
+  /** A request the API refuses; no stack trace is kept. */
+  private static final class Refused extends RuntimeException {
+    private final ApiError error;
+
+    Refused(String message, String param) {
+      super(message, null, false, false);
+      this.error = ApiError.badRequest(message, param);
+    }
+  }
+}
