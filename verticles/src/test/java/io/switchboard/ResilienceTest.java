@@ -183,6 +183,31 @@ class ResilienceTest {
   }
 
   @Test
+  void a_hedged_tool_call_streams_once_whole_from_the_winner() {
+    JsonObject request = new JsonObject(body("hedged", "weather in Paris", true)).put("tools", new JsonArray().add(
+      new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
+        .put("parameters", new JsonObject().put("type", "object").put("properties", new JsonObject()
+          .put("city", new JsonObject().put("type", "string"))).put("required", new JsonArray().add("city"))))));
+    long start = System.nanoTime();
+    List<String> events = Http.sseData(Http.postLines(url, request.encode()));
+    assertTrue((System.nanoTime() - start) / 1_000_000 < 2000, "the hedge answered");
+    assertEquals("[DONE]", events.get(events.size() - 1));
+    StringBuilder arguments = new StringBuilder();
+    int headers = 0;
+    for (String event : events.subList(0, events.size() - 1)) {
+      JsonArray choices = new JsonObject(event).getJsonArray("choices");
+      JsonArray calls = choices.isEmpty() ? null : choices.getJsonObject(0).getJsonObject("delta").getJsonArray("tool_calls");
+      if (calls != null) {
+        JsonObject call = calls.getJsonObject(0);
+        headers += call.containsKey("id") ? 1 : 0;
+        arguments.append(call.getJsonObject("function").getString("arguments", ""));
+      }
+    }
+    assertEquals(1, headers, "one call, from one attempt: " + events);
+    assertEquals("weather in Paris", new JsonObject(arguments.toString()).getString("city"));
+  }
+
+  @Test
   void a_client_that_leaves_mid_stream_cancels_the_upstream_call() throws Exception {
     HttpResponse<java.io.InputStream> response = java.net.http.HttpClient.newHttpClient().send(
       java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).header("content-type", "application/json")
