@@ -138,10 +138,17 @@ final class HttpTarget extends Target {
       return firstContentNanos == 0 ? "stream: no content" : null;
     }
 
-    /** Whether a chunk has a non-empty string "content" (the first chunk often has "content":""). */
+    /**
+     * Whether a chunk carries a piece of the answer: a non-empty string "content" (the first chunk often has
+     * "content":"") or a tool call's "arguments" fragment.
+     */
     static boolean hasContent(String json) {
-      for (int at = json.indexOf("\"content\""); at >= 0; at = json.indexOf("\"content\"", at + 1)) {
-        int i = at + "\"content\"".length();
+      return hasNonEmpty(json, "\"content\"") || hasNonEmpty(json, "\"arguments\"");
+    }
+
+    private static boolean hasNonEmpty(String json, String field) {
+      for (int at = json.indexOf(field); at >= 0; at = json.indexOf(field, at + 1)) {
+        int i = at + field.length();
         while (i < json.length() && (json.charAt(i) == ' ' || json.charAt(i) == ':')) {
           i++;
         }

@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"model":"static","stream":true,"messages":[{"role":"user","content":"How are you today?"}]}'
