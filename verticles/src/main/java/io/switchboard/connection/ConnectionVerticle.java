@@ -248,7 +248,8 @@ public final class ConnectionVerticle extends VerticleBase {
           response.putHeader(MEMORY, answer.memory());
         }
         response.putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()))
-          .putHeader("content-type", "application/json").end(answer.result().completion());
+          .putHeader("content-type", "application/json")
+          .end(OpenAiJson.completion(turn.requestId(), turn.chat().model(), answer.result()));
         record(ctx, 200);
       })
       .onFailure(failure -> fail(ctx, failure));

@@ -19,6 +19,18 @@ public final class OpenAiJson {
     return Buffer.buffer(data.length() + 8).appendBytes(DATA).appendBuffer(data).appendBytes(EVENT_END);
   }
 
+  /** The completion a result carries; one written from its message when an upstream gave none (never expected). */
+  static Buffer completion(String requestId, String model, ChatResult result) {
+    if (result.completion() != null) {
+      return result.completion();
+    }
+    return new JsonObject().put("id", "chatcmpl-" + requestId).put("object", "chat.completion")
+      .put("created", System.currentTimeMillis() / 1000).put("model", model)
+      .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
+        .put("message", result.message()).putNull("logprobs").put("finish_reason", result.finishReason())))
+      .put("usage", usage(result)).toBuffer();
+  }
+
   /** The turn's usage as the upstream reported it (details included), or counts of zero when it said nothing. */
   static JsonObject usage(ChatResult result) {
     return result.usage() != null ? result.usage() : new JsonObject().put("prompt_tokens", 0)
