@@ -113,11 +113,8 @@ public final class ConnectionVerticle extends VerticleBase {
       : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
-    router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
-      "Unknown path " + ctx.request().method() + " " + ctx.normalizedPath() + ".")));
+    HttpGuards.jsonErrors(router, this::fail);
     router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
-    router.errorHandler(405, ctx -> fail(ctx, new ApiError(405, "invalid_request_error", "method_not_allowed",
-      "Method " + ctx.request().method() + " is not allowed on " + ctx.normalizedPath() + ".", null)));
     router.errorHandler(500, ctx -> {
       LOG.error("request {} failed inside the gateway", ctx.get(REQUEST_ID), ctx.failure());
       fail(ctx, ApiError.internal());
@@ -130,11 +127,13 @@ public final class ConnectionVerticle extends VerticleBase {
         turn.chunk(chunk);
       }
     });
-    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
+    HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
-        : (int) settings.maxBodyBytes()));
+        : (int) settings.maxBodyBytes());
+    server = HttpGuards.protect(vertx.createHttpServer(options), options, settings.port(),
+      settings.headerReadTimeoutMillis(), settings.idleTimeoutMillis());
     long sweepEvery = Math.max(1_000, settings.webSocketIdleTimeoutMillis() / 6);
     vertx.setPeriodic(sweepEvery, t -> {
       long now = System.currentTimeMillis();
@@ -147,6 +146,11 @@ public final class ConnectionVerticle extends VerticleBase {
   }
 
   private void webSocket(RoutingContext ctx) {
+    ApiError refusal = HttpGuards.webSocketRefusal(ctx.request());
+    if (refusal != null) {
+      fail(ctx, refusal);
+      return;
+    }
     String authorization = ctx.request().getHeader("authorization");
     ApiKeys.Tenant tenant = null;
     if (authorization != null || !apiKeys.enabled()) {
@@ -163,7 +167,7 @@ public final class ConnectionVerticle extends VerticleBase {
         streamPauses,
         () -> sockets.remove(chat[0]));
       sockets.add(chat[0]);
-    });
+    }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
   }
 
   /** Lets requests in flight finish (streams included) before the server goes. */
