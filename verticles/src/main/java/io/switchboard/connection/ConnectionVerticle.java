@@ -61,6 +61,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final ApiKeys apiKeys;
+  private final ChatRules rules;
   private final String inbox;
   private final MeterRegistry registry;
   private final Map<String, StreamSink> streams = new HashMap<>();
@@ -86,6 +87,7 @@ public final class ConnectionVerticle extends VerticleBase {
     this.config = config;
     this.settings = config.server();
     this.apiKeys = new ApiKeys(config.auth());
+    this.rules = new ChatRules(config);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
   }
@@ -164,7 +166,7 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.request().toWebSocket().onSuccess(socket -> {
       WebSocketChat[] chat = new WebSocketChat[1];
       chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, socketStreams, inbox, settings, preAuthenticated,
-        streamPauses,
+        rules, streamPauses,
         () -> sockets.remove(chat[0]));
       sockets.add(chat[0]);
     }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
@@ -218,7 +220,7 @@ public final class ConnectionVerticle extends VerticleBase {
           data.add(json);
         }
         if (wanted != null) {
-          fail(ctx, ApiError.modelNotFound(wanted));
+          fail(ctx, ApiError.modelNotFound(ChatRules.echoed(wanted)));
         } else {
           respondJson(ctx, 200, new JsonObject().put("object", "list").put("data", data));
         }
@@ -248,12 +250,18 @@ public final class ConnectionVerticle extends VerticleBase {
       fail(ctx, e.error());
       return;
     }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      ctx.put("model", ChatRules.echoed(chat.model()));
+      fail(ctx, refusal);
+      return;
+    }
     ctx.put("model", chat.model());
     ApiKeys.Tenant tenant = ctx.get("tenant");
     String requestId = ctx.get(REQUEST_ID);
     pipeline.memory(requestId, tenant.name(), conversationId).onSuccess(memory -> {
       if (conversationId != null) {
-        ctx.response().putHeader(MEMORY, memory.available() ? "on" : "unavailable");
+        ctx.response().putHeader(MEMORY, rules.memory(memory.available()));
       }
       List<ChatMessage> messages = pipeline.prompt(chat.model(), memory.history(), chat.messages());
       ChatRequest request = new ChatRequest(requestId, tenant.name(), chat.model(), messages, chat.stream(),

@@ -30,6 +30,11 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtension;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.bus.ApiError;
@@ -70,7 +75,9 @@ import java.util.function.BiConsumer;
  *   with its status (400, 414, 431) before the close, instead of an empty body or a silent close; CONNECT gets 405;</li>
  *   <li>a header-read timeout (a request's head must arrive whole this soon after its first byte, or after the
  *   connection opened: 408) and an idle timeout (a keep-alive connection with no request in flight is closed). Neither
- *   applies once a connection is upgraded (WebSocket, h2c), nor while a response streams.</li>
+ *   applies once a connection is upgraded (WebSocket, h2c), nor while a response streams;</li>
+ *   <li>on a WebSocket, a frame with RSV bits no negotiated extension defines is closed with 1002 (the codec, told
+ *   extensions may be used, lets them through).</li>
  * </ul>
  * Vert.x creates its HTTP connection only once a first request head has arrived (it waits to see whether the
  * client speaks HTTP/2), so a hook on the connection comes too late for a half-sent request. The guards are put in
@@ -417,6 +424,14 @@ public final class HttpGuards {
         ReferenceCountUtil.release(msg);
         return;
       }
+      if (msg instanceof WebSocketFrame frame && !extensionAllows(ctx, frame.rsv())) {
+        // RFC 6455 §5.2: RSV bits only with an extension that defines them (the codec lets them through)
+        state = State.CLOSING;
+        frame.release();
+        ctx.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.PROTOCOL_ERROR, "RSV bits without an extension"))
+          .addListener(ChannelFutureListener.CLOSE);
+        return;
+      }
       if (state == State.OFF || !(msg instanceof HttpObject http)) {
         if (state != State.OFF && ctx.pipeline().get(DECODER) == null) {
           off(); // upgraded to HTTP/2 (h2c)
@@ -464,6 +479,11 @@ public final class HttpGuards {
         }
       }
       ctx.write(msg, promise);
+    }
+
+    /** No RSV bit without an extension; permessage-deflate (the only one offered) defines RSV1. */
+    private static boolean extensionAllows(ChannelHandlerContext ctx, int rsv) {
+      return rsv == 0 || rsv == WebSocketExtension.RSV1 && ctx.pipeline().get(WebSocketExtensionDecoder.class) != null;
     }
 
     private static ApiError refusal(HttpRequest request) {

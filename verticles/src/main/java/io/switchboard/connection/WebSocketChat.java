@@ -43,14 +43,16 @@ final class WebSocketChat {
   private final String inbox;
   private final SwitchboardConfig.Server settings;
   private final FlowGate gate;
+  private final ChatRules rules;
+  private final WebSocketFrames frames;
   /** client turn id → request id */
   private final Map<String, String> turns = new HashMap<>(4);
   private ApiKeys.Tenant tenant;
   long lastHeard = System.currentTimeMillis();
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline, Streams streams,
-                String inbox, SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, Counter pauses,
-                Runnable onClosed) {
+                String inbox, SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, ChatRules rules,
+                Counter pauses, Runnable onClosed) {
     this.vertx = vertx;
     this.socket = socket;
     this.apiKeys = apiKeys;
@@ -59,6 +61,8 @@ final class WebSocketChat {
     this.inbox = inbox;
     this.settings = settings;
     this.tenant = preAuthenticated;
+    this.rules = rules;
+    this.frames = new WebSocketFrames(socket);
     this.gate = new FlowGate(vertx, socket, settings.slowClientTimeoutMillis(), pauses, () -> {
       closed(); // stop every answer now; the close frame waits behind what is already queued
       socket.close(CLOSE_TOO_SLOW, "client too slow: it stayed behind the stream for "
@@ -66,7 +70,11 @@ final class WebSocketChat {
     });
     socket.setWriteQueueMaxSize(256 * 1024);
     socket.textMessageHandler(this::received);
-    socket.frameHandler(frame -> lastHeard = System.currentTimeMillis());
+    socket.frameHandler(frame -> {
+      lastHeard = System.currentTimeMillis();
+      frames.check(frame);
+    });
+    socket.exceptionHandler(frames::failed);
     socket.closeHandler(v -> {
       closed();
       onClosed.run();
@@ -81,6 +89,9 @@ final class WebSocketChat {
   }
 
   private void received(String text) {
+    if (frames.refused()) {
+      return; // its frames broke the protocol: the socket is closing with the reason
+    }
     lastHeard = System.currentTimeMillis();
     JsonObject message;
     try {
@@ -105,6 +116,9 @@ final class WebSocketChat {
   }
 
   private void authenticate(JsonObject message) {
+    if (tenant != null) {
+      return; // signed in already (Authorization header, or auth off): one ready per socket
+    }
     Object key = message.getValue("api_key");
     ApiKeys.Tenant who = apiKeys.authenticate(key instanceof String k ? "Bearer " + k : null);
     if (who == null) {
@@ -151,6 +165,11 @@ final class WebSocketChat {
       error(id, e.error());
       return;
     }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      error(id, refusal); // before any started: the turn never began
+      return;
+    }
     String conversationId = conversation != null ? (String) conversation
       : "conv-" + ConnectionVerticle.newRequestId().substring(4);
     String requestId = ConnectionVerticle.newRequestId();
@@ -166,7 +185,7 @@ final class WebSocketChat {
       streams.open(requestId, turn);
       gate.add(requestId);
       send(new JsonObject().put("type", "started").put("id", id).put("request_id", requestId)
-        .put("conversation_id", conversationId).put("memory", memory.available() ? "on" : "unavailable"));
+        .put("conversation_id", conversationId).put("memory", rules.memory(memory.available())));
       pipeline.stream(request, chat.messages(), turn, (status, unshown) -> {
         if (!requestId.equals(turns.get(id))) {
           return; // cancelled: the client was told already
