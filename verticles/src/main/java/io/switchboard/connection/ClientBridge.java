@@ -70,6 +70,7 @@ final class ClientBridge {
       .addInboundPermitted(new PermittedOptions().setAddress(CHAT))
       .addInboundPermitted(new PermittedOptions().setAddress(CANCEL))
       .addOutboundPermitted(new PermittedOptions().setAddressRegex(STREAM_PREFIX.replace(".", "\\.") + "[0-9a-f]{32}"));
+    SockJsFallbacks.mount(router, "/eventbus", settings.maxBodyBytes());
     router.route("/eventbus/*").subRouter(SockJSHandler.create(vertx).bridge(options, this::event));
     var bus = vertx.eventBus();
     return Future.all(List.of(
