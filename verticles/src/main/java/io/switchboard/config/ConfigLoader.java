@@ -45,7 +45,9 @@ public final class ConfigLoader {
         throw new ConfigException(file + ": configuration file not found or not readable");
       }
       try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        return parse(file.toString(), reader, env);
+        SwitchboardConfig config = parse(file.toString(), reader, env);
+        LOG.info("configuration loaded from {}", file.toAbsolutePath().normalize());
+        return config;
       } catch (IOException e) {
         throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
       }
@@ -59,7 +61,9 @@ public final class ConfigLoader {
       throw new ConfigException("no configuration: conf/switchboard.yaml is missing and none is bundled");
     }
     try (Reader reader = new InputStreamReader(bundled, StandardCharsets.UTF_8)) {
-      return parse("switchboard.yaml (bundled)", reader, env);
+      SwitchboardConfig config = parse("switchboard.yaml (bundled)", reader, env);
+      LOG.info("configuration loaded from the switchboard.yaml bundled in the jar (no conf/switchboard.yaml here)");
+      return config;
     } catch (IOException e) {
       throw new ConfigException("bundled switchboard.yaml cannot be read: " + e.getMessage());
     }
