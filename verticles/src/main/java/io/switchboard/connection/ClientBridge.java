@@ -50,18 +50,20 @@ final class ClientBridge {
   private final WebSocketChat.Streams streams;
   private final String inbox;
   private final SwitchboardConfig.Server settings;
+  private final ChatRules rules;
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
   /** request id → tenant, for the turns this instance streams to bridge clients */
   private final Map<String, String> turns = new HashMap<>();
 
   ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, WebSocketChat.Streams streams, String inbox,
-               SwitchboardConfig.Server settings) {
+               SwitchboardConfig.Server settings, ChatRules rules) {
     this.vertx = vertx;
     this.apiKeys = apiKeys;
     this.pipeline = pipeline;
     this.streams = streams;
     this.inbox = inbox;
     this.settings = settings;
+    this.rules = rules;
   }
 
   Future<Void> mount(Router router) {
@@ -139,6 +141,11 @@ final class ClientBridge {
           ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text)) : body.getValue("messages")));
     } catch (InvalidRequest e) {
       message.fail(e.error().status(), e.error().toJson().encode());
+      return;
+    }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      refusal.failReply(message);
       return;
     }
     String requestId = ConnectionVerticle.newRequestId();

@@ -111,7 +111,7 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
     router.getWithRegex("/(app\\.js|app\\.css)").handler(StaticHandler.create("webroot"));
     Future<Void> bridge = config.bridge().sockJs()
-      ? new ClientBridge(vertx, apiKeys, pipeline, socketStreams, inbox, settings).mount(router)
+      ? new ClientBridge(vertx, apiKeys, pipeline, socketStreams, inbox, settings, rules).mount(router)
       : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
