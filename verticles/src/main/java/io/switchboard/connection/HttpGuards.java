@@ -385,6 +385,8 @@ public final class HttpGuards {
     private boolean codecSwapped;
     private State state = State.HEAD;
     private boolean responding;
+    /** Requests read whose response has not ended (more than one when a client pipelines). */
+    private int inFlight;
     private ScheduledFuture<?> timer;
 
     Guard(Limits limits) {
@@ -454,6 +456,7 @@ public final class HttpGuards {
         }
         disarm();
         state = State.BUSY;
+        inFlight++;
       }
       ctx.fireChannelRead(msg);
     }
@@ -474,8 +477,11 @@ public final class HttpGuards {
         }
         if (state != State.OFF && responding && msg instanceof LastHttpContent) {
           responding = false;
-          state = State.IDLE;
-          arm(limits.idleTimeoutMillis());
+          if (--inFlight <= 0) {
+            inFlight = 0;
+            state = State.IDLE;
+            arm(limits.idleTimeoutMillis());
+          }
         }
       }
       ctx.write(msg, promise);
