@@ -12,6 +12,7 @@ import io.switchboard.config.ConfigLoader;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.connection.ConnectionVerticle;
+import io.switchboard.connection.HttpGuards;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
 import io.switchboard.routing.RoutingVerticle;
@@ -33,6 +34,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.FileNotFoundException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -118,7 +120,8 @@ public final class Switchboard {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     VertxOptions options = new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
       .setJvmMetricsEnabled(true));
-    VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
+    VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry))
+      .withTransport(HttpGuards.TRANSPORT);
     Future<Vertx> vertx;
     if (config.cluster().enabled()) {
       options.getEventBusOptions().setHost(config.cluster().host()).setPort(0);
@@ -158,13 +161,26 @@ public final class Switchboard {
 
   private static Config hazelcastConfig(SwitchboardConfig.Cluster cluster) {
     System.setProperty("hazelcast.logging.type", "slf4j");
+    Path file = clusterConfigFile(cluster, Path.of(""));
     try {
-      Config config = cluster.configFile() != null ? Config.loadFromFile(new File(cluster.configFile()))
+      LOG.info("cluster configuration: {}", file != null ? file : "cluster.xml (bundled)");
+      return file != null ? Config.loadFromFile(file.toFile())
         : Config.loadFromClasspath(Switchboard.class.getClassLoader(), "cluster.xml");
-      return config;
     } catch (FileNotFoundException e) {
       throw new ConfigException("cluster.config_file: " + cluster.configFile() + " not found");
     }
+  }
+
+  /**
+   * The Hazelcast XML a node uses: {@code cluster.config_file}, else {@code conf/cluster.xml} in the working directory
+   * (as {@code conf/switchboard.yaml} is found), else null for the copy bundled in the jar.
+   */
+  static Path clusterConfigFile(SwitchboardConfig.Cluster cluster, Path workingDirectory) {
+    if (cluster.configFile() != null) {
+      return Path.of(cluster.configFile());
+    }
+    Path local = workingDirectory.resolve("conf").resolve("cluster.xml");
+    return Files.isReadable(local) ? local : null;
   }
 
   private Future<Void> deployAll(PrometheusMeterRegistry registry) {

@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NodeFailoverTest {
   private static final Map<String, String> ENV = Map.of("SWITCHBOARD_SIMULATOR_TOKENS_PER_SECOND", "20",
     "SWITCHBOARD_SIMULATOR_REPLY_TOKENS", "60", "SWITCHBOARD_SIMULATOR_TTFT_MS", "5",
-    "SWITCHBOARD_SERVER_REQUEST_TIMEOUT_MS", "20000");
+    "SWITCHBOARD_SERVER_REQUEST_TIMEOUT_MS", "20000", "SWITCHBOARD_SESSION_ALLOW_LOCAL_MEMORY_IN_CLUSTER", "true");
   private static NodeProcess front;
   private static final List<NodeProcess> backs = new ArrayList<>();
 

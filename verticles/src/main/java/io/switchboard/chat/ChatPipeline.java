@@ -43,7 +43,7 @@ public final class ChatPipeline {
                          String conversationId, long timeoutMillis) {
   }
 
-  /** A finished turn: its result, and whether memory was used (on, unavailable, off). */
+  /** A finished turn: its result, and whether memory was used (on, local, unavailable, off). */
   public record Answer(ChatResult result, String memory) {
   }
 
@@ -52,6 +52,8 @@ public final class ChatPipeline {
   private final SwitchboardConfig config;
   private final String inbox;
   private final Map<String, StreamSink> streams = new HashMap<>();
+  /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
+  private final String remembered;
 
   /** @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox) {
@@ -59,6 +61,7 @@ public final class ChatPipeline {
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
+    this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
   }
 
   /** Listens on the inbox (once, at start-up): stream chunks and ends in, progress questions answered. */
@@ -141,7 +144,7 @@ public final class ChatPipeline {
     int budget = config.route(turn.chat().model()).contextTokens();
     return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_PROMPT,
         new PromptQuery(turn.tenant(), turn.conversationId(), fresh, budget), SESSION_TIMEOUT_MILLIS)
-      .map(reply -> new Prompt(reply.body().messages(), "on"))
+      .map(reply -> new Prompt(reply.body().messages(), remembered))
       .otherwise(failure -> {
         LOG.warn("request {}: conversation memory unavailable, serving without it ({})", turn.requestId(),
           ApiError.from(failure).message());

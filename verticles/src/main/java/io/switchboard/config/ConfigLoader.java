@@ -45,7 +45,9 @@ public final class ConfigLoader {
         throw new ConfigException(file + ": configuration file not found or not readable");
       }
       try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        return parse(file.toString(), reader, env);
+        SwitchboardConfig config = parse(file.toString(), reader, env);
+        LOG.info("configuration loaded from {}", file.toAbsolutePath().normalize());
+        return config;
       } catch (IOException e) {
         throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
       }
@@ -59,7 +61,9 @@ public final class ConfigLoader {
       throw new ConfigException("no configuration: conf/switchboard.yaml is missing and none is bundled");
     }
     try (Reader reader = new InputStreamReader(bundled, StandardCharsets.UTF_8)) {
-      return parse("switchboard.yaml (bundled)", reader, env);
+      SwitchboardConfig config = parse("switchboard.yaml (bundled)", reader, env);
+      LOG.info("configuration loaded from the switchboard.yaml bundled in the jar (no conf/switchboard.yaml here)");
+      return config;
     } catch (IOException e) {
       throw new ConfigException("bundled switchboard.yaml cannot be read: " + e.getMessage());
     }
@@ -88,6 +92,11 @@ public final class ConfigLoader {
       deployments, routes(root, deployments), session(root.child("session")), cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments));
     root.rejectUnknownKeys();
+    if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
+      throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
+        + "turns it served. Use store: redis (shared by every node), or set session.allow_local_memory_in_cluster: true "
+        + "to accept per-node memory");
+    }
     return config;
   }
 
@@ -99,7 +108,9 @@ public final class ConfigLoader {
       node.number("max_body_bytes", 1_048_576, 1024, 1L << 30),
       node.number("request_timeout_ms", 300_000, 100, 3_600_000),
       node.number("slow_client_timeout_ms", 30_000, 100, 3_600_000),
-      node.number("websocket_idle_timeout_ms", 120_000, 1_000, 86_400_000));
+      node.number("websocket_idle_timeout_ms", 120_000, 1_000, 86_400_000),
+      node.number("header_read_timeout_ms", 10_000, 100, 600_000),
+      node.number("idle_timeout_ms", 60_000, 100, 86_400_000));
     node.rejectUnknownKeys();
     return server;
   }
@@ -113,7 +124,8 @@ public final class ConfigLoader {
       throw node.error("admin_token", "must be at least 16 characters long");
     }
     var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
-      node.integer("port", 9090, 0, 65535), token);
+      node.integer("port", 9090, 0, 65535), token, node.number("header_read_timeout_ms", 10_000, 100, 600_000),
+      node.number("idle_timeout_ms", 60_000, 100, 86_400_000));
     node.rejectUnknownKeys();
     return management;
   }
@@ -358,7 +370,8 @@ public final class ConfigLoader {
       node.oneOf("store", "memory", Set.of("memory", "redis")),
       node.number("ttl_seconds", 86_400, 1, 365L * 86_400),
       node.integer("max_messages", 200, 2, 100_000),
-      node.string("redis_url", "redis://127.0.0.1:6379"));
+      node.string("redis_url", "redis://127.0.0.1:6379"),
+      node.bool("allow_local_memory_in_cluster", false));
     node.rejectUnknownKeys();
     return session;
   }

@@ -33,17 +33,25 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     return verticles.contains(verticle);
   }
 
-  /** The public API port. */
+  /**
+   * The public API port.
+   *
+   * @param headerReadTimeoutMillis a request whose head has not arrived this long after its first byte gets 408
+   * @param idleTimeoutMillis       a keep-alive connection with no request in flight is closed after this long
+   */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
-                       long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis) {
+                       long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
+                       long idleTimeoutMillis) {
   }
 
   /**
    * Where /metrics, /health, /ready and the admin API are served (kept off the public port).
    *
    * @param adminToken bearer token for /admin/*; null disables the admin API. toString never shows it.
+   * @param headerReadTimeoutMillis, idleTimeoutMillis as for {@link Server}
    */
-  public record Management(String host, int port, String adminToken) {
+  public record Management(String host, int port, String adminToken, long headerReadTimeoutMillis,
+                           long idleTimeoutMillis) {
     @Override
     public String toString() {
       return "Management[host=" + host + ", port=" + port + ", admin=" + (adminToken != null) + "]";
@@ -194,7 +202,16 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
-  public record Session(String store, long ttlSeconds, int maxMessages, String redisUrl) {
+  /**
+   * @param allowLocalMemoryInCluster lets a clustered node keep conversations in its own memory (each node then
+   *                                  remembers only the turns it served; answers say {@code x-switchboard-memory: local})
+   */
+  public record Session(String store, long ttlSeconds, int maxMessages, String redisUrl,
+                        boolean allowLocalMemoryInCluster) {
+    /** Conversations held by this node alone while it is one of several. */
+    public boolean localInCluster(Cluster cluster) {
+      return cluster.enabled() && store.equals("memory");
+    }
   }
 
   /** @param configFile Hazelcast XML; null means the cluster.xml on the class path */

@@ -49,15 +49,18 @@ final class ClientBridge {
   private final ApiKeys apiKeys;
   private final ChatPipeline pipeline;
   private final SwitchboardConfig.Server settings;
+  private final ChatRules rules;
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
   /** request id → tenant, for the turns this instance streams to bridge clients */
   private final Map<String, String> turns = new HashMap<>();
 
-  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, SwitchboardConfig.Server settings) {
+  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, SwitchboardConfig.Server settings,
+               ChatRules rules) {
     this.vertx = vertx;
     this.apiKeys = apiKeys;
     this.pipeline = pipeline;
     this.settings = settings;
+    this.rules = rules;
   }
 
   Future<Void> mount(Router router) {
@@ -66,6 +69,7 @@ final class ClientBridge {
       .addInboundPermitted(new PermittedOptions().setAddress(CHAT))
       .addInboundPermitted(new PermittedOptions().setAddress(CANCEL))
       .addOutboundPermitted(new PermittedOptions().setAddressRegex(STREAM_PREFIX.replace(".", "\\.") + "[0-9a-f]{32}"));
+    SockJsFallbacks.mount(router, "/eventbus", settings.maxBodyBytes());
     router.route("/eventbus/*").subRouter(SockJSHandler.create(vertx).bridge(options, this::event));
     var bus = vertx.eventBus();
     return Future.all(List.of(
@@ -132,6 +136,11 @@ final class ClientBridge {
       chat = ChatCompletionRequest.parse(WebSocketChat.chatBody(body));
     } catch (InvalidRequest e) {
       message.fail(e.error().status(), e.error().toJson().encode());
+      return;
+    }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      refusal.failReply(message);
       return;
     }
     String requestId = ConnectionVerticle.newRequestId();

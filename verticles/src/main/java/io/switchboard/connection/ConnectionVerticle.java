@@ -56,6 +56,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final ApiKeys apiKeys;
+  private final ChatRules rules;
   private final String inbox;
   private final MeterRegistry registry;
   /** Meters looked up once per (model, status, path), not per request. */
@@ -69,6 +70,7 @@ public final class ConnectionVerticle extends VerticleBase {
     this.config = config;
     this.settings = config.server();
     this.apiKeys = new ApiKeys(config.auth());
+    this.rules = new ChatRules(config);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
   }
@@ -93,25 +95,24 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
     router.getWithRegex("/(app\\.js|app\\.css|vendor/[\\w.-]+\\.js)").handler(StaticHandler.create("webroot"));
     Future<Void> bridge = config.bridge().sockJs()
-      ? new ClientBridge(vertx, apiKeys, pipeline, settings).mount(router)
+      ? new ClientBridge(vertx, apiKeys, pipeline, settings, rules).mount(router)
       : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
-    router.route().last().handler(ctx -> fail(ctx, ApiError.notFound(
-      "Unknown path " + ctx.request().method() + " " + ctx.normalizedPath() + ".")));
+    HttpGuards.jsonErrors(router, this::fail);
     router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
-    router.errorHandler(405, ctx -> fail(ctx, new ApiError(405, "invalid_request_error", "method_not_allowed",
-      "Method " + ctx.request().method() + " is not allowed on " + ctx.normalizedPath() + ".", null)));
     router.errorHandler(500, ctx -> {
       LOG.error("request {} failed inside the gateway", ctx.get(REQUEST_ID), ctx.failure());
       fail(ctx, ApiError.internal());
     });
 
-    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
+    HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
-        : (int) settings.maxBodyBytes()));
+        : (int) settings.maxBodyBytes());
+    server = HttpGuards.protect(vertx.createHttpServer(options), options, settings.port(),
+      settings.headerReadTimeoutMillis(), settings.idleTimeoutMillis());
     long sweepEvery = Math.max(1_000, settings.webSocketIdleTimeoutMillis() / 6);
     vertx.setPeriodic(sweepEvery, t -> {
       long now = System.currentTimeMillis();
@@ -124,6 +125,11 @@ public final class ConnectionVerticle extends VerticleBase {
   }
 
   private void webSocket(RoutingContext ctx) {
+    ApiError refusal = HttpGuards.webSocketRefusal(ctx.request());
+    if (refusal != null) {
+      fail(ctx, refusal);
+      return;
+    }
     String authorization = ctx.request().getHeader("authorization");
     ApiKeys.Tenant tenant = null;
     if (authorization != null || !apiKeys.enabled()) {
@@ -136,11 +142,11 @@ public final class ConnectionVerticle extends VerticleBase {
     ApiKeys.Tenant preAuthenticated = tenant;
     ctx.request().toWebSocket().onSuccess(socket -> {
       WebSocketChat[] chat = new WebSocketChat[1];
-      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated,
+      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
         streamPauses,
         () -> sockets.remove(chat[0]));
       sockets.add(chat[0]);
-    });
+    }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
   }
 
   /** Lets requests in flight finish (streams included) before the server goes. */
@@ -191,7 +197,7 @@ public final class ConnectionVerticle extends VerticleBase {
           data.add(json);
         }
         if (wanted != null) {
-          fail(ctx, ApiError.modelNotFound(wanted));
+          fail(ctx, ApiError.modelNotFound(ChatRules.echoed(wanted)));
         } else {
           respondJson(ctx, 200, new JsonObject().put("object", "list").put("data", data));
         }
@@ -219,6 +225,12 @@ public final class ConnectionVerticle extends VerticleBase {
       }
     } catch (InvalidRequest e) {
       fail(ctx, e.error());
+      return;
+    }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      ctx.put("model", ChatRules.echoed(chat.model()));
+      fail(ctx, refusal);
       return;
     }
     ctx.put("model", chat.model());

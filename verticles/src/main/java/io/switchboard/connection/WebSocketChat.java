@@ -32,13 +32,15 @@ final class WebSocketChat {
   private final ChatPipeline pipeline;
   private final SwitchboardConfig.Server settings;
   private final FlowGate gate;
+  private final ChatRules rules;
+  private final WebSocketFrames frames;
   /** client turn id → request id */
   private final Map<String, String> turns = new HashMap<>(4);
   private ApiKeys.Tenant tenant;
   long lastHeard = System.currentTimeMillis();
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline,
-                SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, Counter pauses,
+                SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, ChatRules rules, Counter pauses,
                 Runnable onClosed) {
     this.vertx = vertx;
     this.socket = socket;
@@ -46,6 +48,8 @@ final class WebSocketChat {
     this.pipeline = pipeline;
     this.settings = settings;
     this.tenant = preAuthenticated;
+    this.rules = rules;
+    this.frames = new WebSocketFrames(socket);
     this.gate = new FlowGate(vertx, socket, settings.slowClientTimeoutMillis(), pauses, () -> {
       closed(); // stop every answer now; the close frame waits behind what is already queued
       socket.close(CLOSE_TOO_SLOW, "client too slow: it stayed behind the stream for "
@@ -53,7 +57,11 @@ final class WebSocketChat {
     });
     socket.setWriteQueueMaxSize(256 * 1024);
     socket.textMessageHandler(this::received);
-    socket.frameHandler(frame -> lastHeard = System.currentTimeMillis());
+    socket.frameHandler(frame -> {
+      lastHeard = System.currentTimeMillis();
+      frames.check(frame);
+    });
+    socket.exceptionHandler(frames::failed);
     socket.closeHandler(v -> {
       closed();
       onClosed.run();
@@ -68,6 +76,9 @@ final class WebSocketChat {
   }
 
   private void received(String text) {
+    if (frames.refused()) {
+      return; // its frames broke the protocol: the socket is closing with the reason
+    }
     lastHeard = System.currentTimeMillis();
     JsonObject message;
     try {
@@ -92,6 +103,9 @@ final class WebSocketChat {
   }
 
   private void authenticate(JsonObject message) {
+    if (tenant != null) {
+      return; // signed in already (Authorization header, or auth off): one ready per socket
+    }
     Object key = message.getValue("api_key");
     ApiKeys.Tenant who = apiKeys.authenticate(key instanceof String k ? "Bearer " + k : null);
     if (who == null) {
@@ -128,6 +142,11 @@ final class WebSocketChat {
       chat = ChatCompletionRequest.parse(chatBody(message));
     } catch (InvalidRequest e) {
       error(id, e.error());
+      return;
+    }
+    ApiError refusal = rules.refusal(chat.model());
+    if (refusal != null) {
+      error(id, refusal); // before any started: the turn never began
       return;
     }
     String conversationId = conversation != null ? (String) conversation

@@ -2,6 +2,7 @@ package io.switchboard.im;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.switchboard.bus.ApiError;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.ImChannel;
@@ -104,8 +105,11 @@ public final class ImWebhooks {
     registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "rejected").increment();
     LOG.warn("im channel {}: callback from {} rejected with {}: {}", channel, ctx.request().remoteAddress(),
       rejected.status(), rejected.getMessage());
-    ctx.response().setStatusCode(rejected.status()).putHeader("content-type", "text/plain; charset=utf-8")
-      .end(rejected.status() == 401 ? "callback not verified" : "callback not readable");
+    ApiError error = rejected.status() == 401 ? new ApiError(401, "invalid_request_error",
+      "callback_not_verified", "The callback is not verified.", null)
+      : ApiError.badRequest("The callback is not readable.", null);
+    ctx.response().setStatusCode(rejected.status()).putHeader("content-type", "application/json")
+      .end(error.toJson().toBuffer());
   }
 
   private static Buffer body(RoutingContext ctx) {

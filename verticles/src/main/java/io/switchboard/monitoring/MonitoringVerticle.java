@@ -3,6 +3,9 @@ package io.switchboard.monitoring;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
+import io.switchboard.connection.HttpGuards;
+import io.switchboard.eventbus.PreferLocal;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
@@ -29,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MonitoringVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MonitoringVerticle.class);
+  private static final long READY_PROBE_MILLIS = 1_000;
   private final SwitchboardConfig config;
   private final String nodeId;
   private final PrometheusMeterRegistry registry;
@@ -47,13 +51,21 @@ public final class MonitoringVerticle extends VerticleBase {
       .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
       .end(registry.scrape()));
     router.get("/health").handler(this::health);
-    router.get("/ready").handler(this::health);
+    router.get("/ready").handler(this::ready);
     router.route("/admin/*").handler(this::authorizeAdmin);
     router.get("/admin/routes").handler(this::routes);
     router.post("/admin/models/:model/degrade").handler(BodyHandler.create(false).setBodyLimit(4096))
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
-    server = vertx.createHttpServer();
+    HttpGuards.jsonErrors(router, MonitoringVerticle::error);
+    router.errorHandler(500, ctx -> {
+      LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
+      error(ctx, ApiError.internal());
+    });
+    HttpServerOptions options = new HttpServerOptions();
+    server = HttpGuards.protect(vertx.createHttpServer(options), options, config.management().port(),
+      config.management().headerReadTimeoutMillis(),
+      config.management().idleTimeoutMillis());
     return server.requestHandler(router).listen(config.management().port(), config.management().host());
   }
 
@@ -62,13 +74,29 @@ public final class MonitoringVerticle extends VerticleBase {
     return server.shutdown(5, TimeUnit.SECONDS);
   }
 
+  /** The process is alive and its event loop answers: restart it when this fails. */
   private void health(RoutingContext ctx) {
+    json(ctx, 200, new JsonObject().put("status", "UP").put("node", nodeId).put("clustered", vertx.isClustered())
+      .put("verticles", new JsonArray(config.verticles().stream().sorted().toList())));
+  }
+
+  /**
+   * The node takes traffic: every verticle is deployed (this one is last) and, when it serves clients, a routing
+   * verticle answers on the event bus. Take it out of the load balancer while this is 503.
+   */
+  private void ready(RoutingContext ctx) {
     JsonObject body = new JsonObject()
-      .put("status", "UP")
       .put("node", nodeId)
       .put("clustered", vertx.isClustered())
       .put("verticles", new JsonArray(config.verticles().stream().sorted().toList()));
-    ctx.response().putHeader("content-type", "application/json").end(body.encode());
+    if (!config.runs("connection")) {
+      json(ctx, 200, body.put("status", "READY"));
+      return;
+    }
+    PreferLocal.request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", READY_PROBE_MILLIS)
+      .onSuccess(reply -> json(ctx, 200, body.put("status", "READY")))
+      .onFailure(failure -> json(ctx, 503, body.put("status", "NOT_READY")
+        .put("reason", "no routing verticle answered within " + READY_PROBE_MILLIS + " ms")));
   }
 
   private void authorizeAdmin(RoutingContext ctx) {
@@ -122,10 +150,14 @@ public final class MonitoringVerticle extends VerticleBase {
     }
     vertx.eventBus().publish(Addresses.ROUTING_DEGRADE, order);
     LOG.warn("admin: degrade order {} from {}", order.encode(), ctx.request().remoteAddress());
-    json(ctx, 200, order.put("applied_cluster_wide", true));
+    // published to every node's routing verticle; a single node has only itself
+    json(ctx, 200, order.put("applied_cluster_wide", vertx.isClustered()));
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {
+    if (ctx.response().ended()) {
+      return;
+    }
     ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
   }
 

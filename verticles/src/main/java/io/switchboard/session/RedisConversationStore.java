@@ -26,16 +26,19 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Every operation is one pipelined batch, so one network round trip. Appends from several nodes at once are all kept:
  * each is a single RPUSH, so one append's messages stay together and nothing is overwritten.
- * When Redis is down or slow, operations fail within {@link #OPERATION_TIMEOUT}; the pooled client connects again on
- * the next operation once Redis is back.
+ * When Redis is down, operations fail at once; when it stops answering, within {@link #SILENCE}, and then at once
+ * while a {@link RedisGuard} keeps calls away from it; a slow one, within {@link #OPERATION_TIMEOUT}. The pooled client connects again once Redis is back.
  */
 public final class RedisConversationStore implements ConversationStore {
   static final Duration CONNECT_TIMEOUT = Duration.ofMillis(500);
   static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(1);
+  /** Redis silent this long with a call waiting: calls fail at once until it answers again (see {@link RedisGuard}). */
+  static final Duration SILENCE = Duration.ofMillis(400);
   static final Duration IDLE_TIMEOUT = Duration.ofMinutes(1);
   private static final Logger LOG = LoggerFactory.getLogger(RedisConversationStore.class);
 
   private final Redis redis;
+  private final RedisGuard guard;
   private final long ttlMillis;
   private final int maxMessages;
 
@@ -51,6 +54,7 @@ public final class RedisConversationStore implements ConversationStore {
       throw new IllegalArgumentException("maxMessages must be at least 1");
     }
     this.redis = Redis.createClient(vertx, options);
+    this.guard = guard(vertx, "conversations", redis);
     this.ttlMillis = ttl.toMillis();
     this.maxMessages = maxMessages;
   }
@@ -163,7 +167,12 @@ public final class RedisConversationStore implements ConversationStore {
 
   /** One write, one read: the client sends the whole batch in a single I/O operation. */
   private Future<List<Response>> batch(Request... requests) {
-    return redis.batch(List.of(requests)).timeout(OPERATION_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    return guard.call(() -> redis.batch(List.of(requests)));
+  }
+
+  static RedisGuard guard(Vertx vertx, String name, Redis redis) {
+    return new RedisGuard(vertx, name, SILENCE.toMillis(), OPERATION_TIMEOUT.toMillis(),
+      () -> redis.send(Request.cmd(Command.PING)));
   }
 
   static String encode(ChatMessage message) {

@@ -21,10 +21,12 @@ public final class RedisIdentityStore implements IdentityStore {
     + "return person";
 
   private final Redis redis;
+  private final RedisGuard guard;
   private final SecureRandom random = new SecureRandom();
 
   public RedisIdentityStore(Vertx vertx, String connectionString) {
     this.redis = Redis.createClient(vertx, RedisConversationStore.options(connectionString));
+    this.guard = RedisConversationStore.guard(vertx, "identities", redis);
   }
 
   private static String field(String channel, String externalId) {
@@ -45,6 +47,6 @@ public final class RedisIdentityStore implements IdentityStore {
   }
 
   private Future<String> run(Request request) {
-    return redis.send(request).map(response -> response.toString());
+    return guard.call(() -> redis.send(request)).map(response -> response.toString());
   }
 }

@@ -84,6 +84,40 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
+  /** Freezes the server (SIGSTOP): it keeps its connections and accepts new ones, but answers nothing. */
+  public void pause() {
+    signal("STOP");
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  public void resume() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    requireEmbedded();
+    long pid;
+    try {
+      // embedded-redis keeps its child process to itself
+      java.lang.reflect.Field field = redis.embedded.RedisInstance.class.getDeclaredField("process");
+      field.setAccessible(true);
+      pid = ((Process) field.get(process)).pid();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot find the redis-server process", e);
+    }
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(pid)).inheritIO().start();
+      if (!kill.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + name + " " + pid + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Override
   public void close() {
     if (process == null) {

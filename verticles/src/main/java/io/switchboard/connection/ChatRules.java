@@ -1,0 +1,34 @@
+package io.switchboard.connection;
+
+import io.switchboard.bus.ApiError;
+import io.switchboard.config.SwitchboardConfig;
+
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * What this node's configuration says about every chat turn before it starts, on every channel: which public models
+ * are served (a turn for another is refused before anything is shown to the client).
+ */
+final class ChatRules {
+  /** A model name a client sent is echoed (in errors, in the access log) cut to this: a pasted key is not. */
+  static final int MAX_ECHOED_MODEL_CHARS = 64;
+
+  private final Set<String> models;
+
+  ChatRules(SwitchboardConfig config) {
+    this.models = config.deployments().stream().map(SwitchboardConfig.Deployment::modelName)
+      .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /** The 404 for a model no deployment serves (its name cut to {@link #MAX_ECHOED_MODEL_CHARS}), or null. */
+  ApiError refusal(String model) {
+    return models.contains(model) ? null : ApiError.modelNotFound(echoed(model));
+  }
+
+  /** A client-sent model name as errors and logs may show it. */
+  static String echoed(String model) {
+    return HttpGuards.bounded(model, MAX_ECHOED_MODEL_CHARS);
+  }
+
+}
