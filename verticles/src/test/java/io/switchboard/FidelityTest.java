@@ -325,6 +325,16 @@ class FidelityTest {
   }
 
   @Test
+  void a_streamed_answer_names_its_deployment_in_a_header() {
+    var response = Http.postLines(node.baseUrl() + "/v1/chat/completions", new JsonObject().put("model", "gpt-fake")
+      .put("stream", true).put("messages", new JsonArray().add(new JsonObject().put("role", "user")
+        .put("content", "Capital?"))).encode(), "authorization", "Bearer " + TestConfigs.ACME_KEY);
+    assertEquals("gpt-fake.0", response.headers().firstValue("x-switchboard-deployment").orElse(null));
+    List<String> events = Http.sseData(response);
+    assertEquals("[DONE]", events.get(events.size() - 1));
+  }
+
+  @Test
   void a_text_stream_that_breaks_is_carried_on_by_the_fallback() {
     List<String> events = streamEvents(new JsonObject().put("model", "gpt-breaking").put("messages", new JsonArray()
       .add(new JsonObject().put("role", "user").put("content", "Capital? then break"))));

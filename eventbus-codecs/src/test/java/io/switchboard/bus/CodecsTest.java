@@ -44,6 +44,8 @@ class CodecsTest {
       roundTrip(CancelTurn.CODEC, new CancelTurn("req_1", -1, "client left")));
     StreamChunk chunk = StreamChunk.chunk("req_1", 7, Buffer.buffer("{\"id\":\"x\"}"), " wörld", StreamChunk.TOOL_CALLS);
     assertEquals(chunk, roundTrip(StreamChunk.CODEC, chunk));
+    StreamChunk first = StreamChunk.first("req_1", 0, Buffer.buffer("data: {}\n\n"), "", 0, "gpt-4o.0");
+    assertEquals(first, roundTrip(StreamChunk.CODEC, first));
     JsonObject usage = new JsonObject().put("prompt_tokens", 10).put("completion_tokens", 20)
       .put("completion_tokens_details", new JsonObject().put("reasoning_tokens", 5));
     ChatResult result = new ChatResult("req_1", Buffer.buffer("{\"object\":\"chat.completion\"}"),
@@ -85,8 +87,8 @@ class CodecsTest {
     Buffer buffer = Buffer.buffer();
     Buffer data = Buffer.buffer("{\"choices\":[{\"delta\":{\"content\":\" token\"}}]}");
     StreamChunk.CODEC.encodeToWire(buffer, StreamChunk.chunk("req_0123456789abcdef01234567", 41, data, " token", 0));
-    // length, request id, seq, flags, text, the chunk's bytes as they are, the end marker
-    assertEquals(4 + (4 + 28) + 4 + 1 + (4 + 6) + (4 + data.length()) + 1, buffer.length());
+    // length, request id, seq, flags, text, the chunk's bytes as they are, no deployment, the end marker
+    assertEquals(4 + (4 + 28) + 4 + 1 + (4 + 6) + (4 + data.length()) + 4 + 1, buffer.length());
   }
 
   @Test
@@ -114,7 +116,7 @@ class CodecsTest {
   void records_refuse_invalid_values() {
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage("wizard", "x"));
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage(new JsonObject().put("content", "no role")));
-    assertThrows(IllegalArgumentException.class, () -> new StreamChunk("r", 0, null, "", 0, null),
+    assertThrows(IllegalArgumentException.class, () -> new StreamChunk("r", 0, null, "", 0, null, null),
       "a stream message is a chunk or an end");
     assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m", List.of(), false, (JsonObject) null,
       null, 1, null, 0));

@@ -189,7 +189,7 @@ final class ClientBridge {
       started = true;
       JsonObject delta = new JsonObject().put("type", "delta").put("request_id", requestId).put("text", chunk.text());
       if (!chunk.plain()) {
-        delta.put("chunk", new JsonObject(chunk.data()));
+        delta.put("chunk", new JsonObject(chunk.json()));
       }
       vertx.eventBus().send(address, delta);
     }

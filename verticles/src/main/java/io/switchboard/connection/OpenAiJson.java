@@ -4,20 +4,11 @@ import io.switchboard.bus.ChatResult;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
-import java.nio.charset.StandardCharsets;
-
 /** The OpenAI wire shapes Switchboard itself writes (answers themselves come as the upstream wrote them). */
 public final class OpenAiJson {
-  private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
-
   private OpenAiJson() {
   }
 
-  /** One server-sent event around a relayed chunk's bytes: the per-chunk work of every stream (see perf/jmh). */
-  public static Buffer sseEvent(Buffer data) {
-    return Buffer.buffer(data.length() + 8).appendBytes(DATA).appendBuffer(data).appendBytes(EVENT_END);
-  }
 
   /** The completion a result carries; one written from its message when an upstream gave none (never expected). */
   static Buffer completion(String requestId, String model, ChatResult result) {

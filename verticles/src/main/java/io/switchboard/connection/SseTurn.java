@@ -39,8 +39,11 @@ final class SseTurn extends StreamSink {
     if (response.closed() || chunk.has(StreamChunk.USAGE_ONLY) && !includeUsage) {
       return; // the gateway always asks for usage; the client sees it only when it asked too
     }
+    if (!response.headWritten() && chunk.deployment() != null) {
+      response.putHeader("x-switchboard-deployment", chunk.deployment());
+    }
     startIfNeeded();
-    response.write(OpenAiJson.sseEvent(chunk.data()));
+    response.write(chunk.data()); // framed once, by the inference proxy
     gate.wrote();
   }
 

@@ -57,7 +57,7 @@ final class WebSocketTurn extends StreamSink {
       StringBuilder message = new StringBuilder(deltaPrefix.length() + chunk.text().length() + 8).append(deltaPrefix);
       JsonText.appendQuoted(message, chunk.text());
       if (!chunk.plain()) {
-        message.append(",\"chunk\":").append(chunk.data().toString());
+        message.append(",\"chunk\":").append(chunk.json().toString());
       }
       socket.writeTextMessage(message.append('}').toString());
       gate.wrote();

@@ -269,7 +269,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (!request.stream()) {
         return;
       }
-      StreamChunk chunk = StreamChunk.chunk(request.requestId(), seq++, data, text, flags);
+      StreamChunk chunk = seq == request.seqStart()
+        ? StreamChunk.first(request.requestId(), seq++, data, text, flags, deployment.id())
+        : StreamChunk.chunk(request.requestId(), seq++, data, text, flags);
       if (granted == null) {
         if (held == null) {
           held = new ArrayList<>();

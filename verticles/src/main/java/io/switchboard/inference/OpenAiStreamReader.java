@@ -4,11 +4,12 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.switchboard.bus.StreamChunk;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Reads an OpenAI chat completion stream line by line (server-sent events) and relays each chunk as the upstream
@@ -23,6 +24,8 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
   private final byte[] id;
   private final byte[] model;
   private final MessageAssembler message = new MessageAssembler();
+  private final JsonSplice splice = new JsonSplice(new byte[0], 0);
+  private final ChunkFacts facts = new ChunkFacts();
   private int chunks;
   private JsonObject usage;
   private String finishReason;
@@ -42,33 +45,47 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
     if (length > 0 && line.getByte(length - 1) == '\r') {
       length--;
     }
-    if (length < 5 || line.getByte(0) != 'd' || !line.getString(0, 5).equals("data:")) {
+    if (length < 5 || line.getByte(0) != 'd' || line.getByte(1) != 'a' || line.getByte(2) != 't'
+      || line.getByte(3) != 'a' || line.getByte(4) != ':') {
       return; // blank separators, comments (keep-alives) and other SSE fields
     }
-    byte[] bytes = line.getBytes(5, length); // parsed as bytes: no String is decoded for the whole line
-    int start = 0;
-    while (start < bytes.length && bytes[start] == ' ') {
+    // parsed where the bytes already are: no copy and no String of the whole line
+    ByteBuf buf = ((BufferInternal) line).getByteBuf();
+    byte[] bytes;
+    int base;
+    if (buf.hasArray()) {
+      bytes = buf.array();
+      base = buf.arrayOffset() + buf.readerIndex();
+    } else {
+      bytes = line.getBytes(0, length);
+      base = 0;
+    }
+    int start = base + 5;
+    int end = base + length;
+    while (start < end && bytes[start] == ' ') {
       start++;
     }
-    if (bytes.length - start == 6 && bytes[start] == '[' && new String(bytes, start, 6, StandardCharsets.US_ASCII)
-      .equals("[DONE]")) {
+    if (end - start == 6 && bytes[start] == '[' && bytes[start + 1] == 'D' && bytes[start + 2] == 'O'
+      && bytes[start + 3] == 'N' && bytes[start + 4] == 'E' && bytes[start + 5] == ']') {
       sawDone = true;
       return;
     }
-    try (JsonParser json = JSON.createParser(bytes, start, bytes.length - start)) {
-      accept(json, bytes, start);
+    try (JsonParser json = JSON.createParser(bytes, start, end - start)) {
+      accept(json, bytes, start, end);
     } catch (IOException | IllegalStateException e) {
       throw HttpFailures.malformed("a malformed stream chunk");
     }
   }
 
-  private void accept(JsonParser json, byte[] bytes, int start) throws IOException {
+  private void accept(JsonParser json, byte[] bytes, int start, int end) throws IOException {
     if (json.nextToken() != JsonToken.START_OBJECT) {
       throw new IllegalStateException("a chunk is a JSON object");
     }
-    JsonSplice splice = new JsonSplice(bytes, start);
-    ChunkFacts facts = new ChunkFacts();
+    splice.reset(bytes, start, end);
+    facts.text = null;
+    facts.flags = 0;
     boolean sawChoices = false;
+    boolean sawUsage = false;
     while (json.nextToken() == JsonToken.FIELD_NAME) {
       String field = json.currentName();
       JsonToken value = json.nextToken();
@@ -83,6 +100,7 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
         case "usage" -> {
           if (value == JsonToken.START_OBJECT) {
             usage = JsonSplice.decodeObject(json, bytes, start);
+            sawUsage = true;
           }
         }
         case "choices" -> {
@@ -96,14 +114,14 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
       }
     }
     int flags = facts.flags;
-    if (!sawChoices && usage != null) {
+    if (!sawChoices && sawUsage) {
       flags |= StreamChunk.USAGE_ONLY;
     }
     chunks++;
-    out.chunk(splice.result(), facts.text == null ? "" : facts.text, flags);
+    out.chunk(splice.event(), facts.text == null ? "" : facts.text, flags);
   }
 
-  /** What one chunk says. */
+  /** What one chunk says (one instance, reused line after line). */
   private static final class ChunkFacts {
     String text;
     int flags;

@@ -108,7 +108,9 @@ class AnthropicUpstreamTest {
   private CompletableFuture<ChatResult> start(ChatRequest request, CancelSignal cancel) {
     CompletableFuture<ChatResult> result = new CompletableFuture<>();
     context.runOnContext(v -> upstream.call(request, (data, text, flags) -> {
-      chunks.add(new Chunk(data.toJsonObject(), flags));
+      String event = data.toString();
+      assertTrue(event.startsWith("data: ") && event.endsWith("\n\n"), "one server-sent event: " + event);
+      chunks.add(new Chunk(data.slice(6, data.length() - 2).toJsonObject(), flags));
       if (!text.isEmpty()) {
         deltas.add(text);
       }

@@ -22,7 +22,11 @@ class OpenAiStreamReaderTest {
 
   private final List<Relayed> out = new ArrayList<>();
   private final OpenAiStreamReader reader = new OpenAiStreamReader("chatcmpl-req_ours", "public-model",
-    (data, text, flags) -> out.add(new Relayed(data.toString(), text, flags)));
+    (data, text, flags) -> {
+      String event = data.toString();
+      assertTrue(event.startsWith("data: ") && event.endsWith("\n\n"), "framed once as an SSE event: " + event);
+      out.add(new Relayed(event.substring(6, event.length() - 2), text, flags));
+    });
 
   private void feed(String... lines) {
     for (String line : lines) {
