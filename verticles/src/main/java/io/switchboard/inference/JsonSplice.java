@@ -49,8 +49,7 @@ final class JsonSplice {
       return;
     }
     int from = start + (int) json.currentTokenLocation().getByteOffset();
-    json.finishToken(); // reads the string to its closing quote, without making a String of it
-    int to = start + (int) json.currentLocation().getByteOffset();
+    int to = closingQuote(from) + 1; // found in the bytes: the parser skips the string itself, making no String of it
     if (count == replacements.length) {
       spans = java.util.Arrays.copyOf(spans, count * 4);
       replacements = java.util.Arrays.copyOf(replacements, count * 2);
@@ -58,6 +57,19 @@ final class JsonSplice {
     spans[2 * count] = from;
     spans[2 * count + 1] = to;
     replacements[count++] = replacement;
+  }
+
+  /** Where the string literal opening at {@code quote} ends (its closing quote), escapes honoured. */
+  private int closingQuote(int quote) {
+    for (int i = quote + 1; i < end; i++) {
+      byte b = bytes[i];
+      if (b == '\\') {
+        i++;
+      } else if (b == '"') {
+        return i;
+      }
+    }
+    throw new IllegalStateException("an unterminated string");
   }
 
   /** The document with the replacements made (they were found in order, so they are in order). */
