@@ -33,28 +33,37 @@ public class SseRelayBenchmark {
   private Buffer lastData;
   private String lastText;
   private int lastFlags;
-  private final OpenAiStreamReader reader = new OpenAiStreamReader("chatcmpl-req_0123456789abcdef01234567",
-    "gpt-4o-mini", (data, text, flags) -> {
-      lastData = data;
-      lastText = text;
-      lastFlags = flags;
-    });
+  private OpenAiStreamReader reader;
+  private int lines;
+
+  /** A reader per stream, as the relay has: a stream here is 1,000 chunks (its assembled message stays that size). */
+  private OpenAiStreamReader reader() {
+    if (reader == null || ++lines == 1_000) {
+      lines = 0;
+      reader = new OpenAiStreamReader("chatcmpl-req_0123456789abcdef01234567", "gpt-4o-mini", (data, text, flags) -> {
+        lastData = data;
+        lastText = text;
+        lastFlags = flags;
+      });
+    }
+    return reader;
+  }
 
   @Benchmark
   public Buffer parseUpstreamLine() {
-    reader.line(upstreamLine);
+    reader().line(upstreamLine);
     return lastData;
   }
 
   @Benchmark
   public Buffer parseToolCallLine() {
-    reader.line(toolCallLine);
+    reader().line(toolCallLine);
     return lastData;
   }
 
   @Benchmark
   public void wholeRelayPerChunk(Blackhole hole) {
-    reader.line(upstreamLine);
+    reader().line(upstreamLine);
     Buffer wire = Buffer.buffer(256);
     StreamChunk.CODEC.encodeToWire(wire, StreamChunk.chunk("req_0123456789abcdef01234567", 7, lastData, lastText,
       lastFlags));
