@@ -20,6 +20,7 @@ import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
+import io.switchboard.testing.OpenAiSdk;
 import io.switchboard.testing.FakeOpenAi;
 import io.switchboard.testing.Http;
 import io.switchboard.testing.RedisServer;
@@ -92,30 +93,16 @@ class FidelityTest {
     upstream.close();
   }
 
-  private static ChatCompletionFunctionTool weatherTool() {
-    return ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder().name("get_weather")
-      .description("Weather in a city").parameters(FunctionParameters.builder()
-        .putAdditionalProperty("type", JsonValue.from("object"))
-        .putAdditionalProperty("properties", JsonValue.from(Map.of("city", Map.of("type", "string"))))
-        .putAdditionalProperty("required", JsonValue.from(List.of("city"))).build()).build()).build();
-  }
 
   private static ChatCompletionCreateParams.Builder ask(String text) {
     return ChatCompletionCreateParams.builder().model("gpt-fake").addUserMessage(text);
   }
 
-  private static ChatCompletion streamed(ChatCompletionCreateParams params) {
-    ChatCompletionAccumulator accumulator = ChatCompletionAccumulator.create();
-    try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params)) {
-      stream.stream().forEach(accumulator::accumulate);
-    }
-    return accumulator.chatCompletion();
-  }
 
   /** Round 1 gives a tool call; round 2 sends it back with its result and gets the answer: both as the API has them. */
   private static void toolRounds(boolean stream) {
-    ChatCompletionCreateParams first = ask("What is the weather in Paris?").addTool(weatherTool()).build();
-    ChatCompletion one = stream ? streamed(first) : client.chat().completions().create(first);
+    ChatCompletionCreateParams first = ask("What is the weather in Paris?").addTool(OpenAiSdk.weatherTool()).build();
+    ChatCompletion one = stream ? OpenAiSdk.streamed(client, first) : client.chat().completions().create(first);
     ChatCompletion.Choice choice = one.choices().get(0);
     assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, choice.finishReason());
     ChatCompletionMessage message = choice.message();
@@ -125,11 +112,11 @@ class FidelityTest {
     JsonArray tools = upstream.last().getJsonArray("tools");
     assertEquals("get_weather", tools.getJsonObject(0).getJsonObject("function").getString("name"), "tools went up");
 
-    ChatCompletionCreateParams second = ask("What is the weather in Paris?").addTool(weatherTool())
+    ChatCompletionCreateParams second = ask("What is the weather in Paris?").addTool(OpenAiSdk.weatherTool())
       .addMessage(message)
       .addMessage(ChatCompletionToolMessageParam.builder().toolCallId(call.id()).content("sunny, 24 C").build())
       .build();
-    ChatCompletion two = stream ? streamed(second) : client.chat().completions().create(second);
+    ChatCompletion two = stream ? OpenAiSdk.streamed(client, second) : client.chat().completions().create(second);
     assertEquals("The tool said: sunny, 24 C.", two.choices().get(0).message().content().orElseThrow());
     JsonArray sent = upstream.last().getJsonArray("messages");
     JsonObject assistant = sent.getJsonObject(1);
@@ -153,9 +140,9 @@ class FidelityTest {
 
   @Test
   void a_streamed_answer_assembled_by_the_sdk_equals_the_whole_one() {
-    ChatCompletionCreateParams params = ask("What is the weather?").addTool(weatherTool()).build();
+    ChatCompletionCreateParams params = ask("What is the weather?").addTool(OpenAiSdk.weatherTool()).build();
     ChatCompletion whole = client.chat().completions().create(params);
-    ChatCompletion assembled = streamed(params);
+    ChatCompletion assembled = OpenAiSdk.streamed(client, params);
     assertEquals(whole.choices().get(0).message().toolCalls(), assembled.choices().get(0).message().toolCalls());
     assertEquals(whole.choices().get(0).finishReason(), assembled.choices().get(0).finishReason());
     assertTrue(whole.id().startsWith("chatcmpl-req_"), "the gateway's id, not the upstream's: " + whole.id());
@@ -210,7 +197,7 @@ class FidelityTest {
     assertEquals(0, usage.completionTokensDetails().orElseThrow().reasoningTokens().orElseThrow());
     assertEquals(0, usage.promptTokensDetails().orElseThrow().cachedTokens().orElseThrow());
 
-    ChatCompletion assembled = streamed(ask("Capital?").logprobs(true)
+    ChatCompletion assembled = OpenAiSdk.streamed(client, ask("Capital?").logprobs(true)
       .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build());
     assertEquals(whole.choices().get(0).message().content(), assembled.choices().get(0).message().content());
     assertEquals(logprobs.size(), assembled.choices().get(0).logprobs().orElseThrow().content().orElseThrow().size(),
@@ -222,7 +209,7 @@ class FidelityTest {
   void refusal_and_reasoning_content_arrive_streamed_and_not() {
     ChatCompletion refused = client.chat().completions().create(ask("please refuse").build());
     assertEquals("I can't help with that.", refused.choices().get(0).message().refusal().orElseThrow());
-    assertEquals("I can't help with that.", streamed(ask("please refuse").build()).choices().get(0).message()
+    assertEquals("I can't help with that.", OpenAiSdk.streamed(client, ask("please refuse").build()).choices().get(0).message()
       .refusal().orElseThrow());
 
     String raw = Http.post(node.baseUrl() + "/v1/chat/completions", new JsonObject().put("model", "gpt-fake")

@@ -75,9 +75,14 @@ public record ApiError(int status, String type, String code, String message, Str
     return new ApiError(404, "invalid_request_error", "not_found", message, null);
   }
 
+  /** A client-sent model name is echoed cut to this many characters: a key pasted into {@code model} is not. */
+  public static final int MAX_ECHOED_MODEL_CHARS = 64;
+
   public static ApiError modelNotFound(String model) {
+    String echoed = model != null && model.length() > MAX_ECHOED_MODEL_CHARS
+      ? model.substring(0, MAX_ECHOED_MODEL_CHARS) + "…" : model;
     return new ApiError(404, "invalid_request_error", "model_not_found",
-      "The model '" + model + "' does not exist or you do not have access to it.", "model");
+      "The model '" + echoed + "' does not exist or you do not have access to it.", "model");
   }
 
   public static ApiError payloadTooLarge(long limitBytes) {

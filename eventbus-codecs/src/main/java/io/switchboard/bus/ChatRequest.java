@@ -63,12 +63,6 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
       conversationId, priority, newAttempt, newSeqStart, newGrantAddress, controlAddress);
   }
 
-  /** Whether the client's request carries anything that makes a turn more than text (tools, n > 1, logprobs). */
-  public boolean structured() {
-    return options != null && (options.containsKey("tools") || options.containsKey("functions")
-      || options.getValue("n") instanceof Number n && n.intValue() > 1);
-  }
-
   public ChatRequest withControlAddress(String address) {
     return new ChatRequest(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis,
       conversationId, priority, attempt, seqStart, grantAddress, address);

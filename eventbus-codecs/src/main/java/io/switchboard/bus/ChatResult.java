@@ -26,7 +26,8 @@ public record ChatResult(String requestId, Buffer completion, JsonObject message
   public ChatResult {
     Objects.requireNonNull(requestId, "requestId");
     finishReason = finishReason == null ? "stop" : finishReason;
-    message = message == null ? new JsonObject().put("role", "assistant").put("content", "") : message;
+    message = message == null ? new JsonObject().put("role", "assistant").put("content", "")
+      : message.containsKey("role") ? message : message.copy().put("role", "assistant");
     if (chunks < 0) {
       throw new IllegalArgumentException("chunk count must not be negative");
     }
@@ -34,12 +35,12 @@ public record ChatResult(String requestId, Buffer completion, JsonObject message
 
   /** The answer's text (its content, or text parts joined); "" for an answer that only calls tools. */
   public String content() {
-    return new ChatMessage(message.containsKey("role") ? message : message.copy().put("role", "assistant")).text();
+    return assistantMessage().text();
   }
 
   /** The assistant message as it is stored in a conversation. */
   public ChatMessage assistantMessage() {
-    return new ChatMessage(message.containsKey("role") ? message : message.copy().put("role", "assistant"));
+    return new ChatMessage(message);
   }
 
   public int promptTokens() {
@@ -53,6 +54,11 @@ public record ChatResult(String requestId, Buffer completion, JsonObject message
   public int totalTokens() {
     return usage != null && usage.getValue("total_tokens") instanceof Number total ? total.intValue()
       : promptTokens() + completionTokens();
+  }
+
+  /** The same result without the answer itself (usage, finish reason and timings kept). */
+  public ChatResult withoutMessage() {
+    return new ChatResult(requestId, completion, null, finishReason, usage, chunks, deployment, firstTokenMillis);
   }
 
   public ChatResult withStreamFacts(int totalChunks, long ttftMillis) {

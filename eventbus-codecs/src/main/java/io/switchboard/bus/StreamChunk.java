@@ -54,8 +54,9 @@ public record StreamChunk(String requestId, int seq, Buffer data, String text, i
     return new StreamChunk(requestId, seq, null, "", 0, null, result);
   }
 
-  private static final byte[] EVENT_START = "data: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  private static final byte[] EVENT_END = "\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  /** How {@link #data} frames a chunk's JSON: {@code data: } before it, a blank line after it. */
+  public static final byte[] EVENT_START = "data: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  public static final byte[] EVENT_END = "\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** A chunk's JSON framed as the server-sent event {@link #data} holds. */
   public static Buffer event(Buffer json) {

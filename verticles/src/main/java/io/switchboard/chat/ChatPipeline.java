@@ -37,6 +37,8 @@ public final class ChatPipeline {
   private static final Logger LOG = LoggerFactory.getLogger(ChatPipeline.class);
   private static final long SESSION_TIMEOUT_MILLIS = 2_000;
   private static final long BUS_MARGIN_MILLIS = 5_000;
+  /** How long a stream routing saw end may wait for its last chunks, still on their way from another node. */
+  private static final long LOST_END_WAIT_MILLIS = 2_000;
 
   /** A chat turn as a channel asks for it. */
   public record ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat,
@@ -82,11 +84,6 @@ public final class ChatPipeline {
     }
   }
 
-  /** Streams in flight on this instance (for a gauge). */
-  public int streaming() {
-    return streams.size();
-  }
-
   /**
    * Runs one turn. Without a sink the answer comes whole in the result; with one it streams into the sink, and the
    * future completes once its end was written. A failure is what the client should be told; for a stream, the
@@ -108,16 +105,20 @@ public final class ChatPipeline {
       }
       sink.memory(prompt.memory());
       streams.put(turn.requestId(), sink);
-      // a stream ends with its last chunk, in the inbox; routing's reply matters only when the turn failed
-      routed.onFailure(sink::fail);
+      // a stream ends with its last chunk, in the inbox; routing's reply says the turn failed, or that the end was
+      // sent: an end lost between nodes (its node died right after) fails the stream instead of leaving it open
+      routed.onComplete(outcome -> {
+        if (outcome.failed()) {
+          sink.fail(outcome.cause());
+        } else if (!sink.ended()) {
+          vertx.setTimer(LOST_END_WAIT_MILLIS, t -> sink.fail(ApiError.upstreamFailed(
+            "The end of the answer was lost between gateway nodes.").toException()));
+        }
+      });
       return sink.done()
         .onComplete(ended -> streams.remove(turn.requestId()))
         .map(result -> {
-          ChatMessage answer = result.assistantMessage();
-          if (!sink.text().isEmpty()) {
-            answer = answer.with("content", sink.text()); // a stream carried on by a fallback: the whole text
-          }
-          remember(request, chat.messages(), answer);
+          remember(request, chat.messages(), new ChatMessage(sink.finalMessage(result)));
           return new Answer(result, prompt.memory());
         });
     });

@@ -5,6 +5,7 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.json.JsonObject;
 
 /**
  * Where one streaming answer goes (an SSE response, a WebSocket conversation, a bridge client). Chunks and the
@@ -38,6 +39,14 @@ public abstract class StreamSink {
   /** The content text that reached the client. */
   public final String text() {
     return text.toString();
+  }
+
+  /**
+   * The answer's assistant message as it ended: the result's, with the content the client actually got when a
+   * fallback carried the stream on (the result then holds only the fallback's part).
+   */
+  public final JsonObject finalMessage(ChatResult result) {
+    return text.length() == 0 ? result.message() : result.message().copy().put("content", text.toString());
   }
 
   /** False once a chunk another model could not honestly continue (a tool call) reached the client. */

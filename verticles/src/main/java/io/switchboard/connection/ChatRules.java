@@ -11,8 +11,6 @@ import java.util.stream.Collectors;
  * are served (a turn for another is refused before anything is shown to the client).
  */
 final class ChatRules {
-  /** A model name a client sent is echoed (in errors, in the access log) cut to this: a pasted key is not. */
-  static final int MAX_ECHOED_MODEL_CHARS = 64;
 
   private final Set<String> models;
 
@@ -21,14 +19,14 @@ final class ChatRules {
       .collect(Collectors.toUnmodifiableSet());
   }
 
-  /** The 404 for a model no deployment serves (its name cut to {@link #MAX_ECHOED_MODEL_CHARS}), or null. */
+  /** The 404 for a model no deployment serves (which cuts the echoed name, see {@link ApiError#modelNotFound}), or null. */
   ApiError refusal(String model) {
-    return models.contains(model) ? null : ApiError.modelNotFound(echoed(model));
+    return models.contains(model) ? null : ApiError.modelNotFound(model);
   }
 
   /** A client-sent model name as errors and logs may show it. */
   static String echoed(String model) {
-    return HttpGuards.bounded(model, MAX_ECHOED_MODEL_CHARS);
+    return HttpGuards.bounded(model, ApiError.MAX_ECHOED_MODEL_CHARS);
   }
 
 }

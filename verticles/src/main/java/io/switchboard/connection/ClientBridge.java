@@ -198,7 +198,7 @@ final class ClientBridge {
     protected void writeEnd(ChatResult result) {
       vertx.eventBus().send(address, new JsonObject().put("type", "done").put("request_id", requestId)
         .put("finish_reason", result.finishReason()).put("usage", OpenAiJson.usage(result))
-        .put("message", result.message()));
+        .put("message", finalMessage(result)));
     }
 
     @Override

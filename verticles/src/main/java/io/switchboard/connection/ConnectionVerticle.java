@@ -197,7 +197,7 @@ public final class ConnectionVerticle extends VerticleBase {
           data.add(json);
         }
         if (wanted != null) {
-          fail(ctx, ApiError.modelNotFound(ChatRules.echoed(wanted)));
+          fail(ctx, ApiError.modelNotFound(wanted));
         } else {
           respondJson(ctx, 200, new JsonObject().put("object", "list").put("data", data));
         }

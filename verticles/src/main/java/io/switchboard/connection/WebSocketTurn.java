@@ -67,8 +67,7 @@ final class WebSocketTurn extends StreamSink {
   @Override
   protected void writeEnd(ChatResult result) {
     startIfNeeded();
-    JsonObject message = result.message().copy().put("content", text().isEmpty() ? result.message().getValue("content")
-      : text());
+    JsonObject message = finalMessage(result);
     send(new JsonObject().put("type", "done").put("id", id).put("conversation_id", conversationId)
       .put("finish_reason", result.finishReason()).put("deployment", result.deployment())
       .put("usage", OpenAiJson.usage(result)).put("message", message));

@@ -183,7 +183,7 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
           return Future.failedFuture(ImageUnavailable.notFetched(call + " gave a download link that is not HTTPS"));
         }
         String link = "DingTalk downloadUrl " + PlatformApi.describe(HttpMethod.GET, url);
-        return api.download(HttpMethod.GET, url, Map.of(), null, maxBytes, IMAGE_TIMEOUT_MILLIS)
+        return api.download(url, Map.of(), maxBytes, IMAGE_TIMEOUT_MILLIS)
           .map(download -> {
             if (download.status() != 200) {
               throw ImageUnavailable.notFetched(link + " answered HTTP " + download.status());

@@ -4,7 +4,6 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -177,6 +176,9 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
       return !images.isEmpty();
     }
     if ("post".equals(type) && json.getValue("content") instanceof JsonArray lines) {
+      if (json.getValue("title") instanceof String title && !title.isBlank()) {
+        text.append(title).append('\n'); // a rich-text post's title is part of what was said
+      }
       for (Object line : lines) {
         if (line instanceof JsonArray elements) {
           for (Object element : elements) {
@@ -276,7 +278,7 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
   Future<InlineImage> image(Message message, String key, long maxBytes) {
     String call = "Feishu im/v1/messages/resources";
     String url = base + "/open-apis/im/v1/messages/" + message.messageId() + "/resources/" + key + "?type=image";
-    return withToken(token -> api.download(HttpMethod.GET, url, Map.of("authorization", "Bearer " + token), null,
+    return withToken(token -> api.download(url, Map.of("authorization", "Bearer " + token),
           maxBytes, IMAGE_TIMEOUT_MILLIS),
         download -> download.status() != 200 && TOKEN_REFUSED.contains(download.json().getInteger("code", 0)))
       .map(download -> {

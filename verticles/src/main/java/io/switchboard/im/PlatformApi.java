@@ -83,15 +83,11 @@ final class PlatformApi {
    * Downloads a body of at most {@code maxBytes} within {@code timeoutMillis}, reading no further than the limit: a
    * larger body (declared or streamed) fails with {@link ImageUnavailable} (too large) and the connection is reset.
    */
-  Future<Download> download(HttpMethod method, String url, Map<String, String> headers, JsonObject body,
-                            long maxBytes, long timeoutMillis) {
-    RequestOptions options = new RequestOptions().setMethod(method).setAbsoluteURI(url)
+  Future<Download> download(String url, Map<String, String> headers, long maxBytes, long timeoutMillis) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
       .setConnectTimeout(CONNECT_TIMEOUT_MILLIS).setIdleTimeout(IDLE_TIMEOUT_MILLIS).putHeader("accept", "*/*");
     headers.forEach(options::putHeader);
-    if (body != null) {
-      options.putHeader("content-type", "application/json; charset=utf-8");
-    }
-    String call = describe(method, url);
+    String call = describe(HttpMethod.GET, url);
     Promise<Download> result = Promise.promise();
     client.request(options).onComplete(opened -> {
       if (opened.failed()) {
@@ -106,7 +102,7 @@ final class PlatformApi {
         }
       });
       result.future().onComplete(done -> vertx.cancelTimer(timer));
-      (body == null ? request.send() : request.send(body.toBuffer())).onComplete(sent -> {
+      request.send().onComplete(sent -> {
         if (sent.failed()) {
           result.tryFail(new PlatformCallFailed(call + " failed (" + sent.cause().getClass().getSimpleName() + ")",
             true));

@@ -4,7 +4,6 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 
@@ -123,8 +122,8 @@ final class WeComBot extends Bot<WeComBot.Message> {
   @Override
   Future<InlineImage> image(Message message, String key, long maxBytes) {
     String call = "WeCom media/get";
-    return withToken(token -> api.download(HttpMethod.GET, base + "/cgi-bin/media/get?access_token=" + encode(token)
-          + "&media_id=" + encode(key), Map.of(), null, maxBytes, IMAGE_TIMEOUT_MILLIS),
+    return withToken(token -> api.download(base + "/cgi-bin/media/get?access_token=" + encode(token)
+          + "&media_id=" + encode(key), Map.of(), maxBytes, IMAGE_TIMEOUT_MILLIS),
         download -> TOKEN_REFUSED.contains(errcode(download)))
       .map(download -> {
         int code = errcode(download);

@@ -19,6 +19,7 @@ import java.util.function.Consumer;
 /** A deployment served by workers connected through the {@link WorkerBridge}. */
 final class BridgeUpstream implements Upstream {
   private static final long ACCEPT_TIMEOUT_MILLIS = 5_000;
+  private static final io.vertx.core.buffer.Buffer NO_CHUNK = io.vertx.core.buffer.Buffer.buffer();
 
   private final Vertx vertx;
   private final Deployment deployment;
@@ -36,7 +37,10 @@ final class BridgeUpstream implements Upstream {
   @Override
   public Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
     OpenAiChunks shapes = new OpenAiChunks(request);
-    Consumer<String> onDelta = text -> chunks.chunk(shapes.delta(new JsonObject().put("content", text), null), text, 0);
+    // a whole answer only needs the text (and the timers the proxy resets per piece): no chunk is built for it
+    Consumer<String> onDelta = request.stream()
+      ? text -> chunks.chunk(shapes.delta(new JsonObject().put("content", text), null), text, 0)
+      : text -> chunks.chunk(NO_CHUNK, text, 0);
     String callId = request.requestId() + "/" + request.attempt() + "/" + (calls++);
     Promise<ChatResult> result = Promise.promise();
     StringBuilder whole = request.stream() ? null : new StringBuilder();

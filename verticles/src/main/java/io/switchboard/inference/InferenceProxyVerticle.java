@@ -159,7 +159,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
           calls.remove(request.requestId());
         }
         if (outcome.succeeded()) {
-          message.reply(request.stream() ? outcome.result() : outcome.result().withStreamFacts(0, call.firstTokenMillis()));
+          // a stream's answer went to the inbox already: routing needs only how it went, not the message again
+          message.reply(request.stream() ? outcome.result().withoutMessage()
+            : outcome.result().withStreamFacts(0, call.firstTokenMillis()));
           return;
         }
         BusFailure failure = call.failure(outcome.cause());

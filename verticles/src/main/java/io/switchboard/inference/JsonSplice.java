@@ -2,6 +2,7 @@ package io.switchboard.inference;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.switchboard.bus.StreamChunk;
 import io.switchboard.json.JsonText;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -14,8 +15,6 @@ import java.nio.charset.StandardCharsets;
  * copies everything else as it was: the upstream's answer reaches the client byte for byte but for those values.
  */
 final class JsonSplice {
-  private static final byte[] EVENT_START = "data: ".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
   private byte[] bytes;
   private int start;
   private int end;
@@ -79,8 +78,8 @@ final class JsonSplice {
 
   /** The document as one server-sent event, {@code data: <json>\n\n}, written in one copy. */
   Buffer event() {
-    return write(Buffer.buffer(length() + EVENT_START.length + EVENT_END.length).appendBytes(EVENT_START))
-      .appendBytes(EVENT_END);
+    return write(Buffer.buffer(length() + StreamChunk.EVENT_START.length + StreamChunk.EVENT_END.length).appendBytes(StreamChunk.EVENT_START))
+      .appendBytes(StreamChunk.EVENT_END);
   }
 
   private int length() {

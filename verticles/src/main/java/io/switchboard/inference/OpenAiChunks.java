@@ -27,18 +27,13 @@ final class OpenAiChunks {
 
   /** A chunk with one choice (its delta, and the finish reason once known, else null), as its stream event. */
   Buffer delta(JsonObject delta, String finishReason) {
-    return event(chunk().put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("delta", delta)
+    return io.switchboard.bus.StreamChunk.event(chunk().put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("delta", delta)
       .putNull("logprobs").put("finish_reason", finishReason))).toBuffer());
-  }
-
-  /** A chunk for the stream: its JSON framed as the server-sent event a {@code StreamChunk} carries. */
-  Buffer event(Buffer json) {
-    return io.switchboard.bus.StreamChunk.event(json);
   }
 
   /** The usage chunk (no choices, the turn's usage), as its stream event. */
   Buffer usage(JsonObject usage) {
-    return event(chunk().put("choices", new JsonArray()).put("usage", usage).toBuffer());
+    return io.switchboard.bus.StreamChunk.event(chunk().put("choices", new JsonArray()).put("usage", usage).toBuffer());
   }
 
   /** A whole {@code chat.completion}. */

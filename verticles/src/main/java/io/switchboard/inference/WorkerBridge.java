@@ -108,9 +108,13 @@ final class WorkerBridge {
         pending.remove(body.getString("call_id"));
         JsonObject usage = body.getJsonObject("usage", new JsonObject());
         JsonObject answer = new JsonObject().put("role", "assistant").put("content", body.getString("content"));
+        // the worker's usage as it sent it (details included); counts it left out are filled in
+        int prompt = usage.getInteger("prompt_tokens", 0);
+        int completion = usage.getInteger("completion_tokens", call.chunks()[0]);
+        JsonObject whole = usage.copy().put("prompt_tokens", prompt).put("completion_tokens", completion)
+          .put("total_tokens", usage.getInteger("total_tokens", prompt + completion));
         call.result().tryComplete(new ChatResult(call.requestId(), null, answer,
-          body.getString("finish_reason", "stop"), OpenAiChunks.usage(usage.getInteger("prompt_tokens", 0),
-          usage.getInteger("completion_tokens", call.chunks()[0])), call.chunks()[0], call.deployment(), 0));
+          body.getString("finish_reason", "stop"), whole, call.chunks()[0], call.deployment(), 0));
       } else {
         String delta = body.getString("delta");
         if (delta != null && !delta.isEmpty()) {

@@ -175,6 +175,8 @@ public final class RoutingVerticle extends VerticleBase {
     private final Map<Integer, DeploymentState> running = new HashMap<>();
     /** attempt → the cluster node running it, as its proxy told us */
     private final Map<Integer, String> attemptNodes = new HashMap<>(2);
+    /** attempt → its "taken up by a node?" timer, cancelled once the proxy says it started or the attempt ends */
+    private final Map<Integer, Long> ackTimers = new HashMap<>(2);
     private final StringBuilder partial = new StringBuilder();
     private int modelIndex;
     private int triesOnModel;
@@ -290,20 +292,22 @@ public final class RoutingVerticle extends VerticleBase {
       String control = vertx.isClustered() ? controlAddress : null;
       Object attemptRequest = attemptOf(model, attempt, continuing, remaining, grant, control);
       if (control != null) {
-        vertx.setTimer(ATTEMPT_ACK_MILLIS, t -> {
+        ackTimers.put(attempt, vertx.setTimer(ATTEMPT_ACK_MILLIS, t -> {
+          ackTimers.remove(attempt);
           if (!done && running.containsKey(attempt) && !attemptNodes.containsKey(attempt)) {
             LOG.warn("request {}: attempt {} was not taken up by any node within {} ms", request.requestId(), attempt,
               ATTEMPT_ACK_MILLIS);
             vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(request.requestId(), attempt, "lost"));
             lost(attempt);
           }
-        });
+        }));
       }
       state.outstanding++;
       running.put(attempt, state);
       PreferLocal.request(vertx.eventBus(), request.inferenceAddress(state.deployment.id()), attemptRequest,
           remaining + BUS_MARGIN_MILLIS)
         .onComplete(outcome -> {
+          cancelAckTimer(attempt);
           if (running.remove(attempt) == null) {
             return; // given up already: its node left the cluster
           }
@@ -363,7 +367,15 @@ public final class RoutingVerticle extends VerticleBase {
       }
     }
 
+    private void cancelAckTimer(int attempt) {
+      Long timer = ackTimers.remove(attempt);
+      if (timer != null) {
+        vertx.cancelTimer(timer);
+      }
+    }
+
     void startedOn(int attempt, String clusterNode) {
+      cancelAckTimer(attempt);
       if (running.containsKey(attempt)) {
         attemptNodes.put(attempt, clusterNode);
       }

@@ -273,7 +273,9 @@ public final class SimulatorVerticle extends VerticleBase {
       }
       response.write(batch.toString());
     }
-    if (i == count) {
+    if (i == count && i == knobs.dropAfterChunks()) {
+      request.connection().close(); // every chunk written, the end never: as the paced path drops it
+    } else if (i == count) {
       response.end(finish);
     } else if (!response.closed()) {
       int next = i;

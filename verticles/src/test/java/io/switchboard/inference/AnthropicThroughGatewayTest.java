@@ -20,6 +20,7 @@ import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
+import io.switchboard.testing.OpenAiSdk;
 import io.switchboard.testing.TestNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -91,29 +92,15 @@ class AnthropicThroughGatewayTest {
 
   private static final String PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
-  private static ChatCompletionFunctionTool weatherTool() {
-    return ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder().name("get_weather")
-      .description("Weather in a city").parameters(FunctionParameters.builder()
-        .putAdditionalProperty("type", JsonValue.from("object"))
-        .putAdditionalProperty("properties", JsonValue.from(Map.of("city", Map.of("type", "string"))))
-        .putAdditionalProperty("required", JsonValue.from(List.of("city"))).build()).build()).build();
-  }
 
   private static ChatCompletionCreateParams.Builder weather() {
-    return ChatCompletionCreateParams.builder().model("claude").addUserMessage("Oslo").addTool(weatherTool());
+    return ChatCompletionCreateParams.builder().model("claude").addUserMessage("Oslo").addTool(OpenAiSdk.weatherTool());
   }
 
-  private static ChatCompletion streamed(ChatCompletionCreateParams params) {
-    ChatCompletionAccumulator accumulator = ChatCompletionAccumulator.create();
-    try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params)) {
-      stream.stream().forEach(accumulator::accumulate);
-    }
-    return accumulator.chatCompletion();
-  }
 
   /** Round 1: Claude's tool_use reaches the SDK as a tool call; round 2: the SDK's tool round reaches Claude. */
   private static void toolRounds(boolean stream) {
-    ChatCompletion one = stream ? streamed(weather().build()) : client.chat().completions().create(weather().build());
+    ChatCompletion one = stream ? OpenAiSdk.streamed(client, weather().build()) : client.chat().completions().create(weather().build());
     ChatCompletion.Choice choice = one.choices().get(0);
     assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, choice.finishReason());
     ChatCompletionMessage message = choice.message();
@@ -130,7 +117,7 @@ class AnthropicThroughGatewayTest {
     ChatCompletionCreateParams second = weather().addMessage(message)
       .addMessage(ChatCompletionToolMessageParam.builder().toolCallId(call.id()).content("Snow, -3 C").build())
       .build();
-    ChatCompletion two = stream ? streamed(second) : client.chat().completions().create(second);
+    ChatCompletion two = stream ? OpenAiSdk.streamed(client, second) : client.chat().completions().create(second);
     assertEquals("The tool said: Snow, -3 C", two.choices().get(0).message().content().orElseThrow());
     assertEquals(ChatCompletion.Choice.FinishReason.STOP, two.choices().get(0).finishReason());
     JsonArray sent = anthropic.last().body().getJsonArray("messages");
@@ -156,7 +143,7 @@ class AnthropicThroughGatewayTest {
     ChatCompletionCreateParams params = weather().streamOptions(ChatCompletionStreamOptions.builder()
       .includeUsage(true).build()).build();
     ChatCompletion whole = client.chat().completions().create(weather().build());
-    ChatCompletion assembled = streamed(params);
+    ChatCompletion assembled = OpenAiSdk.streamed(client, params);
     ChatCompletionMessage a = whole.choices().get(0).message();
     ChatCompletionMessage b = assembled.choices().get(0).message();
     assertEquals(a.content(), b.content());
@@ -173,7 +160,7 @@ class AnthropicThroughGatewayTest {
 
     ChatCompletionCreateParams forced = weather().toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).build();
     ChatCompletionMessage onlyTools = client.chat().completions().create(forced).choices().get(0).message();
-    ChatCompletionMessage onlyToolsStreamed = streamed(forced).choices().get(0).message();
+    ChatCompletionMessage onlyToolsStreamed = OpenAiSdk.streamed(client, forced).choices().get(0).message();
     assertEquals(Optional.empty(), onlyTools.content(), "no text, no content");
     assertEquals(onlyTools.content(), onlyToolsStreamed.content());
     assertEquals(onlyTools.toolCalls().orElseThrow().get(0).asFunction().id(),
