@@ -253,8 +253,12 @@ const scenarios = {
     const id = await page.getByRole('button', { name: 'show me markdown', exact: true }).getAttribute('data-id');
     await page.getByRole('button', { name: 'show me markdown', exact: true }).click();
     await page.locator('.message.assistant table').waitFor();
-    check(await page.getByRole('button', { name: 'show me markdown', exact: true }).getAttribute('aria-current') === 'true',
-      'the opened conversation is marked in the sidebar');
+    // marked as a person sees it: the opened conversation's entry looks different from the others
+    const look = async name => page.getByRole('button', { name, exact: true })
+      .evaluate(b => { const c = getComputedStyle(b); return c.backgroundColor + ' ' + c.fontWeight; });
+    const opened = await look('show me markdown');
+    const other = await look('hello there');
+    check(opened !== other, 'the opened conversation is marked in the sidebar (' + opened + ' vs ' + other + ')');
     check((await visibleText(page.locator('.message.user'))) === 'show me markdown', 'reopened: the question is shown');
     check(await page.locator('.message.assistant pre code').isVisible()
       && await page.locator('.message.assistant table').isVisible(), 'and the answer as Markdown (code block, table)');

@@ -1,5 +1,6 @@
 package io.switchboard.connection;
 
+import io.switchboard.chat.InvalidRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
@@ -65,12 +66,12 @@ final class EmbeddingsApi {
     JsonObject body;
     try {
       body = checked(ctx);
-    } catch (Refused refused) {
-      fail.accept(ctx, refused.error.toException());
+    } catch (InvalidRequest refused) {
+      fail.accept(ctx, refused.error().toException());
       return;
     }
     String model = body.getString("model");
-    ctx.put("model", model);
+    ctx.put("model", ChatRules.echoed(model));
     ApiKeys.Tenant tenant = ctx.get("tenant");
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
     Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
@@ -102,33 +103,33 @@ final class EmbeddingsApi {
       .onFailure(failure -> fail.accept(ctx, failure));
   }
 
-  /** The client's body when it is an embeddings request OpenAI's API would accept; a {@link Refused} otherwise. */
+  /** The client's body when it is an embeddings request OpenAI's API would accept; an {@link InvalidRequest} otherwise. */
   private static JsonObject checked(RoutingContext ctx) {
     JsonObject body;
     try {
       body = ctx.body().asJsonObject();
     } catch (DecodeException | ClassCastException e) {
-      throw new Refused("We could not parse the JSON body of your request: it must be a JSON object.", null);
+      throw InvalidRequest.of("We could not parse the JSON body of your request: it must be a JSON object.", null);
     }
     if (body == null) {
-      throw new Refused("The request body is empty; it must be a JSON object.", null);
+      throw InvalidRequest.of("The request body is empty; it must be a JSON object.", null);
     }
     if (!(body.getValue("model") instanceof String model) || model.isBlank()) {
-      throw new Refused("'model' is required and must be a string.", "model");
+      throw InvalidRequest.of("'model' is required and must be a string.", "model");
     }
     checkInput(body.getValue("input"));
     Object encoding = body.getValue("encoding_format");
     if (encoding != null && !ENCODINGS.contains(encoding)) {
-      throw new Refused("'encoding_format' must be 'float' or 'base64'.", "encoding_format");
+      throw InvalidRequest.of("'encoding_format' must be 'float' or 'base64'.", "encoding_format");
     }
     Object dimensions = body.getValue("dimensions");
     if (dimensions != null && !((dimensions instanceof Integer || dimensions instanceof Long)
       && ((Number) dimensions).longValue() >= 1 && ((Number) dimensions).longValue() <= Integer.MAX_VALUE)) {
-      throw new Refused("'dimensions' must be a positive integer.", "dimensions");
+      throw InvalidRequest.of("'dimensions' must be a positive integer.", "dimensions");
     }
     Object user = body.getValue("user");
     if (user != null && !(user instanceof String)) {
-      throw new Refused("'user' must be a string.", "user");
+      throw InvalidRequest.of("'user' must be a string.", "user");
     }
     return body;
   }
@@ -139,15 +140,15 @@ final class EmbeddingsApi {
       + "or of non-empty arrays of token ids.";
     if (input instanceof String text) {
       if (text.isEmpty()) {
-        throw new Refused(shapes, "input");
+        throw InvalidRequest.of(shapes, "input");
       }
       return;
     }
     if (!(input instanceof JsonArray array) || array.isEmpty()) {
-      throw new Refused(input == null ? "'input' is required." : shapes, "input");
+      throw InvalidRequest.of(input == null ? "'input' is required." : shapes, "input");
     }
     if (array.size() > MAX_INPUTS) {
-      throw new Refused("'input' may hold at most " + MAX_INPUTS + " items; it has " + array.size() + ".", "input");
+      throw InvalidRequest.of("'input' may hold at most " + MAX_INPUTS + " items; it has " + array.size() + ".", "input");
     }
     Object first = array.getValue(0);
     for (int i = 0; i < array.size(); i++) {
@@ -156,7 +157,7 @@ final class EmbeddingsApi {
         : first instanceof JsonArray ? item instanceof JsonArray tokens && !tokens.isEmpty() && tokenIds(tokens)
         : tokenId(item);
       if (!sameShape) {
-        throw new Refused(shapes + " input[" + i + "] is not.", "input");
+        throw InvalidRequest.of(shapes + " input[" + i + "] is not.", "input");
       }
     }
   }
@@ -176,12 +177,4 @@ final class EmbeddingsApi {
   }
 
   /** A request the API refuses; no stack trace is kept. */
-  private static final class Refused extends RuntimeException {
-    private final ApiError error;
-
-    Refused(String message, String param) {
-      super(message, null, false, false);
-      this.error = ApiError.badRequest(message, param);
-    }
-  }
 }
