@@ -641,14 +641,14 @@ final class AnthropicUpstream extends HttpUpstream {
     private void text(String text) {
       if (text != null && !text.isEmpty()) {
         message.content(text);
-        send(shapes.delta(new JsonObject().put("content", text), null), text, 0);
+        send(shapes.text("content", text), text, 0);
       }
     }
 
     private void reasoning(String thinking) {
       if (thinking != null && !thinking.isEmpty()) {
         message.text("reasoning_content", thinking);
-        send(shapes.delta(new JsonObject().put("reasoning_content", thinking), null), "", StreamChunk.OTHER);
+        send(shapes.text("reasoning_content", thinking), "", StreamChunk.OTHER);
       }
     }
 

@@ -39,7 +39,7 @@ final class BridgeUpstream implements Upstream {
     OpenAiChunks shapes = new OpenAiChunks(request);
     // a whole answer only needs the text (and the timers the proxy resets per piece): no chunk is built for it
     Consumer<String> onDelta = request.stream()
-      ? text -> chunks.chunk(shapes.delta(new JsonObject().put("content", text), null), text, 0)
+      ? text -> chunks.chunk(shapes.text("content", text), text, 0)
       : text -> chunks.chunk(NO_CHUNK, text, 0);
     String callId = request.requestId() + "/" + request.attempt() + "/" + (calls++);
     Promise<ChatResult> result = Promise.promise();

@@ -1,6 +1,7 @@
 package io.switchboard.inference;
 
 import io.switchboard.bus.ChatRequest;
+import io.switchboard.json.JsonText;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -15,9 +16,29 @@ final class OpenAiChunks {
   private final String model;
   private final long created = System.currentTimeMillis() / 1000;
 
+  /** Everything of a text delta's event before its text, made once per stream (text deltas are most chunks). */
+  private String textPrefix;
+
   OpenAiChunks(ChatRequest request) {
     this.id = Upstream.completionId(request);
     this.model = request.model();
+  }
+
+  /** A chunk adding {@code field} text (content, reasoning_content), written without building a JSON tree. */
+  Buffer text(String field, String text) {
+    if (textPrefix == null) {
+      StringBuilder prefix = new StringBuilder("data: {\"id\":");
+      JsonText.appendQuoted(prefix, id);
+      prefix.append(",\"object\":\"chat.completion.chunk\",\"created\":").append(created).append(",\"model\":");
+      JsonText.appendQuoted(prefix, model);
+      textPrefix = prefix.append(",\"choices\":[{\"index\":0,\"delta\":{").toString();
+    }
+    StringBuilder event = new StringBuilder(textPrefix.length() + field.length() + text.length() + 64)
+      .append(textPrefix);
+    JsonText.appendQuoted(event, field);
+    event.append(':');
+    JsonText.appendQuoted(event, text);
+    return Buffer.buffer(event.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n").toString());
   }
 
   private JsonObject chunk() {
