@@ -252,7 +252,11 @@ class WebChatPageTest {
     }
     response.write("data: " + chunk(created, model, new JsonObject().put("content", pieces.get(next)), null).encode()
       + "\n\n");
-    vertx.setTimer(12, t -> streamPieces(response, pieces, next + 1, created, model));
+    // a pause before the first piece of a table: the page shows what came before it (the bold text) even when a
+    // loaded machine would otherwise deliver both in one render
+    boolean tableNext = next + 1 < pieces.size() && pieces.get(next + 1).contains("|")
+      && pieces.subList(0, next + 1).stream().noneMatch(p -> p.contains("|"));
+    vertx.setTimer(tableNext ? 400 : 12, t -> streamPieces(response, pieces, next + 1, created, model));
   }
 
   private static JsonObject chunk(long created, String model, JsonObject delta, String finishReason) {
