@@ -2,6 +2,7 @@ package io.switchboard.inference;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.json.UTF8StreamJsonParser;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.json.JsonText;
 import io.vertx.core.buffer.Buffer;
@@ -36,6 +37,11 @@ final class JsonSplice {
     return this;
   }
 
+  /** Where the document begins in its bytes. */
+  int start() {
+    return start;
+  }
+
   /** A JSON string literal's bytes, quotes included. */
   static byte[] quoted(String value) {
     return JsonText.quote(value).getBytes(StandardCharsets.UTF_8);
@@ -47,7 +53,7 @@ final class JsonSplice {
       json.skipChildren();
       return;
     }
-    int from = start + (int) json.currentTokenLocation().getByteOffset();
+    int from = start + tokenOffset(json);
     int to = closingQuote(from) + 1; // found in the bytes: the parser skips the string itself, making no String of it
     if (count == replacements.length) {
       spans = java.util.Arrays.copyOf(spans, count * 4);
@@ -58,8 +64,18 @@ final class JsonSplice {
     replacements[count++] = replacement;
   }
 
+  /**
+   * Where the parser's current value token starts, relative to its input, without making a location object for it:
+   * Jackson's byte parser counts its token offset one past the token's first byte (its own currentTokenLocation
+   * subtracts that one).
+   */
+  static int tokenOffset(JsonParser json) {
+    return json instanceof UTF8StreamJsonParser bytes ? (int) bytes.getTokenCharacterOffset() - 1
+      : (int) json.currentTokenLocation().getByteOffset();
+  }
+
   /** Where the string literal opening at {@code quote} ends (its closing quote), escapes honoured. */
-  private int closingQuote(int quote) {
+  int closingQuote(int quote) {
     for (int i = quote + 1; i < end; i++) {
       byte b = bytes[i];
       if (b == '\\') {
@@ -82,6 +98,34 @@ final class JsonSplice {
       .appendBytes(StreamChunk.EVENT_END);
   }
 
+  /**
+   * The document's bytes before {@code limit} with the replacements made, framed as the start of a server-sent
+   * event; null when a replacement lies at or after {@code limit}.
+   */
+  byte[] eventHead(int limit) {
+    int length = StreamChunk.EVENT_START.length + limit - start;
+    for (int i = 0; i < count; i++) {
+      if (spans[2 * i + 1] > limit) {
+        return null;
+      }
+      length += replacements[i].length - (spans[2 * i + 1] - spans[2 * i]);
+    }
+    byte[] head = new byte[length];
+    System.arraycopy(StreamChunk.EVENT_START, 0, head, 0, StreamChunk.EVENT_START.length);
+    int at = StreamChunk.EVENT_START.length;
+    int from = start;
+    for (int i = 0; i < count; i++) {
+      int plain = spans[2 * i] - from;
+      System.arraycopy(bytes, from, head, at, plain);
+      at += plain;
+      System.arraycopy(replacements[i], 0, head, at, replacements[i].length);
+      at += replacements[i].length;
+      from = spans[2 * i + 1];
+    }
+    System.arraycopy(bytes, from, head, at, limit - from);
+    return head;
+  }
+
   private int length() {
     int length = end - start;
     for (int i = 0; i < count; i++) {
@@ -101,7 +145,7 @@ final class JsonSplice {
 
   /** The object the parser stands on (at its START_OBJECT), decoded from its own bytes; the parser moves past it. */
   static JsonObject decodeObject(JsonParser json, byte[] bytes, int start) throws IOException {
-    int from = start + (int) json.currentTokenLocation().getByteOffset();
+    int from = start + tokenOffset(json);
     json.skipChildren();
     int to = start + (int) json.currentLocation().getByteOffset();
     return new JsonObject(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, from, to)));

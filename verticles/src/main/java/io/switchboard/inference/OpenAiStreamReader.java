@@ -16,6 +16,11 @@ import java.io.IOException;
  * wrote it, with only the gateway's id and model written in. While it walks a chunk with Jackson's streaming parser
  * it notes what the gateway needs (content text, tool-call presence, finish reason, usage) and assembles the
  * assistant message for memory; it never rebuilds a chunk. This is the per-chunk work of the relay (see perf/jmh).
+ *
+ * <p>Most chunks of a stream are the same bytes but for their text: once a chunk that says nothing but text has been
+ * walked, its bytes before and after the text are kept as the stream's {@link Shape}, and a later line that has
+ * exactly those bytes around a well-formed JSON string is relayed without walking it again (the text is the only
+ * thing in it that can differ). Anything else (a tool call, a finish reason, usage, another field) is walked.
  */
 public final class OpenAiStreamReader implements StreamRelay.Reader {
   private static final JsonFactory JSON = new JsonFactory();
@@ -27,6 +32,10 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
   private final JsonSplice splice = new JsonSplice(new byte[0], 0);
   private final ChunkFacts facts = new ChunkFacts();
   private int chunks;
+  /** The stream's shape once learnt; learning stops after {@link #SHAPE_TRIES} chunks that did not fit one. */
+  private Shape shape;
+  private int shapeMisses;
+  private static final int SHAPE_TRIES = 16;
   private JsonObject usage;
   private String finishReason;
   private boolean sawDone;
@@ -70,6 +79,9 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
       sawDone = true;
       return;
     }
+    if (shape != null && shape.relay(bytes, start, end)) {
+      return;
+    }
     try (JsonParser json = JSON.createParser(bytes, start, end - start)) {
       accept(json, bytes, start, end);
     } catch (IOException | IllegalStateException e) {
@@ -84,6 +96,9 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
     splice.reset(bytes, start, end);
     facts.text = null;
     facts.flags = 0;
+    facts.textQuote = -1;
+    facts.choices = 0;
+    facts.finished = false;
     boolean sawChoices = false;
     boolean sawUsage = false;
     while (json.nextToken() == JsonToken.FIELD_NAME) {
@@ -119,12 +134,95 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
     }
     chunks++;
     out.chunk(splice.event(), facts.text == null ? "" : facts.text, flags);
+    if (shapeMisses < SHAPE_TRIES) {
+      learnShape(flags, sawUsage, bytes, end);
+    }
+  }
+
+  /** Keeps this chunk's bytes around its text as the stream's shape, when text is all it says. */
+  private void learnShape(int flags, boolean sawUsage, byte[] bytes, int end) {
+    shapeMisses++;
+    if (flags != 0 || sawUsage || facts.finished || facts.choices != 1 || facts.text == null || facts.textQuote < 0) {
+      return;
+    }
+    int close = splice.closingQuote(facts.textQuote);
+    byte[] head = splice.eventHead(facts.textQuote + 1);
+    if (head == null) {
+      return; // the id or the model after the text: not a shape kept
+    }
+    shape = new Shape(java.util.Arrays.copyOfRange(bytes, splice.start(), facts.textQuote + 1), head,
+      java.util.Arrays.copyOfRange(bytes, close, end));
+  }
+
+  /**
+   * The bytes of a text-only chunk before its text (up to the string's opening quote) and after it (from the closing
+   * quote), as the upstream wrote them, and the head the client gets instead (id and model replaced, framed).
+   */
+  private final class Shape {
+    private final byte[] before;
+    private final byte[] head;
+    private final byte[] after;
+    private final byte[] tail;
+
+    Shape(byte[] before, byte[] head, byte[] after) {
+      this.before = before;
+      this.head = head;
+      this.after = after;
+      this.tail = java.util.Arrays.copyOf(after, after.length + StreamChunk.EVENT_END.length);
+      System.arraycopy(StreamChunk.EVENT_END, 0, tail, after.length, StreamChunk.EVENT_END.length);
+    }
+
+    /** Relays {@code bytes[start, end)} when it has this shape; false (nothing done) when it does not. */
+    boolean relay(byte[] bytes, int start, int end) {
+      int from = start + before.length;
+      int to = end - after.length;
+      if (to < from || !java.util.Arrays.equals(bytes, start, from, before, 0, before.length)
+        || !java.util.Arrays.equals(bytes, to, end, after, 0, after.length)) {
+        return false;
+      }
+      boolean escaped = false;
+      for (int i = from; i < to; i++) {
+        int b = bytes[i] & 0xff;
+        if (b == '\\') {
+          escaped = true;
+          if (++i == to) {
+            return false; // the closing quote is escaped: the string does not end where the shape's does
+          }
+        } else if (b == '"' || b < 0x20) {
+          return false; // the text ends early, or holds what JSON forbids: walked, and refused, the long way
+        }
+      }
+      String text = escaped ? unescaped(bytes, from - 1, to + 1) : new String(bytes, from, to - from,
+        java.nio.charset.StandardCharsets.UTF_8);
+      if (text == null) {
+        return false;
+      }
+      message.content(text);
+      chunks++;
+      shapeMisses = 0;
+      out.chunk(Buffer.buffer(head.length + to - from + tail.length).appendBytes(head).appendBytes(bytes, from, to - from)
+        .appendBytes(tail), text, 0);
+      return true;
+    }
+
+    /** The JSON string literal {@code bytes[from, to)} decoded; null when it is not one. */
+    private String unescaped(byte[] bytes, int from, int to) {
+      try (JsonParser json = JSON.createParser(bytes, from, to - from)) {
+        return json.nextToken() == JsonToken.VALUE_STRING ? json.getText() : null;
+      } catch (IOException e) {
+        return null;
+      }
+    }
   }
 
   /** What one chunk says (one instance, reused line after line). */
   private static final class ChunkFacts {
     String text;
     int flags;
+    /** Where the content string starts (its opening quote) in the line's bytes, when it was read; else -1. */
+    int textQuote;
+    int choices;
+    boolean finished;
   }
 
   /** Walks the choices; true when there was at least one. */
@@ -132,6 +230,7 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
     boolean any = false;
     while (json.nextToken() == JsonToken.START_OBJECT) {
       any = true;
+      facts.choices++;
       int index = 0;
       while (json.nextToken() == JsonToken.FIELD_NAME) {
         String field = json.currentName();
@@ -141,6 +240,9 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
           case "finish_reason" -> {
             if (inner == JsonToken.VALUE_STRING && index == 0) {
               finishReason = json.getText();
+            }
+            if (inner != JsonToken.VALUE_NULL) {
+              facts.finished = true;
             }
           }
           case "delta" -> {
@@ -180,6 +282,9 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
         case "role" -> json.skipChildren();
         case "content" -> {
           if (value == JsonToken.VALUE_STRING) {
+            if (shapeMisses < SHAPE_TRIES) {
+              facts.textQuote = splice.start() + JsonSplice.tokenOffset(json);
+            }
             facts.text = json.getText();
             message.content(facts.text);
           } else {

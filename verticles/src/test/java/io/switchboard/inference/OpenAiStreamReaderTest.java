@@ -115,4 +115,49 @@ class OpenAiStreamReaderTest {
     assertThrows(UpstreamFailure.class, () -> feed("data: {\"choices\":[{\"delta\":{\"content\":"));
     assertThrows(UpstreamFailure.class, () -> feed("data: [1,2]"));
   }
+
+  private static String textChunk(String json) {
+    return "data: {\"id\":\"chatcmpl-theirs\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m-1\","
+      + "\"choices\":[{\"index\":0,\"delta\":{\"content\":" + json + "},\"logprobs\":null,\"finish_reason\":null}],"
+      + "\"usage\":null}";
+  }
+
+  private static String relayedText(String json) {
+    return textChunk(json).substring(6).replace("chatcmpl-theirs", "chatcmpl-req_ours").replace("m-1", "public-model");
+  }
+
+  @Test
+  void chunks_of_the_streams_shape_are_relayed_as_a_walk_would_relay_them() {
+    String[] texts = {"\"Hel\"", "\"lo\"", "\"\"", "\" w\u00f6rld\\n\\\"q\\\" \\u4f60\"", "\"好 \\\\\"", "\"end\""};
+    String[] decoded = {"Hel", "lo", "", " w\u00f6rld\n\"q\" \u4f60", "好 \\", "end"};
+    for (String text : texts) {
+      feed(textChunk(text));
+    }
+    feed("data: {\"id\":\"chatcmpl-theirs\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m-1\","
+      + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":null}");
+
+    assertEquals(texts.length + 1, out.size());
+    for (int i = 0; i < texts.length; i++) {
+      assertEquals(relayedText(texts[i]), out.get(i).data(), "chunk " + i);
+      assertEquals(decoded[i], out.get(i).text(), "chunk " + i);
+      assertEquals(0, out.get(i).flags(), "chunk " + i);
+    }
+    assertEquals("stop", reader.finishReason(), "the last chunk has another shape, and is walked");
+    assertEquals(String.join("", decoded), reader.message().getString("content"));
+    assertEquals(texts.length + 1, reader.chunks());
+  }
+
+  @Test
+  void a_line_that_only_looks_like_the_streams_shape_is_walked() {
+    feed(textChunk("\"a\""), textChunk("\"b\""));
+    // the same bytes around the "text", but the text closes early and a refusal follows: a walk sees it
+    feed(textChunk("\"c\",\"refusal\":\"no\""));
+    assertEquals(StreamChunk.OTHER, out.get(2).flags());
+    assertEquals("c", out.get(2).text());
+    assertEquals("no", reader.message().getString("refusal"));
+    // a text whose closing quote is escaped, and a raw control character: not JSON, refused as a walk refuses them
+    assertThrows(UpstreamFailure.class, () -> feed(textChunk("\"d\\\"")));
+    assertThrows(UpstreamFailure.class, () -> feed(textChunk("\"e\u0001\"")));
+    assertEquals(3, out.size(), "neither was relayed");
+  }
 }

@@ -30,6 +30,14 @@ public class SseRelayBenchmark {
     + "\"created\":1795387698,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
     + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"city\\\":\"}}]},"
     + "\"logprobs\":null,\"finish_reason\":null}]}");
+  /** A stream's lines as they differ: the same chunk but for its text (one token has an escape in it). */
+  private final Buffer[] varyingLines = java.util.stream.Stream.of(" token", " of", " the", " answer", ",\\n", " and",
+      " more", " 你好")
+    .map(text -> Buffer.buffer("data: {\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion.chunk\","
+      + "\"created\":1795387698,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
+      + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + text + "\"},\"logprobs\":null,\"finish_reason\":null}]}"))
+    .toArray(Buffer[]::new);
+  private int next;
   private Buffer lastData;
   private String lastText;
   private int lastFlags;
@@ -52,6 +60,12 @@ public class SseRelayBenchmark {
   @Benchmark
   public Buffer parseUpstreamLine() {
     reader().line(upstreamLine);
+    return lastData;
+  }
+
+  @Benchmark
+  public Buffer parseVaryingLines() {
+    reader().line(varyingLines[next++ & 7]);
     return lastData;
   }
 
