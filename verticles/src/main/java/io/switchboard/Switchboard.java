@@ -26,6 +26,7 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
@@ -118,8 +119,14 @@ public final class Switchboard {
   /** Starts a node with this configuration; the future completes once every verticle is deployed. */
   public static Future<Switchboard> start(SwitchboardConfig config) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    VertxOptions options = new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
-      .setJvmMetricsEnabled(true));
+    // one event loop per core: every verticle's instances share them, so a turn's hops to the single-instance
+    // verticles cross fewer threads (on one core, none), and a hop on the same loop is an enqueue, not a wake-up
+    MicrometerMetricsOptions metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true);
+    if (!config.management().eventBusMetrics()) {
+      metrics.addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
+    }
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.server().eventLoopCount())
+      .setMetricsOptions(metrics);
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry))
       .withTransport(HttpGuards.TRANSPORT);
     Future<Vertx> vertx;

@@ -110,7 +110,8 @@ public final class ConfigLoader {
       node.number("slow_client_timeout_ms", 30_000, 100, 3_600_000),
       node.number("websocket_idle_timeout_ms", 120_000, 1_000, 86_400_000),
       node.number("header_read_timeout_ms", 10_000, 100, 600_000),
-      node.number("idle_timeout_ms", 60_000, 100, 86_400_000));
+      node.number("idle_timeout_ms", 60_000, 100, 86_400_000),
+      node.integer("event_loops", 0, 0, 1024));
     node.rejectUnknownKeys();
     return server;
   }
@@ -125,7 +126,7 @@ public final class ConfigLoader {
     }
     var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
       node.integer("port", 9090, 0, 65535), token, node.number("header_read_timeout_ms", 10_000, 100, 600_000),
-      node.number("idle_timeout_ms", 60_000, 100, 86_400_000));
+      node.number("idle_timeout_ms", 60_000, 100, 86_400_000), node.bool("event_bus_metrics", true));
     node.rejectUnknownKeys();
     return management;
   }

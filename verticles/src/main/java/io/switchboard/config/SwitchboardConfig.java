@@ -38,10 +38,15 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *
    * @param headerReadTimeoutMillis a request whose head has not arrived this long after its first byte gets 408
    * @param idleTimeoutMillis       a keep-alive connection with no request in flight is closed after this long
+   * @param eventLoops              the node's event loops; 0 = one per core (Vert.x's own default is two per core)
    */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
                        long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
-                       long idleTimeoutMillis) {
+                       long idleTimeoutMillis, int eventLoops) {
+    /** How many event loops the node runs: as configured, else one per core. */
+    public int eventLoopCount() {
+      return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
+    }
   }
 
   /**
@@ -49,9 +54,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *
    * @param adminToken bearer token for /admin/*; null disables the admin API. toString never shows it.
    * @param headerReadTimeoutMillis, idleTimeoutMillis as for {@link Server}
+   * @param eventBusMetrics   whether Vert.x's own event bus meters ({@code vertx_eventbus_*}) are kept: they are
+   *                          updated on every message, stream chunks included
    */
   public record Management(String host, int port, String adminToken, long headerReadTimeoutMillis,
-                           long idleTimeoutMillis) {
+                           long idleTimeoutMillis, boolean eventBusMetrics) {
     @Override
     public String toString() {
       return "Management[host=" + host + ", port=" + port + ", admin=" + (adminToken != null) + "]";

@@ -24,10 +24,38 @@ abstract class HttpUpstream implements Upstream {
   private final String url;
   private final HttpClientAgent client;
   private final KeyPool keys;
+  /** The call's URL taken apart once, not on every request. */
+  private final Target callTarget;
+
+  /** Where a request goes: an absolute URL's parts. */
+  private record Target(String host, int port, boolean ssl, String uri) {
+    static Target of(String url) {
+      java.net.URI parsed = java.net.URI.create(url);
+      boolean ssl = "https".equalsIgnoreCase(parsed.getScheme());
+      String uri = parsed.getRawPath() == null || parsed.getRawPath().isEmpty() ? "/" : parsed.getRawPath();
+      if (parsed.getRawQuery() != null) {
+        uri += "?" + parsed.getRawQuery();
+      }
+      return new Target(parsed.getHost(), parsed.getPort() > 0 ? parsed.getPort() : ssl ? 443 : 80, ssl, uri);
+    }
+
+    void applyTo(RequestOptions options) {
+      options.setHost(host).setPort(port).setSsl(ssl).setURI(uri);
+    }
+  }
+
+  private static Target parsed(String url) {
+    try {
+      return Target.of(url);
+    } catch (IllegalArgumentException notAUrl) {
+      return null; // refused by the request itself, as any bad URL
+    }
+  }
 
   HttpUpstream(Deployment deployment, String url, HttpClientAgent client) {
     this.deployment = deployment;
     this.url = url;
+    this.callTarget = parsed(url);
     this.client = client;
     this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
   }
@@ -76,7 +104,9 @@ abstract class HttpUpstream implements Upstream {
   /** One POST with a key from the pool; a 2xx answer is read by {@code answered}, any other becomes a failure. */
   private <T> Future<T> post(String target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
                              CancelSignal cancel, java.util.function.Function<HttpClientResponse, Future<T>> answered) {
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(target)
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST);
+    (target == url && callTarget != null ? callTarget : Target.of(target)).applyTo(options);
+    options
       .putHeader("content-type", "application/json")
       .putHeader("accept", stream ? "text/event-stream" : "application/json");
     int key = -1;

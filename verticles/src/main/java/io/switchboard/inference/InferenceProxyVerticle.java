@@ -197,6 +197,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private int seq;
     private long totalTimer = -1;
     private long gapTimer = -1;
+    /** When the last chunk came (System.nanoTime). */
+    private long lastHeardNanos;
     private Boolean granted;
     private List<StreamChunk> held;
     private ChatResult heldEnd;
@@ -242,10 +244,31 @@ public final class InferenceProxyVerticle extends VerticleBase {
     void flow(boolean paused) {
       cancel.flow(paused);
       vertx.cancelTimer(gapTimer);
+      gapTimer = -1;
       if (!paused && !outcome.future().isComplete()) {
-        long idle = deployment.idleTimeoutMillis();
-        gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
+        lastHeardNanos = System.nanoTime();
+        watchGap(deployment.idleTimeoutMillis());
       }
+    }
+
+    /**
+     * The stall watch: one timer for a whole idle period, not one per chunk. A chunk only notes when it came; when
+     * the timer fires it ends the call if nothing came for the idle time, or waits for the rest of it.
+     */
+    private void watchGap(long delayMillis) {
+      gapTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
+        gapTimer = -1;
+        if (outcome.future().isComplete() || cancel.paused()) {
+          return;
+        }
+        long idle = deployment.idleTimeoutMillis();
+        long quietMillis = (System.nanoTime() - lastHeardNanos) / 1_000_000;
+        if (quietMillis >= idle) {
+          stop(timeout("The model's stream stalled for " + idle + " ms."));
+        } else {
+          watchGap(idle - quietMillis);
+        }
+      });
     }
 
     void end() {
@@ -257,13 +280,14 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (outcome.future().isComplete()) {
         return;
       }
-      vertx.cancelTimer(gapTimer);
-      if (!cancel.paused()) {
-        long idle = deployment.idleTimeoutMillis();
-        gapTimer = vertx.setTimer(idle, t -> stop(timeout("The model's stream stalled for " + idle + " ms.")));
-      }
+      lastHeardNanos = System.nanoTime();
       if (firstTokenNanos == 0) {
-        firstTokenNanos = System.nanoTime();
+        vertx.cancelTimer(gapTimer); // the first-token timer
+        gapTimer = -1;
+        if (!cancel.paused()) {
+          watchGap(deployment.idleTimeoutMillis());
+        }
+        firstTokenNanos = lastHeardNanos;
         if (granted == null) {
           askForGrant();
         }
