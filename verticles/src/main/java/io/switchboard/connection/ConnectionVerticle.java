@@ -52,6 +52,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String MEMORY = "x-switchboard-memory";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final HexFormat HEX = HexFormat.of();
+  private static final java.util.regex.Pattern CLIENT_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
@@ -157,7 +158,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   private void assignRequestId(RoutingContext ctx) {
     String given = ctx.request().getHeader(REQUEST_ID);
-    String id = given != null && given.length() <= 128 && given.matches("[A-Za-z0-9._:\\-]+") ? given : newRequestId();
+    String id = given != null && given.length() <= 128 && CLIENT_REQUEST_ID.matcher(given).matches() ? given : newRequestId();
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
     ctx.response().putHeader(REQUEST_ID, id);
