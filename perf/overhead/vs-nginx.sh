@@ -22,9 +22,9 @@ perf_jar=perf/target/switchboard-perf.jar
 out=$(mktemp)
 upstream=""; gw=""
 cleanup() {
-  [ -n "$gw" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
-  [ -n "$upstream" ] && kill "$upstream" 2>/dev/null && wait "$upstream" 2>/dev/null
-  nginx -s stop -c "$PWD/perf/overhead/nginx-static.conf" 2>/dev/null || true
+  set +e
+  for p in $gw $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  nginx -s stop -c "$PWD/perf/overhead/nginx-static.conf" 2>/dev/null
   rm -f "$out"
 }
 trap cleanup EXIT
