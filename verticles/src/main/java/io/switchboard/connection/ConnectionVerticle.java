@@ -16,6 +16,7 @@ import io.switchboard.chat.ChatPipeline;
 import io.switchboard.chat.InvalidRequest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
@@ -38,6 +39,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.HashSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
@@ -65,6 +67,8 @@ public final class ConnectionVerticle extends VerticleBase {
   private ChatPipeline pipeline;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
+  /** One for every socket, not a closure each. */
+  private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
 
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
@@ -141,12 +145,11 @@ public final class ConnectionVerticle extends VerticleBase {
       }
     }
     ApiKeys.Tenant preAuthenticated = tenant;
+    HttpConnection upgraded = ctx.request().connection();
     ctx.request().toWebSocket().onSuccess(socket -> {
-      WebSocketChat[] chat = new WebSocketChat[1];
-      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
-        streamPauses,
-        () -> sockets.remove(chat[0]));
-      sockets.add(chat[0]);
+      WebSocketFootprint.trim(upgraded);
+      sockets.add(new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
+        streamPauses, forgetSocket));
     }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
   }
 
