@@ -20,6 +20,9 @@ out=$(mktemp -d)
 pids=()
 cleanup() { set +e; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done; }
 trap cleanup EXIT
+trap 'exit 130' INT # so that Ctrl-C and SIGTERM stop what it started too
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 await() { for _ in $(seq 1 240); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
 stop_nodes() { for p in "${nodes[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; nodes=(); }
 nodes=()

@@ -20,14 +20,26 @@ gateway_cpus=${GATEWAY_CPUS:-0}
 perf_jar=perf/target/switchboard-perf.jar
 [ -f "$perf_jar" ] || mvn -B -q -f perf/pom.xml package
 out=$(mktemp)
-upstream=""; gw=""
+# Everything it starts is stopped on exit, error, Ctrl-C or SIGTERM: the upstream, the gateway of the round, and its
+# own nginx (its own pid file, so an nginx someone else runs from the same conf is left alone).
+run=$(mktemp -d /tmp/vs-nginx.XXXXXX)
+sed -e "s|^pid .*|pid $run/nginx.pid;|" -e "s|^error_log .*|error_log $run/nginx-error.log;|" \
+  perf/overhead/nginx-static.conf > "$run/nginx.conf"
+upstream=""; gw=""; nginx_started=""
 cleanup() {
   set +e
+  trap - INT TERM HUP
   for p in $gw $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  nginx -s stop -c "$PWD/perf/overhead/nginx-static.conf" 2>/dev/null
+  [ -n "$nginx_started" ] && { nginx -s stop -c "$run/nginx.conf" 2>/dev/null || kill "$(cat "$run/nginx.pid")" 2>/dev/null; }
   rm -f "$out"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+for port in 8080 8081 8091 9090; do
+  if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
+done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
 # measure NAME MODE URL: req/s, p50 and p99 of one closed-loop wrk run
 measure() {
@@ -38,7 +50,8 @@ measure() {
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/vs-nginx-upstream.log 2>&1 &
 upstream=$!
 await http://127.0.0.1:8091/v1/models
-taskset -c 0 nginx -c "$PWD/perf/overhead/nginx-static.conf"
+taskset -c 0 nginx -c "$run/nginx.conf"
+nginx_started=1
 await http://127.0.0.1:8081/v1/models
 for mode in json sse; do # the upstream's own JIT warm-up
   taskset -c 1 wrk -t1 -c"$conns" -d5s -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8091/v1/chat/completions > /dev/null
