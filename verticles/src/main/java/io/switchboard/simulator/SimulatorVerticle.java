@@ -56,7 +56,10 @@ public final class SimulatorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true)
-      .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_MAX_STREAMS)));
+      .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_MAX_STREAMS))
+      // clients that leave reset their streams: Vert.x's rapid-reset guard (200 per 30 s) would end the connection
+      // and every other stream on it, which is not what is being simulated
+      .setHttp2RstFloodMaxRstFramePerWindow(Integer.MAX_VALUE));
     server.requestHandler(this::handle);
     return server.listen(port, host).onSuccess(s ->
       LOG.info("simulator (not a real model) listening on http://{}:{}", host, s.actualPort()));
