@@ -222,6 +222,7 @@ public final class ConfigLoader {
           throw entry.error("simulator", "knobs apply only to provider: simulator");
         }
       }
+      int maxConcurrency = entry.integer("max_concurrency", 0, 0, 1_000_000);
       var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
         entry.string("upstream_model", !simulator ? model : mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
           ? "switchboard-simulator-embedding" : "switchboard-simulator"),
@@ -230,8 +231,8 @@ public final class ConfigLoader {
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
         entry.number("first_token_timeout_ms", timeout, 10, 3_600_000),
         entry.number("idle_timeout_ms", Math.min(timeout, 60_000), 10, 3_600_000),
-        entry.integer("max_connections", 1_000, 1, 100_000),
-        entry.integer("max_concurrency", 0, 0, 1_000_000),
+        pool(entry, maxConcurrency),
+        maxConcurrency,
         knobs,
         breaker(entry.child("circuit_breaker")), mode);
       entry.rejectUnknownKeys();
@@ -242,6 +243,27 @@ public final class ConfigLoader {
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  /**
+   * The HTTP client pool: by default sized from the calls expected at once ({@code max_concurrency}, or 1,000 when
+   * unlimited), one connection per call over HTTP/1.1, {@code http2_max_streams} calls per connection over HTTP/2.
+   */
+  private static SwitchboardConfig.Pool pool(ConfigNode entry, int maxConcurrency) {
+    boolean http2 = entry.bool("http2", false);
+    int streams = entry.integer("http2_max_streams", SwitchboardConfig.Pool.DEFAULT_HTTP2_MAX_STREAMS, 1, 100_000);
+    int expected = maxConcurrency > 0 ? maxConcurrency : SwitchboardConfig.Pool.DEFAULT_EXPECTED_CONCURRENCY;
+    ConfigNode queue = entry.child("pool_queue");
+    var pool = new SwitchboardConfig.Pool(http2,
+      entry.integer("max_connections", SwitchboardConfig.Pool.connectionsFor(expected, http2, streams), 1, 100_000),
+      streams,
+      queue.integer("max_waiting", SwitchboardConfig.Pool.DEFAULT_MAX_WAITING, 0, 1_000_000),
+      queue.number("max_wait_ms", SwitchboardConfig.Pool.DEFAULT_MAX_WAIT_MILLIS, 1, 600_000));
+    queue.rejectUnknownKeys();
+    if (!http2 && entry.has("http2_max_streams")) {
+      throw entry.error("http2_max_streams", "applies only with http2: true");
+    }
+    return pool;
   }
 
   /** LiteLLM's {@code model_info: {mode: chat | embedding}}; one model name has one mode. */

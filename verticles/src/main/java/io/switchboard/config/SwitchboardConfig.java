@@ -118,12 +118,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * One way to serve a public model: a provider at a base URL with its keys.
    *
    * @param apiBase null for the built-in simulator, whose address is known only once it listens
+   * @param pool    the HTTP client's connections to the provider and the bounded wait for them
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
-                           long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
+                           long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
                            int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
@@ -133,18 +134,19 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
 
     public Deployment {
       apiKeys = List.copyOf(apiKeys);
+      Objects.requireNonNull(pool, "pool");
       if (!MODES.contains(mode)) {
         throw new IllegalArgumentException("mode must be one of " + MODES + ", was " + mode);
       }
     }
 
-    /** A chat deployment. */
+    /** A chat deployment over HTTP/1.1 with {@code maxConnections} connections and the default pool queue. */
     public Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                       String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                       long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
-        firstTokenTimeoutMillis, idleTimeoutMillis, maxConnections, maxConcurrency, knobs, breaker, CHAT);
+        firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
@@ -170,6 +172,46 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
 
   /** Circuit breaker settings of a deployment. */
   public record Breaker(int maxFailures, long resetTimeoutMillis) {
+  }
+
+  /**
+   * A deployment's HTTP client pool. A call takes a slot (an HTTP/1.1 connection, or one stream of an HTTP/2
+   * connection) for its whole length; with every slot taken it waits, in a bounded queue and for a bounded time.
+   *
+   * @param http2           speak HTTP/2: prior knowledge (h2c) on {@code http://}, ALPN on {@code https://}
+   * @param maxConnections  connections to the provider
+   * @param http2MaxStreams calls one HTTP/2 connection carries at once (fewer when the provider says fewer)
+   * @param maxWaiting      calls that may wait for a slot; beyond that, 429
+   * @param maxWaitMillis   how long a call may wait for a slot; beyond that, 503
+   */
+  public record Pool(boolean http2, int maxConnections, int http2MaxStreams, int maxWaiting, long maxWaitMillis) {
+    public static final int DEFAULT_EXPECTED_CONCURRENCY = 1_000;
+    public static final int DEFAULT_HTTP2_MAX_STREAMS = 100;
+    public static final int DEFAULT_MAX_WAITING = 1_000;
+    public static final long DEFAULT_MAX_WAIT_MILLIS = 1_000;
+
+    public Pool {
+      if (maxConnections < 1 || http2MaxStreams < 1 || maxWaiting < 0 || maxWaitMillis < 1) {
+        throw new IllegalArgumentException("pool sizes must be positive (max_waiting may be 0)");
+      }
+    }
+
+    public static Pool http1(int maxConnections) {
+      return new Pool(false, maxConnections, DEFAULT_HTTP2_MAX_STREAMS, DEFAULT_MAX_WAITING, DEFAULT_MAX_WAIT_MILLIS);
+    }
+
+    /**
+     * Connections for a deployment expected to carry {@code concurrency} calls at once: one per call over HTTP/1.1,
+     * enough of {@code http2MaxStreams} streams each over HTTP/2.
+     */
+    public static int connectionsFor(int concurrency, boolean http2, int http2MaxStreams) {
+      return http2 ? Math.max(1, (concurrency + http2MaxStreams - 1) / http2MaxStreams) : Math.max(1, concurrency);
+    }
+
+    /** Calls in flight at once: the connections, times the streams each carries over HTTP/2. */
+    public int slots() {
+      return http2 ? (int) Math.min(Integer.MAX_VALUE, (long) maxConnections * http2MaxStreams) : maxConnections;
+    }
   }
 
   /**

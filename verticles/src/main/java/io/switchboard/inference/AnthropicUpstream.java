@@ -33,8 +33,8 @@ final class AnthropicUpstream extends HttpUpstream {
   private static final Set<String> TRANSIENT_ERRORS = Set.of("overloaded_error", "api_error", "rate_limit_error",
     "timeout_error");
 
-  AnthropicUpstream(Deployment deployment, String baseUrl, HttpClientAgent client) {
-    super(deployment, baseUrl + "/messages", client);
+  AnthropicUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
+    super(deployment, baseUrl + "/messages", client, slots);
   }
 
   @Override

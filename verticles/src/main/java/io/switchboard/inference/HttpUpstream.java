@@ -14,7 +14,8 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 
 /**
- * The one HTTP skeleton every provider protocol shares: a key from the deployment's pool, one POST, cancel by
+ * The one HTTP skeleton every provider protocol shares: a key from the deployment's pool, a slot of its connection
+ * pool ({@link UpstreamSlots}: a bounded, deadlined wait when every slot is taken), one POST, cancel by
  * resetting the request, a streamed answer through {@link StreamRelay}, a whole one read at once, and an error
  * status turned into an {@link UpstreamFailure} (a refused key leaves the pool, a rate-limited one rests).
  * A protocol says only what its request looks like and how to read its answer.
@@ -23,6 +24,7 @@ abstract class HttpUpstream implements Upstream {
   protected final Deployment deployment;
   private final String url;
   private final HttpClientAgent client;
+  private final UpstreamSlots slots;
   private final KeyPool keys;
   /** The call's URL taken apart once, not on every request. */
   private final Target callTarget;
@@ -52,11 +54,12 @@ abstract class HttpUpstream implements Upstream {
     }
   }
 
-  HttpUpstream(Deployment deployment, String url, HttpClientAgent client) {
+  HttpUpstream(Deployment deployment, String url, HttpClientAgent client, UpstreamSlots slots) {
     this.deployment = deployment;
     this.url = url;
     this.callTarget = parsed(url);
     this.client = client;
+    this.slots = slots;
     this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
   }
 
@@ -104,7 +107,9 @@ abstract class HttpUpstream implements Upstream {
   /** One POST with a key from the pool; a 2xx answer is read by {@code answered}, any other becomes a failure. */
   private <T> Future<T> post(String target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
                              CancelSignal cancel, java.util.function.Function<HttpClientResponse, Future<T>> answered) {
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST);
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
+      // bounds the wait inside the client too (connect, or a provider allowing fewer HTTP/2 streams than we assume)
+      .setConnectTimeout(deployment.connectTimeoutMillis());
     (target == url && callTarget != null ? callTarget : Target.of(target)).applyTo(options);
     options
       .putHeader("content-type", "application/json")
@@ -121,12 +126,13 @@ abstract class HttpUpstream implements Upstream {
       return Future.failedFuture(refused);
     }
     int usedKey = key;
-    return client.request(options)
+    return slots.acquire(cancel).compose(slot -> client.request(options)
+      .andThen(leased -> slot.leased())
       .compose(req -> {
         cancel.whenCancelled(req::reset);
         return req.send(body);
       })
-      .compose(response -> {
+      .<T>compose(response -> {
         if (response.statusCode() / 100 == 2) {
           return answered.apply(response);
         }
@@ -141,6 +147,7 @@ abstract class HttpUpstream implements Upstream {
             response.getHeader("retry-after")));
         });
       })
+      .andThen(done -> slot.release()))
       .recover(failure -> Future.failedFuture(failure instanceof UpstreamFailure ? failure
         : HttpFailures.unreachable()));
   }

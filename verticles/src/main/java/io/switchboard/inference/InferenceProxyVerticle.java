@@ -76,7 +76,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     WorkerBridge workers = new WorkerBridge(vertx, nodeId);
     registrations.add(workers.start(bridgeSettings));
     for (Deployment deployment : deployments) {
-      Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers);
+      Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers,
+        registry);
       CircuitBreaker breaker = breaker(deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
@@ -124,13 +125,13 @@ public final class InferenceProxyVerticle extends VerticleBase {
     return breaker;
   }
 
-  /** The client's own mistakes and calls we stopped ourselves say nothing about the upstream's health. */
+  /** The client's own mistakes and calls we stopped or refused ourselves say nothing about the upstream's health. */
   private static boolean countsAgainstUpstream(Future<?> outcome) {
     if (outcome.succeeded()) {
       return false;
     }
     if (outcome.cause() instanceof UpstreamFailure failure) {
-      return failure.retryable() && !failure.error().is(ApiError.Kind.CANCELLED);
+      return failure.retryable() && !failure.gatewaySide() && !failure.error().is(ApiError.Kind.CANCELLED);
     }
     return true;
   }

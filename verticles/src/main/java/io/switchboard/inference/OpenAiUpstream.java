@@ -19,8 +19,8 @@ final class OpenAiUpstream extends HttpUpstream {
 
   private final String embeddingsUrl;
 
-  OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client) {
-    super(deployment, baseUrl + "/chat/completions", client);
+  OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
+    super(deployment, baseUrl + "/chat/completions", client, slots);
     this.embeddingsUrl = baseUrl + "/embeddings";
   }
 

@@ -12,12 +12,19 @@ final class UpstreamFailure extends RuntimeException {
   private final ApiError error;
   private final boolean retryable;
   private final long retryAfterMillis;
+  private final boolean gatewaySide;
 
   UpstreamFailure(ApiError error, boolean retryable, long retryAfterMillis) {
+    this(error, retryable, retryAfterMillis, false);
+  }
+
+  /** @param gatewaySide the gateway refused the call itself (its pool was full): it says nothing of the upstream */
+  UpstreamFailure(ApiError error, boolean retryable, long retryAfterMillis, boolean gatewaySide) {
     super(error.message(), null, false, false);
     this.error = error;
     this.retryable = retryable;
     this.retryAfterMillis = retryAfterMillis;
+    this.gatewaySide = gatewaySide;
   }
 
   static UpstreamFailure retryable(ApiError error) {
@@ -38,5 +45,9 @@ final class UpstreamFailure extends RuntimeException {
 
   long retryAfterMillis() {
     return retryAfterMillis;
+  }
+
+  boolean gatewaySide() {
+    return gatewaySide;
   }
 }

@@ -4,7 +4,10 @@ import io.switchboard.json.JsonText;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
@@ -22,12 +25,16 @@ import java.util.function.IntFunction;
  * it calls a provider. It speaks Chat Completions (text, content parts, tool calls and tool results, max_tokens,
  * logprobs, JSON response formats, streaming with OpenAI's chunk sequence) and Embeddings, and refuses what OpenAI
  * refuses with OpenAI's error JSON. Everything it says is deterministic (a function of the request) and its
- * behaviour follows {@link SimulatorKnobs}, taken from the request path {@code /sim/<knobs>/v1/...}.
+ * behaviour follows {@link SimulatorKnobs}, taken from the request path {@code /sim/<knobs>/v1/...}. It serves
+ * HTTP/1.1 and HTTP/2 over plain TCP (h2c, with prior knowledge or by upgrade), {@value #HTTP2_MAX_STREAMS} streams
+ * a connection, so a deployment with {@code http2: true} is tested against it as against a provider speaking h2.
  */
 public final class SimulatorVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SimulatorVerticle.class);
   public static final String MODEL = "switchboard-simulator";
   static final String FINGERPRINT = "fp_switchboard_sim";
+  /** What the simulator advertises in SETTINGS_MAX_CONCURRENT_STREAMS (Vert.x's default is 100). */
+  public static final long HTTP2_MAX_STREAMS = 1_000;
 
   private final String host;
   private final int port;
@@ -48,7 +55,11 @@ public final class SimulatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer();
+    server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true)
+      .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_MAX_STREAMS))
+      // clients that leave reset their streams: Vert.x's rapid-reset guard (200 per 30 s) would end the connection
+      // and every other stream on it, which is not what is being simulated
+      .setHttp2RstFloodMaxRstFramePerWindow(Integer.MAX_VALUE));
     server.requestHandler(this::handle);
     return server.listen(port, host).onSuccess(s ->
       LOG.info("simulator (not a real model) listening on http://{}:{}", host, s.actualPort()));
@@ -245,7 +256,7 @@ public final class SimulatorVerticle extends VerticleBase {
         vertx.cancelTimer(timer);
       } else if (next[0] == knobs.dropAfterChunks()) {
         vertx.cancelTimer(timer);
-        request.connection().close();
+        drop(request);
       } else if (next[0] == count) {
         vertx.cancelTimer(timer);
         response.end(finish);
@@ -266,7 +277,7 @@ public final class SimulatorVerticle extends VerticleBase {
       for (int end = Math.min(count, i + 64); i < end; i++) {
         if (i == knobs.dropAfterChunks()) {
           response.write(batch.toString());
-          request.connection().close();
+          drop(request);
           return;
         }
         batch.append(chunkAt.apply(i));
@@ -274,12 +285,21 @@ public final class SimulatorVerticle extends VerticleBase {
       response.write(batch.toString());
     }
     if (i == count && i == knobs.dropAfterChunks()) {
-      request.connection().close(); // every chunk written, the end never: as the paced path drops it
+      drop(request); // every chunk written, the end never: as the paced path drops it
     } else if (i == count) {
       response.end(finish);
     } else if (!response.closed()) {
       int next = i;
       response.drainHandler(v -> writeAsFastAsRead(request, chunkAt, count, next, knobs, finish));
+    }
+  }
+
+  /** The stream breaks off: its connection closes (HTTP/1.1), or only it is reset (HTTP/2: others share the connection). */
+  private static void drop(HttpServerRequest request) {
+    if (request.version() == HttpVersion.HTTP_2) {
+      request.response().reset();
+    } else {
+      request.connection().close();
     }
   }
 

@@ -112,6 +112,34 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void upstream_pools_are_sized_from_the_expected_concurrency_and_mistakes_name_the_key() {
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", """
+      model_list:
+        - {model_name: plain, provider: simulator}
+        - {model_name: bounded, provider: simulator, max_concurrency: 300}
+        - {model_name: h2, provider: simulator, http2: true, max_concurrency: 8000, http2_max_streams: 1000}
+        - {model_name: h2-default, provider: simulator, http2: true}
+        - {model_name: tuned, provider: simulator, max_connections: 7, pool_queue: {max_waiting: 5, max_wait_ms: 250}}
+      """, Map.of());
+    var pools = config.deployments().stream().map(SwitchboardConfig.Deployment::pool).toList();
+    assertEquals(new SwitchboardConfig.Pool(false, 1000, 100, 1000, 1000), pools.get(0));
+    assertEquals(300, pools.get(1).maxConnections(), "one connection per call routing lets through");
+    assertEquals(8, pools.get(2).maxConnections(), "8,000 calls at 1,000 streams a connection");
+    assertEquals(8000, pools.get(2).slots());
+    assertEquals(10, pools.get(3).maxConnections());
+    assertEquals(1000, pools.get(3).slots());
+    assertEquals(new SwitchboardConfig.Pool(false, 7, 100, 5, 250), pools.get(4));
+
+    String queueTypo = failure("model_list:\n  - {model_name: a, provider: simulator, pool_queue: {max_wiat_ms: 5}}\n",
+      Map.of());
+    assertTrue(queueTypo.contains("pool_queue.max_wiat_ms is not a known setting (did you mean 'max_wait_ms'?)"), queueTypo);
+    String typo = failure("model_list:\n  - {model_name: a, provider: simulator, htp2: true}\n", Map.of());
+    assertTrue(typo.contains("did you mean 'http2'?"), typo);
+    String h1 = failure("model_list:\n  - {model_name: a, provider: simulator, http2_max_streams: 10}\n", Map.of());
+    assertTrue(h1.contains("http2_max_streams") && h1.contains("http2: true"), h1);
+  }
+
+  @Test
   void broken_yaml_and_duplicate_keys_name_the_line() {
     assertTrue(failure("server:\n  port: [8080\n", Map.of()).startsWith("test.yaml line"));
     assertTrue(failure("server:\n  port: 1\n  port: 2\n", Map.of()).contains("line 3"));

@@ -91,7 +91,8 @@ class AnthropicUpstreamTest {
       new Breaker(5, 10_000));
     client = vertx.httpClientBuilder().with(new HttpClientOptions().setConnectTimeout(2_000)).build();
     context = vertx.getOrCreateContext();
-    return new AnthropicUpstream(deployment, baseUrl, client);
+    return new AnthropicUpstream(deployment, baseUrl, client,
+      new UpstreamSlots(vertx, deployment, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
   }
 
   private static ChatRequest request(boolean stream, String options, ChatMessage... messages) {
