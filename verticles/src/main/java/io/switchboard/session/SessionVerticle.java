@@ -32,7 +32,8 @@ public final class SessionVerticle extends VerticleBase {
 
   private final Function<Vertx, ConversationStore> storeFactory;
   private final Function<Vertx, IdentityStore> identityFactory;
-  private final HistoryTrimmer trimmer = HistoryTrimmer.o200k();
+  /** Made in start(), off the event loop: its vocabulary takes about half a second to load. */
+  private HistoryTrimmer trimmer;
   private ConversationStore store;
   private IdentityStore identities;
 
@@ -45,9 +46,16 @@ public final class SessionVerticle extends VerticleBase {
   public Future<?> start() {
     store = storeFactory.apply(vertx);
     identities = identityFactory.apply(vertx);
-    // the tokenizer's vocabulary loads once (about half a second), off the event loop
-    Future<Object> warmUp = vertx.executeBlocking(() -> trimmer.count(List.of(new ChatMessage("user", "warm up"))));
-    return Future.all(List.of(warmUp,
+    // the tokenizer's vocabulary loads once (about half a second), off the event loop; nothing is served before
+    Future<Object> warmUp = vertx.executeBlocking(() -> {
+      HistoryTrimmer loaded = HistoryTrimmer.o200k();
+      loaded.count(List.of(new ChatMessage("user", "warm up")));
+      return loaded;
+    }).map(loaded -> {
+      trimmer = loaded;
+      return null;
+    });
+    return warmUp.compose(x -> Future.all(List.of(
       PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load),
       PreferLocal.<PromptQuery>serve(vertx.eventBus(), Addresses.SESSION_PROMPT, this::prompt),
       PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append),
@@ -65,7 +73,7 @@ public final class SessionVerticle extends VerticleBase {
         IdentityLink l = message.body();
         identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      })));
+      }))));
   }
 
   @Override
