@@ -12,9 +12,16 @@ JAR=verticles/target/switchboard.jar
 [ -f "$JAR" ] || mvn -B -q package -DskipTests
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
 OUT=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+pids=() killer= load=
+cleanup() { # the nodes, the killer and wrk, on exit, error, Ctrl-C or SIGTERM
+  trap - INT TERM HUP
+  for p in $killer $load "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in $killer $load "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 node() { # name api_port mgmt_port verticles
   SWITCHBOARD_ACCESS_LOG=WARN SWITCHBOARD_SERVER_PORT=$2 SWITCHBOARD_MANAGEMENT_PORT=$3 \
@@ -38,11 +45,21 @@ wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '$BODY'
 LUA
-( sleep $((DURATION / 2)); echo "killing back-a (SIGKILL) at $(date +%T.%N)"; kill -9 "${pids[0]}" ) &
+victim=${pids[0]}
+( nap=; trap 'kill $nap 2>/dev/null; exit 0' TERM # its sleep goes with it
+  sleep $((DURATION / 2)) & nap=$!
+  wait "$nap"
+  echo "killing back-a (SIGKILL) at $(date +%T.%N)"; kill -9 "$victim" ) &
 killer=$!
+# in the background and waited for, so that a signal stops the run at once
 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$OUT/post.lua" http://127.0.0.1:18080/v1/chat/completions \
-  | tee "$OUT/wrk.txt"
+  > "$OUT/wrk.txt" &
+load=$!
+wait "$load"
+load=
+cat "$OUT/wrk.txt"
 wait "$killer"
+killer=
 grep -E "Non-2xx|Socket errors" "$OUT/wrk.txt" || echo "lost requests: 0 (no non-2xx responses, no socket errors)"
 echo "front saw: $(grep -c 'left' "$OUT/front.log" || true) departure(s)"
 curl -s http://127.0.0.1:19080/metrics | grep -E '^switchboard_(stream_rescued|routing_node_lost|routing_retries)' || true

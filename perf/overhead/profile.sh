@@ -13,6 +13,9 @@ perf_jar=perf/target/switchboard-perf.jar
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
+trap 'exit 130' INT # so that Ctrl-C and SIGTERM stop what it started too
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/profile-upstream.log 2>&1 &
 pids+=($!)

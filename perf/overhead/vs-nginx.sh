@@ -1,51 +1,89 @@
 #!/usr/bin/env bash
-# Max throughput of the gateway against nginx in front of the same static upstream, on the same core.
-# The static upstream (perf/src StaticUpstream, 16 chunks a stream), nginx and the gateway all run on core 0;
-# wrk runs on core 1 (closed loop, -c16). JSON turns and SSE streams. Each gateway jar given is measured in turn,
-# nginx between them, ROUNDS times, so every figure saw the same machine.
+# The external-upstream scenario: max throughput and latency of the gateway against a plain nginx reverse proxy in
+# front of the same fixed-response upstream, and the upstream called directly, all interleaved in one run.
+# The static upstream (perf/src StaticUpstream: a canned chat.completion, or a 16-chunk SSE stream; not the gateway's
+# simulator), nginx (one worker, keep-alive upstream) and the gateway all run on core 0; wrk runs on core 1 (closed
+# loop, CONNECTIONS connections). JSON turns and SSE streams. Per round: direct, nginx, then each gateway jar given
+# (started fresh, warmed up, measured, stopped), so every figure of a round saw the same machine.
 #   perf/overhead/vs-nginx.sh JAR [JAR ...]      (e.g. an older build and verticles/target/switchboard.jar)
-# Environment: ROUNDS (2), SECONDS_EACH (10), WARMUP (60: seconds of JSON and SSE load before measuring; a JVM pinned
-# to one core shares it with its JIT compiler, and needs about a minute to reach its plateau).
+# Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load on each
+# gateway before measuring; a JVM pinned to one core shares it with its JIT compiler and needs about a minute to
+# reach its plateau), GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then
+# shares core 1 with it). Prints one line per target and mode, then the medians over the rounds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 secs=${SECONDS_EACH:-10}
+conns=${CONNECTIONS:-64}
 warmup=${WARMUP:-60}
+gateway_cpus=${GATEWAY_CPUS:-0}
 perf_jar=perf/target/switchboard-perf.jar
 [ -f "$perf_jar" ] || mvn -B -q -f perf/pom.xml package
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -s stop -c "$PWD/perf/overhead/nginx-static.conf" 2>/dev/null || true; }
+out=$(mktemp)
+# Everything it starts is stopped on exit, error, Ctrl-C or SIGTERM: the upstream, the gateway of the round, and its
+# own nginx (its own pid file, so an nginx someone else runs from the same conf is left alone).
+run=$(mktemp -d /tmp/vs-nginx.XXXXXX)
+sed -e "s|^pid .*|pid $run/nginx.pid;|" -e "s|^error_log .*|error_log $run/nginx-error.log;|" \
+  perf/overhead/nginx-static.conf > "$run/nginx.conf"
+upstream=""; gw=""; nginx_started=""
+cleanup() {
+  set +e
+  trap - INT TERM HUP
+  for p in $gw $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  [ -n "$nginx_started" ] && { nginx -s stop -c "$run/nginx.conf" 2>/dev/null || kill "$(cat "$run/nginx.pid")" 2>/dev/null; }
+  rm -f "$out"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+for port in 8080 8081 8091 9090; do
+  if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
+done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
-rps() { # rps URL LUA
-  taskset -c 1 wrk -t1 -c16 -d"${secs}s" -s "perf/overhead/$2" "$1" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON2XX " $0 > "/dev/stderr"}'
+# measure NAME MODE URL: req/s, p50 and p99 of one closed-loop wrk run
+measure() {
+  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "perf/overhead/$2-static.lua" "$3" | awk -v name="$1" -v mode="$2" '
+    $1 == "50%" {p50 = $2} $1 == "99%" {p99 = $2} /Requests\/sec/ {rps = $2} /Non-2xx|Socket errors/ {bad = bad " " $0}
+    END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s%s\n", name, mode, rps, p50, p99, bad}' | tee -a "$out"
 }
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/vs-nginx-upstream.log 2>&1 &
-pids+=($!)
+upstream=$!
 await http://127.0.0.1:8091/v1/models
-taskset -c 0 nginx -c "$PWD/perf/overhead/nginx-static.conf"
+taskset -c 0 nginx -c "$run/nginx.conf"
+nginx_started=1
 await http://127.0.0.1:8081/v1/models
-for mode in json sse; do
-  taskset -c 1 wrk -t1 -c16 -d3s -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8081/v1/chat/completions > /dev/null
+for mode in json sse; do # the upstream's own JIT warm-up
+  taskset -c 1 wrk -t1 -c"$conns" -d5s -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8091/v1/chat/completions > /dev/null
 done
 for round in $(seq 1 "$rounds"); do
+  echo "-- round $round"
+  for mode in json sse; do
+    measure direct "$mode" http://127.0.0.1:8091/v1/chat/completions
+    measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions
+  done
   for jar in "$@"; do
-    SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g -jar "$jar" --conf perf/gateway.yaml > /tmp/vs-nginx-gateway.log 2>&1 &
+    SWITCHBOARD_ACCESS_LOG=WARN taskset -c "$gateway_cpus" java -Xmx1g -jar "$jar" --conf perf/gateway.yaml \
+      > /tmp/vs-nginx-gateway.log 2>&1 &
     gw=$!
     await http://127.0.0.1:9090/health
     for _ in 1 2; do
       for mode in json sse; do
-        taskset -c 1 wrk -t1 -c16 -d"$((warmup / 4))s" -s "perf/overhead/$mode-static.lua" \
+        taskset -c 1 wrk -t1 -c"$conns" -d"$((warmup / 4))s" -s "perf/overhead/$mode-static.lua" \
           http://127.0.0.1:8080/v1/chat/completions > /dev/null
       done
     done
     for mode in json sse; do
-      n=$(rps http://127.0.0.1:8081/v1/chat/completions "$mode-static.lua")
-      g=$(rps http://127.0.0.1:8080/v1/chat/completions "$mode-static.lua")
-      p50=$(taskset -c 1 wrk -t1 -c1 -d"${secs}s" --latency -s "perf/overhead/$mode-static.lua" \
-        http://127.0.0.1:8080/v1/chat/completions | awk '$1 == "50%" {print $2}')
-      echo "round $round  $mode  $(basename "$jar")  nginx $n req/s  gateway $g req/s  ratio $(awk -v g="$g" -v n="$n" 'BEGIN {printf "%.2f", g / n}')  gateway p50 at one client $p50"
+      measure "$(basename "$jar")" "$mode" http://127.0.0.1:8080/v1/chat/completions
     done
-    kill "$gw"; wait "$gw" 2>/dev/null || true
+    kill "$gw"; wait "$gw" 2>/dev/null || true; gw=""
   done
 done
+echo "-- medians over $rounds round(s); ratio = req/s / nginx's"
+awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; order[key] = NR}
+  function median(list,   a, n, i, j, t) { n = split(list, a, " ")
+    for (i = 1; i <= n; i++) { sub(/ms$/, "", a[i]); if (a[i] ~ /us$/) { sub(/us$/, "", a[i]); a[i] /= 1000 } else if (a[i] ~ /s$/) { sub(/s$/, "", a[i]); a[i] *= 1000 } }
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return a[int((n + 1) / 2)] }
+  END { for (k in rps) { split(k, km, " "); nginx[km[2]] = (km[1] == "nginx") ? median(rps[k]) : nginx[km[2]] }
+    for (k in rps) { split(k, km, " "); r = median(rps[k]); printf "%-28s %-4s %10.0f req/s  ratio %.2f  p50 %.2f ms  p99 %.2f ms\n", km[1], km[2], r, r / nginx[km[2]], median(p50[k]), median(p99[k]) } }' "$out" | sort -k2,2 -k3,3nr

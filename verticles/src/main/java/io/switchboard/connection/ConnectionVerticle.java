@@ -17,6 +17,7 @@ import io.switchboard.chat.ChatPipeline;
 import io.switchboard.chat.InvalidRequest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
@@ -39,6 +40,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.HashSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
@@ -54,6 +56,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String CACHE = "x-switchboard-cache";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final HexFormat HEX = HexFormat.of();
+  private static final java.util.regex.Pattern CLIENT_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
@@ -67,6 +70,8 @@ public final class ConnectionVerticle extends VerticleBase {
   private ChatPipeline pipeline;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
+  /** One for every socket, not a closure each. */
+  private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
 
   /** @param cache the node's response cache, shared by its instances; null when no route caches */
@@ -146,12 +151,11 @@ public final class ConnectionVerticle extends VerticleBase {
       }
     }
     ApiKeys.Tenant preAuthenticated = tenant;
+    HttpConnection upgraded = ctx.request().connection();
     ctx.request().toWebSocket().onSuccess(socket -> {
-      WebSocketChat[] chat = new WebSocketChat[1];
-      chat[0] = new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
-        streamPauses,
-        () -> sockets.remove(chat[0]));
-      sockets.add(chat[0]);
+      WebSocketFootprint.trim(upgraded);
+      sockets.add(new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
+        streamPauses, forgetSocket));
     }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
   }
 
@@ -163,7 +167,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   private void assignRequestId(RoutingContext ctx) {
     String given = ctx.request().getHeader(REQUEST_ID);
-    String id = given != null && given.length() <= 128 && given.matches("[A-Za-z0-9._:\\-]+") ? given : newRequestId();
+    String id = given != null && given.length() <= 128 && CLIENT_REQUEST_ID.matcher(given).matches() ? given : newRequestId();
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
     ctx.response().putHeader(REQUEST_ID, id);

@@ -21,7 +21,8 @@ final class FlowGate {
   private final long slowClientMillis;
   private final Runnable tooSlow;
   private final Counter pauses;
-  private final Set<String> turns = new LinkedHashSet<>(2);
+  /** Made on the first turn: an idle socket never needs it. */
+  private Set<String> turns;
   private boolean paused;
   private long timer = -1;
 
@@ -34,11 +35,16 @@ final class FlowGate {
   }
 
   void add(String requestId) {
+    if (turns == null) {
+      turns = new LinkedHashSet<>(2);
+    }
     turns.add(requestId);
   }
 
   void remove(String requestId) {
-    turns.remove(requestId);
+    if (turns != null) {
+      turns.remove(requestId);
+    }
   }
 
   /** Called after each write. */
@@ -48,7 +54,7 @@ final class FlowGate {
     }
     paused = true;
     pauses.increment();
-    turns.forEach(id -> vertx.eventBus().publish(Addresses.TURN_FLOW, new StreamFlow(id, true)));
+    tell(true);
     out.drainHandler(v -> resume());
     timer = vertx.setTimer(slowClientMillis, t -> {
       if (paused) {
@@ -60,6 +66,12 @@ final class FlowGate {
   private void resume() {
     paused = false;
     vertx.cancelTimer(timer);
-    turns.forEach(id -> vertx.eventBus().publish(Addresses.TURN_FLOW, new StreamFlow(id, false)));
+    tell(false);
+  }
+
+  private void tell(boolean pause) {
+    if (turns != null) {
+      turns.forEach(id -> vertx.eventBus().publish(Addresses.TURN_FLOW, new StreamFlow(id, pause)));
+    }
   }
 }

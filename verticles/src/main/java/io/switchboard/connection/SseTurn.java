@@ -12,6 +12,10 @@ import io.vertx.core.http.HttpServerResponse;
  * ({@code data: <chunk>}), then {@code data: [DONE]}. Headers go out with the first chunk, so a failure before any
  * reaches the client as a plain HTTP error; a failure after it ends the stream with an explicit error event,
  * never as a silent success.
+ *
+ * <p>Chunks that arrive in one go (an upstream read often holds several) are written to the client in one write:
+ * the first of them is held, and the rest of what the event loop has queued runs before the held bytes are written.
+ * That is one system call for a burst instead of one per chunk, and no later than the burst's last chunk.
  */
 final class SseTurn extends StreamSink {
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
@@ -20,6 +24,9 @@ final class SseTurn extends StreamSink {
   private final FlowGate gate;
   private final boolean includeUsage;
   private final boolean withMemory;
+  private final io.vertx.core.Context context;
+  /** Chunks written since the event loop last came round, sent together; null when none are waiting. */
+  private Buffer pending;
 
   /** @param withMemory the turn names a conversation: the memory header says whether it was used */
   SseTurn(HttpServerResponse response, FlowGate gate, boolean includeUsage, boolean withMemory) {
@@ -27,11 +34,12 @@ final class SseTurn extends StreamSink {
     this.gate = gate;
     this.includeUsage = includeUsage;
     this.withMemory = withMemory;
+    this.context = io.vertx.core.Vertx.currentContext();
   }
 
   @Override
   public boolean started() {
-    return response.headWritten();
+    return response.headWritten() || pending != null;
   }
 
   @Override
@@ -43,15 +51,34 @@ final class SseTurn extends StreamSink {
       response.putHeader("x-switchboard-deployment", chunk.deployment());
     }
     startIfNeeded();
-    response.write(chunk.data()); // framed once, by the inference proxy
-    gate.wrote();
+    if (pending == null) {
+      pending = Buffer.buffer(Math.max(512, chunk.data().length() * 4));
+      context.runOnContext(v -> flush());
+    }
+    pending.appendBuffer(chunk.data()); // framed once, by the inference proxy
+  }
+
+  private void flush() {
+    Buffer burst = pending;
+    pending = null;
+    if (burst != null && !response.closed()) {
+      response.write(burst);
+      gate.wrote();
+    }
+  }
+
+  /** What is still held, with {@code last} after it, as the response's end. */
+  private void endWith(Buffer last) {
+    Buffer burst = pending;
+    pending = null;
+    response.end(burst == null ? last : burst.appendBuffer(last));
   }
 
   @Override
   protected void writeEnd(ChatResult result) {
     if (!response.closed()) {
       startIfNeeded();
-      response.end(DONE.copy());
+      endWith(DONE.copy());
     }
   }
 
@@ -60,7 +87,7 @@ final class SseTurn extends StreamSink {
   public void error(ApiError error) {
     if (!response.closed()) {
       startIfNeeded();
-      response.end("data: " + error.toJson().encode() + "\n\n");
+      endWith(Buffer.buffer("data: " + error.toJson().encode() + "\n\n"));
     }
   }
 

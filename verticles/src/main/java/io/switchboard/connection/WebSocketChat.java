@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * One chat WebSocket: authenticate, then any number of conversations at once, each answer streamed as it is
@@ -41,7 +42,7 @@ final class WebSocketChat {
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline,
                 SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, ChatRules rules, Counter pauses,
-                Runnable onClosed) {
+                Consumer<WebSocketChat> onClosed) {
     this.vertx = vertx;
     this.socket = socket;
     this.apiKeys = apiKeys;
@@ -64,7 +65,7 @@ final class WebSocketChat {
     socket.exceptionHandler(frames::failed);
     socket.closeHandler(v -> {
       closed();
-      onClosed.run();
+      onClosed.accept(this);
     });
     if (tenant != null) {
       send(new JsonObject().put("type", "ready").put("tenant", tenant.name()));

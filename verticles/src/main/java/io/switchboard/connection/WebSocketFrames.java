@@ -22,10 +22,10 @@ final class WebSocketFrames {
   static final short PROTOCOL_ERROR = 1002;
 
   private final ServerWebSocket socket;
-  private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-  /** The end of the previous fragment when it split a character. */
-  private ByteBuffer carry = ByteBuffer.allocate(0);
+  /** Made on the first text frame: an idle socket never needs one. */
+  private CharsetDecoder utf8;
+  /** The end of the previous fragment when it split a character (null: none). */
+  private ByteBuffer carry;
   private boolean inText;
   private boolean refused;
 
@@ -63,7 +63,12 @@ final class WebSocketFrames {
   }
 
   private boolean validUtf8(byte[] bytes, boolean last) {
-    ByteBuffer in = ByteBuffer.allocate(carry.remaining() + bytes.length).put(carry).put(bytes).flip();
+    if (utf8 == null) {
+      utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+    }
+    ByteBuffer in = carry == null ? ByteBuffer.wrap(bytes)
+      : ByteBuffer.allocate(carry.remaining() + bytes.length).put(carry).put(bytes).flip();
     CharBuffer out = CharBuffer.allocate(in.remaining());
     CoderResult result = utf8.decode(in, out, last);
     if (result.isError()) {
@@ -72,10 +77,10 @@ final class WebSocketFrames {
     if (last) {
       boolean whole = !in.hasRemaining() && !utf8.flush(out).isError();
       utf8.reset();
-      carry = ByteBuffer.allocate(0);
+      carry = null;
       return whole;
     }
-    carry = ByteBuffer.allocate(in.remaining()).put(in).flip();
+    carry = in.hasRemaining() ? ByteBuffer.allocate(in.remaining()).put(in).flip() : null;
     return true;
   }
 
