@@ -92,7 +92,7 @@ public abstract class StreamSink {
     return recorded;
   }
 
-  /** How many attempts streamed into this sink (more than one: a fallback carried the answer on). */
+  /** How many attempts streamed into this sink while recording (more than one: a fallback carried the answer on). */
   final int attempts() {
     return attempts;
   }
@@ -116,6 +116,18 @@ public abstract class StreamSink {
     done.tryFail(cause);
   }
 
+  private void keep(StreamChunk chunk) {
+    if (chunk.deployment() != null) {
+      attempts++;
+    }
+    recordedBytes += chunk.data().length() + 2L * chunk.text().length();
+    if (recordedBytes > recordLimit) {
+      recorded = null;
+    } else {
+      recorded.add(chunk);
+    }
+  }
+
   private void deliver(StreamChunk chunk) {
     if (ended()) {
       return;
@@ -126,16 +138,8 @@ public abstract class StreamSink {
       return;
     }
     text.append(chunk.text());
-    if (chunk.deployment() != null) {
-      attempts++;
-    }
     if (recorded != null) {
-      recordedBytes += chunk.data().length() + 2L * chunk.text().length();
-      if (recordedBytes > recordLimit) {
-        recorded = null;
-      } else {
-        recorded.add(chunk);
-      }
+      keep(chunk);
     }
     if (!chunk.continuable()) {
       continuable = false;
