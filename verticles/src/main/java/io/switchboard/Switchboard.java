@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.Codecs;
+import io.switchboard.cache.ResponseCache;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.ConfigLoader;
 import io.switchboard.config.SwitchboardConfig;
@@ -218,8 +219,15 @@ public final class Switchboard {
         AtomicInteger instance = new AtomicInteger();
         int instances = config.server().instances() > 0 ? config.server().instances()
           : Runtime.getRuntime().availableProcessors();
+        // one per node, shared by the connection instances: a hit on any of them serves all
+        ResponseCache cache = config.caches() ? new ResponseCache(vertx, config.cache(), registry) : null;
+        if (cache != null) {
+          chain = chain.compose(x -> cache.start());
+          LOG.info("response cache on for {} ({})", config.routes().values().stream()
+            .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
+        }
         chain = chain.compose(x -> deploy(() -> new ConnectionVerticle(config, nodeId, instance.getAndIncrement(),
-          registry), instances));
+          registry, cache), instances));
       }
       // last: /health and /ready answer only once everything else takes traffic
       if (config.runs("monitoring")) {

@@ -39,6 +39,14 @@ public final class Addresses {
   /** Manual degrade switches (JSON {@code {"model","to"}}; {@code to} null restores), published to every router. */
   public static final String ROUTING_DEGRADE = "switchboard.routing.degrade";
 
+  /**
+   * Node-local: a response cache flush order (JSON {@code {"tenant","model"}}, either null for any) in, what was
+   * removed back. The node's cache flushes Redis, then publishes {@link #CACHE_FLUSH_LOCAL}.
+   */
+  public static final String CACHE_FLUSH = "switchboard.cache.flush";
+  /** The same order published to every node: each drops the matching entries of its local layer. */
+  public static final String CACHE_FLUSH_LOCAL = "switchboard.cache.flush.local";
+
   /** Node-local: the Vert.x cluster node id (String) of a node that left the cluster. */
   public static final String CLUSTER_NODE_LEFT = "switchboard.cluster.node.left";
 

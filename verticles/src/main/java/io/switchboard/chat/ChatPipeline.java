@@ -12,6 +12,9 @@ import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.PromptQuery;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamProgress;
+import io.switchboard.cache.CacheKey;
+import io.switchboard.cache.CachedAnswer;
+import io.switchboard.cache.ResponseCache;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
@@ -40,29 +43,55 @@ public final class ChatPipeline {
   /** How long a stream routing saw end may wait for its last chunks, still on their way from another node. */
   private static final long LOST_END_WAIT_MILLIS = 2_000;
 
-  /** A chat turn as a channel asks for it. */
+  /**
+   * A chat turn as a channel asks for it.
+   *
+   * @param cacheControl the client's {@code cache-control} header ({@code no-cache}: a fresh answer, stored;
+   *                     {@code no-store}: not cached at all); null when none
+   */
   public record ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat,
-                         String conversationId, long timeoutMillis) {
+                         String conversationId, long timeoutMillis, String cacheControl) {
+    public ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat, String conversationId,
+                    long timeoutMillis) {
+      this(requestId, tenant, priority, chat, conversationId, timeoutMillis, null);
+    }
   }
 
-  /** A finished turn: its result, and whether memory was used (on, local, unavailable, off). */
-  public record Answer(ChatResult result, String memory) {
+  /**
+   * A finished turn: its result, whether memory was used (on, local, unavailable, off), and what the response cache
+   * did (hit, miss, bypass). A hit's result is the stored answer (its usage is the original call's): no model was
+   * called for it, and spend must count it as a hit.
+   */
+  public record Answer(ChatResult result, String memory, String cache) {
+    public boolean cacheHit() {
+      return cache.equals(HIT);
+    }
   }
+
+  public static final String HIT = "hit";
+  public static final String MISS = "miss";
+  public static final String BYPASS = "bypass";
 
   private final Vertx vertx;
   private final MeterRegistry registry;
   private final SwitchboardConfig config;
   private final String inbox;
+  private final ResponseCache cache;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
 
-  /** @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams */
-  public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox) {
+  /**
+   * @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams
+   * @param cache the node's response cache; null when no route caches
+   */
+  public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
+                      ResponseCache cache) {
     this.vertx = vertx;
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
+    this.cache = cache;
     this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
   }
 
@@ -85,9 +114,20 @@ public final class ChatPipeline {
   }
 
   /**
+   * What the response cache will do for this turn before it runs: {@code bypass} when it is not asked (the route
+   * keeps no cache, the client said no-cache or no-store, several choices), else {@code miss} until a hit is served.
+   */
+  public String cacheState(ChatTurn turn) {
+    return cache != null && ResponseCache.use(config.route(turn.chat().model()).cache(), turn.cacheControl(),
+      turn.chat().options()) == ResponseCache.Use.READ_WRITE ? MISS : BYPASS;
+  }
+
+  /**
    * Runs one turn. Without a sink the answer comes whole in the result; with one it streams into the sink, and the
    * future completes once its end was written. A failure is what the client should be told; for a stream, the
-   * sink's {@link StreamSink#started()} says whether that must be an error event.
+   * sink's {@link StreamSink#started()} says whether that must be an error event. With the route's cache on, the
+   * prompt (memory included) is looked up first: a hit is served without routing, a miss runs as the one turn
+   * asking for that prompt while identical ones wait for its answer.
    */
   public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
@@ -96,32 +136,99 @@ public final class ChatPipeline {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
         turn.priority());
-      Future<ChatResult> routed = route(request);
-      if (!streaming) {
-        return routed.map(result -> {
-          remember(request, chat.messages(), result.assistantMessage());
-          return new Answer(result, prompt.memory());
+      SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
+      ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
+      if (use == ResponseCache.Use.OFF) {
+        if (policy != null) {
+          cache.bypassed();
+        }
+        return routed(turn, request, prompt, sink, null, BYPASS);
+      }
+      CacheKey key = CacheKey.of(turn.tenant(), chat.model(), prompt.messages(), chat.options());
+      if (use == ResponseCache.Use.WRITE_ONLY) {
+        cache.bypassed();
+        return routed(turn, request, prompt, sink, cache.alone(key, policy), BYPASS);
+      }
+      return cache.lookup(key, policy, System.currentTimeMillis() + turn.timeoutMillis()).compose(lookup ->
+        lookup.hit() != null ? Future.succeededFuture(replay(turn, request, prompt, sink, lookup.hit()))
+          : routed(turn, request, prompt, sink, lookup.flight(), MISS));
+    });
+  }
+
+  /** A hit: the stored answer, whole or as its stream, without routing; the turn is remembered as any other. */
+  private Answer replay(ChatTurn turn, ChatRequest request, Prompt prompt, StreamSink sink, CachedAnswer hit) {
+    ChatResult result;
+    if (sink == null) {
+      result = hit.result(turn.requestId());
+    } else {
+      sink.memory(prompt.memory());
+      sink.cache(HIT);
+      List<StreamChunk> chunks = hit.replay(turn.requestId(), turn.chat().model());
+      for (StreamChunk chunk : chunks) {
+        sink.accept(chunk);
+      }
+      result = chunks.get(chunks.size() - 1).end();
+    }
+    remember(request, turn.chat().messages(), sink == null ? result.assistantMessage()
+      : new ChatMessage(sink.finalMessage(result)));
+    return new Answer(result, prompt.memory(), HIT);
+  }
+
+  /** The turn through routing; a flight, when there is one, is given the answer to store (or told it failed). */
+  private Future<Answer> routed(ChatTurn turn, ChatRequest request, Prompt prompt, StreamSink sink,
+                                ResponseCache.Flight flight, String cacheState) {
+    List<ChatMessage> fresh = turn.chat().messages();
+    Future<ChatResult> routed = route(request);
+    if (sink == null) {
+      if (flight != null) {
+        routed.onComplete(outcome -> {
+          if (outcome.failed()) {
+            flight.failed();
+          } else {
+            flight.offer(outcome.result().completion() == null ? null
+              : CachedAnswer.whole(outcome.result(), flight.expiresAt()));
+          }
         });
       }
-      sink.memory(prompt.memory());
-      streams.put(turn.requestId(), sink);
-      // a stream ends with its last chunk, in the inbox; routing's reply says the turn failed, or that the end was
-      // sent: an end lost between nodes (its node died right after) fails the stream instead of leaving it open
-      routed.onComplete(outcome -> {
-        if (outcome.failed()) {
-          sink.fail(outcome.cause());
-        } else if (!sink.ended()) {
-          vertx.setTimer(LOST_END_WAIT_MILLIS, t -> sink.fail(ApiError.upstreamFailed(
-            "The end of the answer was lost between gateway nodes.").toException()));
-        }
+      return routed.map(result -> {
+        remember(request, fresh, result.assistantMessage());
+        return new Answer(result, prompt.memory(), cacheState);
       });
-      return sink.done()
-        .onComplete(ended -> streams.remove(turn.requestId()))
-        .map(result -> {
-          remember(request, chat.messages(), new ChatMessage(sink.finalMessage(result)));
-          return new Answer(result, prompt.memory());
-        });
+    }
+    sink.memory(prompt.memory());
+    sink.cache(cacheState);
+    if (flight != null) {
+      sink.record(flight.maxBytes());
+    }
+    streams.put(turn.requestId(), sink);
+    // a stream ends with its last chunk, in the inbox; routing's reply says the turn failed, or that the end was
+    // sent: an end lost between nodes (its node died right after) fails the stream instead of leaving it open
+    routed.onComplete(outcome -> {
+      if (outcome.failed()) {
+        sink.fail(outcome.cause());
+      } else if (!sink.ended()) {
+        vertx.setTimer(LOST_END_WAIT_MILLIS, t -> sink.fail(ApiError.upstreamFailed(
+          "The end of the answer was lost between gateway nodes.").toException()));
+      }
     });
+    return sink.done()
+      .onComplete(ended -> {
+        streams.remove(turn.requestId());
+        if (flight == null) {
+          return;
+        }
+        if (ended.failed()) {
+          flight.failed();
+        } else {
+          // a stream a fallback carried on, or one too big to keep, is served but not stored
+          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null : CachedAnswer.streamed(sink.recorded(),
+            ended.result(), sink.finalMessage(ended.result()), flight.expiresAt()));
+        }
+      })
+      .map(result -> {
+        remember(request, fresh, new ChatMessage(sink.finalMessage(result)));
+        return new Answer(result, prompt.memory(), cacheState);
+      });
   }
 
   /** The client went away or asked to stop: the upstream call stops wherever it runs, the sink hears no more. */

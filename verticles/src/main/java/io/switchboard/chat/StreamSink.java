@@ -7,6 +7,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Where one streaming answer goes (an SSE response, a WebSocket conversation, a bridge client). Chunks and the
  * end arrive from the inbox; a sink writes them in sequence. Subclasses only say how a chunk, the end and an error
@@ -18,6 +21,12 @@ public abstract class StreamSink {
   private final Promise<ChatResult> done = Promise.promise();
   private boolean continuable = true;
   private String memory = "off";
+  private String cache = "bypass";
+  /** The chunks delivered, kept for the response cache while it wants them (null: not recording). */
+  private List<StreamChunk> recorded;
+  private long recordedBytes;
+  private long recordLimit;
+  private int attempts;
 
   /** Whether anything reached the client yet (after that, failures become error events). */
   public abstract boolean started();
@@ -63,6 +72,31 @@ public abstract class StreamSink {
     memory = state;
   }
 
+  /** What the response cache did for this turn: hit, miss or bypass ({@code x-switchboard-cache}). */
+  public final String cache() {
+    return cache;
+  }
+
+  final void cache(String state) {
+    cache = state;
+  }
+
+  /** Keeps the chunks delivered from now on, up to about {@code maxBytes} of them (then none). */
+  final void record(long maxBytes) {
+    recorded = new ArrayList<>();
+    recordLimit = maxBytes;
+  }
+
+  /** The chunks delivered, when they were all kept (null when recording was off or they grew too big). */
+  final List<StreamChunk> recorded() {
+    return recorded;
+  }
+
+  /** How many attempts streamed into this sink while recording (more than one: a fallback carried the answer on). */
+  final int attempts() {
+    return attempts;
+  }
+
   public final boolean ended() {
     return done.future().isComplete();
   }
@@ -82,6 +116,18 @@ public abstract class StreamSink {
     done.tryFail(cause);
   }
 
+  private void keep(StreamChunk chunk) {
+    if (chunk.deployment() != null) {
+      attempts++;
+    }
+    recordedBytes += chunk.data().length() + 2L * chunk.text().length();
+    if (recordedBytes > recordLimit) {
+      recorded = null;
+    } else {
+      recorded.add(chunk);
+    }
+  }
+
   private void deliver(StreamChunk chunk) {
     if (ended()) {
       return;
@@ -92,6 +138,9 @@ public abstract class StreamSink {
       return;
     }
     text.append(chunk.text());
+    if (recorded != null) {
+      keep(chunk);
+    }
     if (!chunk.continuable()) {
       continuable = false;
     }

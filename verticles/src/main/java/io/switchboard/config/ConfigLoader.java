@@ -87,10 +87,11 @@ public final class ConfigLoader {
     }
     ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
     List<SwitchboardConfig.Deployment> deployments = deployments(root, env);
+    SwitchboardConfig.Session session = session(root.child("session"));
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
-      deployments, routes(root, deployments), session(root.child("session")), cluster(root.child("cluster")),
-      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments));
+      deployments, routes(root, deployments), session, cluster(root.child("cluster")),
+      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -318,7 +319,8 @@ public final class ConfigLoader {
         entry.number("hedge_after_ms", defaults.hedgeAfterMillis(), 0, 600_000),
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
         queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
-        entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000));
+        entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000),
+        routeCache(entry));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {
@@ -334,6 +336,37 @@ public final class ConfigLoader {
       }
     }
     return routes;
+  }
+
+  /** {@code cache: {ttl_seconds: 600, tool_calls: false}} on a route; absent (or {@code cache: off}) = not cached. */
+  private static SwitchboardConfig.RouteCache routeCache(ConfigNode route) {
+    if (!route.has("cache")) {
+      return null;
+    }
+    ConfigNode node = route.child("cache");
+    if (!node.bool("enabled", true)) {
+      node.rejectUnknownKeys();
+      return null;
+    }
+    if (!node.has("ttl_seconds")) {
+      throw route.error("cache", "needs ttl_seconds (how long an answer is served again)");
+    }
+    var cache = new SwitchboardConfig.RouteCache(node.number("ttl_seconds", 600, 1, 30L * 86_400),
+      node.bool("tool_calls", false));
+    node.rejectUnknownKeys();
+    return cache;
+  }
+
+  /** The cache's layers: shared through Redis by default when conversations are (session.store: redis). */
+  private static SwitchboardConfig.Cache cache(ConfigNode node, SwitchboardConfig.Session session) {
+    var cache = new SwitchboardConfig.Cache(
+      node.oneOf("store", session.store().equals("redis") ? "redis" : "local", SwitchboardConfig.Cache.STORES),
+      node.string("redis_url", session.redisUrl()),
+      node.number("max_local_bytes", 64L << 20, 0, 1L << 40),
+      node.number("max_entry_bytes", 1L << 20, 256, 64L << 20),
+      node.number("lock_ms", 5_000, 100, 600_000));
+    node.rejectUnknownKeys();
+    return cache;
   }
 
   private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {

@@ -11,7 +11,7 @@ import java.util.Set;
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge) {
+                                Bridge bridge, Cache cache) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -76,10 +76,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param maxQueueWaitMillis how long a turn may wait for a slot; beyond that, 503
    * @param contextTokens    conversation memory sent upstream is trimmed to this many tokens (system prompt
    *                         and newest turn always kept)
+   * @param cache            the response cache for this model; null = answers are not cached
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
-                      int contextTokens) {
+                      int contextTokens, RouteCache cache) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
 
     public Route {
@@ -87,8 +88,50 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
 
     public static Route defaults(String model) {
-      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000);
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null);
     }
+  }
+
+  /**
+   * A route's response cache ({@code routes[].cache}).
+   *
+   * @param ttlSeconds how long an answer is served again
+   * @param toolCalls  whether answers that call tools are stored too (an agent's step is usually not worth repeating)
+   */
+  public record RouteCache(long ttlSeconds, boolean toolCalls) {
+    public RouteCache {
+      if (ttlSeconds < 1) {
+        throw new IllegalArgumentException("ttlSeconds must be at least 1");
+      }
+    }
+  }
+
+  /**
+   * The response cache's layers, shared by every route that turns it on.
+   *
+   * @param store          local (this node's memory only) or redis (the local layer in front of a shared one)
+   * @param redisUrl       the shared layer's Redis
+   * @param maxLocalBytes  the local layer's bound (entries weighed by their size)
+   * @param maxEntryBytes  answers bigger than this are not stored
+   * @param lockMillis     how long a node's claim on computing an answer lasts without being renewed (a node that
+   *                       died holding it is waited for this long at most)
+   */
+  public record Cache(String store, String redisUrl, long maxLocalBytes, long maxEntryBytes, long lockMillis) {
+    public static final Set<String> STORES = Set.of("local", "redis");
+
+    public boolean shared() {
+      return store.equals("redis");
+    }
+
+    @Override
+    public String toString() {
+      return "Cache[store=" + store + ", maxLocalBytes=" + maxLocalBytes + ", maxEntryBytes=" + maxEntryBytes + "]";
+    }
+  }
+
+  /** Whether any route caches answers. */
+  public boolean caches() {
+    return routes.values().stream().anyMatch(r -> r.cache() != null);
   }
 
   public record Auth(boolean enabled, List<ApiKey> keys) {

@@ -8,6 +8,7 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.bus.ModelCatalog;
+import io.switchboard.cache.ResponseCache;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.im.ImWebhooks;
@@ -52,6 +53,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String REQUEST_ID = "x-request-id";
   static final String CONVERSATION_ID = "x-conversation-id";
   static final String MEMORY = "x-switchboard-memory";
+  static final String CACHE = "x-switchboard-cache";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final HexFormat HEX = HexFormat.of();
   private static final java.util.regex.Pattern CLIENT_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:\\-]+");
@@ -62,6 +64,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private final ChatRules rules;
   private final String inbox;
   private final MeterRegistry registry;
+  private final ResponseCache cache;
   /** Meters looked up once per (model, status, path), not per request. */
   private final Map<String, Timer> timers = new HashMap<>();
   private ChatPipeline pipeline;
@@ -71,18 +74,21 @@ public final class ConnectionVerticle extends VerticleBase {
   private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
 
-  public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry) {
+  /** @param cache the node's response cache, shared by its instances; null when no route caches */
+  public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
+                            ResponseCache cache) {
     this.config = config;
     this.settings = config.server();
     this.apiKeys = new ApiKeys(config.auth());
     this.rules = new ChatRules(config);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
+    this.cache = cache;
   }
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -244,7 +250,9 @@ public final class ConnectionVerticle extends VerticleBase {
       ctx.response().putHeader(CONVERSATION_ID, conversationId);
     }
     ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(requestId, tenant.name(), tenant.priority(), chat,
-      conversationId, settings.requestTimeoutMillis());
+      conversationId, settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"));
+    // what an error says too; a hit says so when it is served
+    ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {
       stream(ctx, turn);
     } else {
@@ -263,7 +271,8 @@ public final class ConnectionVerticle extends VerticleBase {
         if (turn.conversationId() != null) {
           response.putHeader(MEMORY, answer.memory());
         }
-        response.putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()))
+        response.putHeader(CACHE, answer.cache())
+          .putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()))
           .putHeader("content-type", "application/json")
           .end(OpenAiJson.completion(turn.requestId(), turn.chat().model(), answer.result()));
         record(ctx, 200);

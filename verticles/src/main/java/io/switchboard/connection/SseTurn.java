@@ -96,7 +96,8 @@ final class SseTurn extends StreamSink {
       response.setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")
-        .putHeader("x-accel-buffering", "no");
+        .putHeader("x-accel-buffering", "no")
+        .putHeader(ConnectionVerticle.CACHE, cache());
       if (withMemory) {
         response.putHeader(ConnectionVerticle.MEMORY, memory());
       }

@@ -57,6 +57,7 @@ public final class MonitoringVerticle extends VerticleBase {
     router.post("/admin/models/:model/degrade").handler(BodyHandler.create(false).setBodyLimit(4096))
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
+    router.delete("/admin/cache").handler(this::flushCache);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
@@ -152,6 +153,32 @@ public final class MonitoringVerticle extends VerticleBase {
     LOG.warn("admin: degrade order {} from {}", order.encode(), ctx.request().remoteAddress());
     // published to every node's routing verticle; a single node has only itself
     json(ctx, 200, order.put("applied_cluster_wide", vertx.isClustered()));
+  }
+
+  /**
+   * Flushes the response cache: {@code ?model=} and/or {@code ?tenant=} (neither: everything), in Redis and in every
+   * node's local layer.
+   */
+  private void flushCache(RoutingContext ctx) {
+    String model = ctx.queryParams().get("model");
+    String tenant = ctx.queryParams().get("tenant");
+    if (model != null && (model.isBlank() || model.length() > 256) || tenant != null
+      && !io.switchboard.bus.ConversationIds.isValid(tenant)) {
+      error(ctx, ApiError.badRequest("'model' and 'tenant' must be a model name and a tenant id.", "model"));
+      return;
+    }
+    JsonObject order = new JsonObject().put("tenant", tenant).put("model", model);
+    vertx.eventBus().<JsonObject>request(Addresses.CACHE_FLUSH, order,
+        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(30_000))
+      .onSuccess(reply -> {
+        LOG.warn("admin: response cache flushed (tenant {}, model {}) from {}", tenant, model,
+          ctx.request().remoteAddress());
+        json(ctx, 200, reply.body());
+      })
+      .onFailure(failure -> error(ctx, failure instanceof io.vertx.core.eventbus.ReplyException reply
+        && reply.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+        ? ApiError.unavailable("No route on this node caches answers.")
+        : ApiError.unavailable("The cache could not be flushed: " + failure.getMessage())));
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {

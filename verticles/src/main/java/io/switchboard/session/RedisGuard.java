@@ -21,13 +21,14 @@ import java.util.function.Supplier;
  * {@code deadlineMillis}: a new client takes a while to connect), the breaker opens: the calls waiting fail at
  * once, and so does every new call (callers go on without memory), while the guard itself pings Redis every
  * {@code silenceMillis}; the first answer closes the breaker. A Redis that is only slow (it answers other calls) does
- * not open it: such a call fails at its {@code deadlineMillis}.
+ * not open it: such a call fails at its {@code deadlineMillis}. Used by every Redis client of the gateway
+ * (conversations, identities, the response cache).
  */
-final class RedisGuard {
+public final class RedisGuard {
   private static final Logger LOG = LoggerFactory.getLogger(RedisGuard.class);
 
   /** What a call fails with when Redis did not answer in time, or the breaker kept it from being made. */
-  static final class RedisUnavailable extends RuntimeException {
+  public static final class RedisUnavailable extends RuntimeException {
     RedisUnavailable(String message) {
       super(message, null, false, false);
     }
@@ -43,7 +44,7 @@ final class RedisGuard {
   private boolean everAnswered;
   private boolean open;
 
-  RedisGuard(Vertx vertx, String name, long silenceMillis, long deadlineMillis, Supplier<Future<?>> ping) {
+  public RedisGuard(Vertx vertx, String name, long silenceMillis, long deadlineMillis, Supplier<Future<?>> ping) {
     this.vertx = vertx;
     this.name = name;
     this.silenceMillis = silenceMillis;
@@ -52,11 +53,11 @@ final class RedisGuard {
   }
 
   /** True while Redis is treated as unreachable. */
-  synchronized boolean isOpen() {
+  public synchronized boolean isOpen() {
     return open;
   }
 
-  <T> Future<T> call(Supplier<Future<T>> operation) {
+  public <T> Future<T> call(Supplier<Future<T>> operation) {
     Promise<T> outcome = Promise.promise();
     long sent = System.nanoTime();
     synchronized (this) {
@@ -115,7 +116,7 @@ final class RedisGuard {
       open = false;
     }
     if (closed) {
-      LOG.info("{}: Redis answers again; memory is used again", name);
+      LOG.info("{}: Redis answers again; it is used again", name);
     }
   }
 
@@ -129,7 +130,7 @@ final class RedisGuard {
       waiting = new ArrayList<>(pending);
       pending.clear();
     }
-    LOG.warn("{}: Redis answered nothing for {} ms; calls fail at once (memory is skipped) until it answers a ping",
+    LOG.warn("{}: Redis answered nothing for {} ms; calls fail at once (and are skipped) until it answers a ping",
       name, silenceMillis);
     RedisUnavailable silent = new RedisUnavailable(name + ": Redis answered nothing for " + silenceMillis + " ms");
     waiting.forEach(promise -> promise.tryFail(silent));

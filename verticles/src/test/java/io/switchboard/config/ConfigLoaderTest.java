@@ -151,4 +151,28 @@ class ConfigLoaderTest {
       .contains("auth.keys[0].key must be at least 16 characters long"));
     assertTrue(failure("auth:\n  enabled: true\n", Map.of()).contains("auth.keys must list at least one key"));
   }
+
+  @Test
+  void a_route_s_cache_is_read_checked_and_off_by_default() {
+    String models = "model_list:\n  - {model_name: m, provider: simulator}\n  - {model_name: n, provider: simulator}\n";
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", models
+      + "routes:\n  - model_name: m\n    cache: {ttl_seconds: 600, tool_calls: true}\n  - {model_name: n}\n", Map.of());
+    assertEquals(new SwitchboardConfig.RouteCache(600, true), config.route("m").cache());
+    assertEquals(null, config.route("n").cache());
+    assertEquals(null, config.route("unrouted").cache());
+    assertTrue(config.caches());
+    assertEquals("local", config.cache().store(), "memory is per node, so is the cache unless told");
+    assertEquals(1L << 20, config.cache().maxEntryBytes());
+    assertFalse(ConfigLoader.parse("test.yaml", models, Map.of()).caches());
+    assertEquals("redis", ConfigLoader.parse("test.yaml", models + "session: {store: redis}\n", Map.of()).cache()
+      .store(), "shared when conversations are");
+
+    String typo = failure(models + "routes:\n  - model_name: m\n    cache: {ttl_seconds: 1, ttl_second: 600}\n",
+      Map.of());
+    assertTrue(typo.startsWith("test.yaml line 6: routes[0].cache.ttl_second is not a known setting"), typo);
+    assertTrue(failure(models + "routes:\n  - model_name: m\n    cache: {tool_calls: true}\n", Map.of())
+      .contains("routes[0].cache needs ttl_seconds"));
+    assertTrue(failure(models + "cache: {store: memcached}\n", Map.of()).contains("cache.store must be one of"));
+    assertTrue(failure(models + "cache: {max_entry_byte: 10}\n", Map.of()).contains("cache.max_entry_byte is not a known"));
+  }
 }

@@ -35,6 +35,10 @@ public final class FakeOpenAi implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx();
   private final HttpServer server;
   public final List<JsonObject> requests = new CopyOnWriteArrayList<>();
+  /** How long each answer takes (0: at once), so that identical requests are in flight together. */
+  public volatile long delayMillis;
+  /** How many of the next requests fail with a 500 (after the delay). */
+  public final java.util.concurrent.atomic.AtomicInteger failNext = new java.util.concurrent.atomic.AtomicInteger();
 
   public FakeOpenAi() throws Exception {
     server = vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1")
@@ -53,20 +57,39 @@ public final class FakeOpenAi implements AutoCloseable {
     request.body().onSuccess(buffer -> {
       JsonObject body = buffer.toJsonObject();
       requests.add(body);
-      String refusal = refusal(body.getJsonArray("messages"));
-      if (refusal != null) {
-        request.response().setStatusCode(400).putHeader("content-type", "application/json")
-          .end(new JsonObject().put("error", new JsonObject().put("message", refusal)
-            .put("type", "invalid_request_error").put("param", "messages").put("code", null)).encode());
-        return;
-      }
-      Answer answer = answer(body);
-      if (body.getBoolean("stream", false)) {
-        stream(request, body, answer);
+      if (delayMillis > 0) {
+        vertx.setTimer(delayMillis, t -> answer(request, body));
       } else {
-        request.response().putHeader("content-type", "application/json").end(completion(body, answer).encode());
+        answer(request, body);
       }
     });
+  }
+
+  /** How many requests asked with a user message containing this text. */
+  public long calls(String text) {
+    return requests.stream().filter(body -> body.getJsonArray("messages").encode().contains(text)).count();
+  }
+
+  private void answer(HttpServerRequest request, JsonObject body) {
+    if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      request.response().setStatusCode(500).putHeader("content-type", "application/json")
+        .end(new JsonObject().put("error", new JsonObject().put("message", "The server had an error.")
+          .put("type", "server_error").put("param", null).put("code", null)).encode());
+      return;
+    }
+    String refusal = refusal(body.getJsonArray("messages"));
+    if (refusal != null) {
+      request.response().setStatusCode(400).putHeader("content-type", "application/json")
+        .end(new JsonObject().put("error", new JsonObject().put("message", refusal)
+          .put("type", "invalid_request_error").put("param", "messages").put("code", null)).encode());
+      return;
+    }
+    Answer answer = answer(body);
+    if (body.getBoolean("stream", false)) {
+      stream(request, body, answer);
+    } else {
+      request.response().putHeader("content-type", "application/json").end(completion(body, answer).encode());
+    }
   }
 
   /** What the real API says about a malformed conversation, or null when it is well formed. */

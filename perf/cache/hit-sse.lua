@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"model":"switchboard-simulator","stream":true,"messages":[{"role":"user","content":"How do I reset my password?"}]}'
