@@ -230,11 +230,24 @@ public final class ResponseCache {
   private Future<Lookup> claimOrWait(Flight flight, long deadline, long pollMillis) {
     String token = node + ':' + tokens.incrementAndGet();
     return onContext(shared.claim(flight.key, token, settings.lockMillis()), flight.context).compose(claimed -> {
-      if (claimed) {
+      if (!claimed) {
+        return poll(flight, deadline, pollMillis);
+      }
+      // the holder before us may have stored its answer and let go of the claim between our look and our claim:
+      // look once more, or two nodes would ask the model the same question
+      return onContext(shared.get(flight.key), flight.context).compose(bytes -> {
+        CachedAnswer stored = readable(bytes);
+        if (stored != null) {
+          shared.release(flight.key, token).onFailure(f -> sharedErrors.increment());
+          flight.settle(stored);
+          return Future.succeededFuture(hit(stored, "shared"));
+        }
         flight.claimed(token);
         return Future.succeededFuture(miss(flight));
-      }
-      return poll(flight, deadline, pollMillis);
+      }, failure -> {
+        flight.claimed(token);
+        return Future.succeededFuture(miss(flight));
+      });
     }, failure -> sharedFailed(flight, failure));
   }
 
