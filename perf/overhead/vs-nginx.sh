@@ -5,7 +5,8 @@
 # simulator), nginx (one worker, keep-alive upstream) and the gateway all run on core 0; wrk runs on core 1 (closed
 # loop, CONNECTIONS connections). JSON turns and SSE streams. Per round: direct, nginx, then each gateway jar given
 # (started fresh, warmed up, measured, stopped), so every figure of a round saw the same machine.
-#   perf/overhead/vs-nginx.sh JAR [JAR ...]      (e.g. an older build and verticles/target/switchboard.jar)
+#   perf/overhead/vs-nginx.sh JAR[:CONF] [JAR[:CONF] ...]   (e.g. an older build and verticles/target/switchboard.jar;
+#   CONF defaults to perf/gateway.yaml: give an older jar the gateway.yaml of its own commit)
 # Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load on each
 # gateway before measuring; a JVM pinned to one core shares it with its JIT compiler and needs about a minute to
 # reach its plateau), GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then
@@ -62,8 +63,10 @@ for round in $(seq 1 "$rounds"); do
     measure direct "$mode" http://127.0.0.1:8091/v1/chat/completions
     measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions
   done
-  for jar in "$@"; do
-    SWITCHBOARD_ACCESS_LOG=WARN taskset -c "$gateway_cpus" java -Xmx1g -jar "$jar" --conf perf/gateway.yaml \
+  for spec in "$@"; do
+    jar=${spec%%:*}; conf=perf/gateway.yaml
+    [ "$jar" != "$spec" ] && conf=${spec#*:}
+    SWITCHBOARD_ACCESS_LOG=WARN taskset -c "$gateway_cpus" java -Xmx1g -jar "$jar" --conf "$conf" \
       > /tmp/vs-nginx-gateway.log 2>&1 &
     gw=$!
     await http://127.0.0.1:9090/health
