@@ -32,6 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.HexFormat;
+import java.util.regex.Pattern;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,7 +57,7 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String CACHE = "x-switchboard-cache";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final HexFormat HEX = HexFormat.of();
-  private static final java.util.regex.Pattern CLIENT_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:\\-]+");
+  private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;

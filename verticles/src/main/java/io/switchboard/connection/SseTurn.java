@@ -4,6 +4,8 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 
@@ -24,9 +26,13 @@ final class SseTurn extends StreamSink {
   private final FlowGate gate;
   private final boolean includeUsage;
   private final boolean withMemory;
-  private final io.vertx.core.Context context;
-  /** Chunks written since the event loop last came round, sent together; null when none are waiting. */
+  private final Context context;
+  /**
+   * Chunks written since the event loop last came round, sent together; null when none are waiting. A lone chunk
+   * is held as it is (no copy); a second one starts a buffer of the burst's own ({@link #pendingOwned}).
+   */
   private Buffer pending;
+  private boolean pendingOwned;
 
   /** @param withMemory the turn names a conversation: the memory header says whether it was used */
   SseTurn(HttpServerResponse response, FlowGate gate, boolean includeUsage, boolean withMemory) {
@@ -34,7 +40,7 @@ final class SseTurn extends StreamSink {
     this.gate = gate;
     this.includeUsage = includeUsage;
     this.withMemory = withMemory;
-    this.context = io.vertx.core.Vertx.currentContext();
+    this.context = Vertx.currentContext();
   }
 
   @Override
@@ -51,11 +57,23 @@ final class SseTurn extends StreamSink {
       response.putHeader("x-switchboard-deployment", chunk.deployment());
     }
     startIfNeeded();
+    Buffer event = chunk.data(); // framed once, by the inference proxy
     if (pending == null) {
-      pending = Buffer.buffer(Math.max(512, chunk.data().length() * 4));
+      pending = event;
+      pendingOwned = false;
       context.runOnContext(v -> flush());
+    } else {
+      owned().appendBuffer(event);
     }
-    pending.appendBuffer(chunk.data()); // framed once, by the inference proxy
+  }
+
+  /** The held bytes as a buffer of this burst's own, to append to. */
+  private Buffer owned() {
+    if (!pendingOwned) {
+      pending = Buffer.buffer(pending.length() * 4).appendBuffer(pending);
+      pendingOwned = true;
+    }
+    return pending;
   }
 
   private void flush() {
@@ -69,9 +87,9 @@ final class SseTurn extends StreamSink {
 
   /** What is still held, with {@code last} after it, as the response's end. */
   private void endWith(Buffer last) {
-    Buffer burst = pending;
+    Buffer end = pending == null ? last : owned().appendBuffer(last);
     pending = null;
-    response.end(burst == null ? last : burst.appendBuffer(last));
+    response.end(end);
   }
 
   @Override

@@ -22,12 +22,13 @@ import io.vertx.core.http.RequestOptions;
  */
 abstract class HttpUpstream implements Upstream {
   protected final Deployment deployment;
-  private final String url;
   private final HttpClientAgent client;
   private final UpstreamSlots slots;
   private final KeyPool keys;
-  /** The call's URL taken apart once, not on every request. */
+  /** The call's URL taken apart once, not on every request (the config only lets http(s) URLs through). */
   private final Target callTarget;
+  /** The embeddings endpoint's, taken apart on first use. */
+  private Target embeddingsTarget;
 
   /** Where a request goes: an absolute URL's parts. */
   private record Target(String host, int port, boolean ssl, String uri) {
@@ -46,18 +47,9 @@ abstract class HttpUpstream implements Upstream {
     }
   }
 
-  private static Target parsed(String url) {
-    try {
-      return Target.of(url);
-    } catch (IllegalArgumentException notAUrl) {
-      return null; // refused by the request itself, as any bad URL
-    }
-  }
-
   HttpUpstream(Deployment deployment, String url, HttpClientAgent client, UpstreamSlots slots) {
     this.deployment = deployment;
-    this.url = url;
-    this.callTarget = parsed(url);
+    this.callTarget = Target.of(url);
     this.client = client;
     this.slots = slots;
     this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
@@ -89,7 +81,7 @@ abstract class HttpUpstream implements Upstream {
 
   @Override
   public final Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
-    return post(url, request.stream(), () -> body(request), cancel, response -> request.stream()
+    return post(callTarget, request.stream(), () -> body(request), cancel, response -> request.stream()
       ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
       : response.body().map(answer -> completion(request, answer)));
   }
@@ -100,17 +92,20 @@ abstract class HttpUpstream implements Upstream {
     if (embeddings == null) {
       return Upstream.super.embed(request, cancel);
     }
-    return post(embeddings, false, () -> request.upstreamBody(deployment.upstreamModel()), cancel,
+    if (embeddingsTarget == null) {
+      embeddingsTarget = Target.of(embeddings);
+    }
+    return post(embeddingsTarget, false, () -> request.upstreamBody(deployment.upstreamModel()), cancel,
       response -> response.body().map(answer -> OpenAiEmbeddings.read(request, deployment.id(), answer)));
   }
 
   /** One POST with a key from the pool; a 2xx answer is read by {@code answered}, any other becomes a failure. */
-  private <T> Future<T> post(String target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
+  private <T> Future<T> post(Target target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
                              CancelSignal cancel, java.util.function.Function<HttpClientResponse, Future<T>> answered) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
       // bounds the wait inside the client too (connect, or a provider allowing fewer HTTP/2 streams than we assume)
       .setConnectTimeout(deployment.connectTimeoutMillis());
-    (target == url && callTarget != null ? callTarget : Target.of(target)).applyTo(options);
+    target.applyTo(options);
     options
       .putHeader("content-type", "application/json")
       .putHeader("accept", stream ? "text/event-stream" : "application/json");
