@@ -33,6 +33,11 @@ public record ChatResult(String requestId, Buffer completion, JsonObject message
     }
   }
 
+  /** The id every answer of a turn carries, whichever attempt, provider or cache produced it. */
+  public static String completionId(String requestId) {
+    return "chatcmpl-" + requestId;
+  }
+
   /** The answer's text (its content, or text parts joined); "" for an answer that only calls tools. */
   public String content() {
     return assistantMessage().text();

@@ -162,12 +162,17 @@ public record CacheKey(String id, String tenant, String model) {
     }
   }
 
-  private static MessageDigest sha256() {
+  /** One digest per thread (event loops reuse theirs): no provider lookup per key. digest() resets it. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JVM", e);
     }
+  });
+
+  private static MessageDigest sha256() {
+    return SHA256.get();
   }
 
   @Override

@@ -43,7 +43,7 @@ public record CachedAnswer(String originalId, byte[] completion, List<Chunk> chu
 
   /** A non-streamed answer: the completion as the client got it. */
   public static CachedAnswer whole(ChatResult result, long expiresAtMillis) {
-    return new CachedAnswer("chatcmpl-" + result.requestId(), result.completion().getBytes(), null, result.message(),
+    return new CachedAnswer(ChatResult.completionId(result.requestId()), result.completion().getBytes(), null, result.message(),
       result.finishReason(), result.usage(), result.deployment(), expiresAtMillis);
   }
 
@@ -54,7 +54,7 @@ public record CachedAnswer(String originalId, byte[] completion, List<Chunk> chu
     for (StreamChunk chunk : chunks) {
       stored.add(new Chunk(chunk.data().getBytes(), chunk.text(), chunk.flags()));
     }
-    return new CachedAnswer("chatcmpl-" + end.requestId(), null, stored, message, end.finishReason(), end.usage(),
+    return new CachedAnswer(ChatResult.completionId(end.requestId()), null, stored, message, end.finishReason(), end.usage(),
       end.deployment(), expiresAtMillis);
   }
 
@@ -71,10 +71,6 @@ public record CachedAnswer(String originalId, byte[] completion, List<Chunk> chu
     return (int) Math.min(Integer.MAX_VALUE, size);
   }
 
-  public boolean streamedForm() {
-    return chunks != null;
-  }
-
   public boolean expired(long nowMillis) {
     return nowMillis >= expiresAtMillis;
   }
@@ -86,22 +82,22 @@ public record CachedAnswer(String originalId, byte[] completion, List<Chunk> chu
 
   /** The answer to a non-streamed request: the stored completion, or none (the gateway writes one from the message). */
   public ChatResult result(String requestId) {
-    Buffer bytes = completion == null ? null : splice(completion, originalId, "chatcmpl-" + requestId);
+    Buffer bytes = completion == null ? null : new IdSplice(originalId, requestId).apply(completion);
     return new ChatResult(requestId, bytes, message, finishReason, usage, 0, deployment, 0);
   }
 
   /** The answer to a streamed request: its chunks (the first names the deployment), then the end. */
   public List<StreamChunk> replay(String requestId, String model) {
-    String id = "chatcmpl-" + requestId;
+    IdSplice id = new IdSplice(originalId, requestId);
     List<StreamChunk> out = new ArrayList<>((chunks == null ? 3 : chunks.size()) + 1);
     if (chunks != null) {
       for (Chunk chunk : chunks) {
-        Buffer data = splice(chunk.data(), originalId, id);
+        Buffer data = id.apply(chunk.data());
         out.add(out.isEmpty() ? StreamChunk.first(requestId, 0, data, chunk.text(), chunk.flags(), deployment)
           : StreamChunk.chunk(requestId, out.size(), data, chunk.text(), chunk.flags()));
       }
     } else {
-      chunksOf(new JsonObject(splice(completion, originalId, id)), requestId, model, out);
+      chunksOf(new JsonObject(id.apply(completion)), requestId, model, out);
     }
     out.add(StreamChunk.end(requestId, out.size(), new ChatResult(requestId, null, message, finishReason, usage,
       out.size(), deployment, 0)));
@@ -157,30 +153,41 @@ public record CachedAnswer(String originalId, byte[] completion, List<Chunk> chu
     return StreamChunk.event(chunk.toBuffer());
   }
 
-  /** The bytes with every occurrence of one id replaced by another (ids are plain ASCII: no JSON escaping). */
-  static Buffer splice(byte[] bytes, String from, String to) {
-    byte[] needle = from.getBytes(StandardCharsets.US_ASCII);
-    byte[] replacement = to.getBytes(StandardCharsets.US_ASCII);
-    Buffer out = Buffer.buffer(bytes.length + 16);
-    int copied = 0;
-    for (int i = indexOf(bytes, needle, 0); i >= 0; i = indexOf(bytes, needle, i + needle.length)) {
-      out.appendBytes(bytes, copied, i - copied).appendBytes(replacement);
-      copied = i + needle.length;
-    }
-    return out.appendBytes(bytes, copied, bytes.length - copied);
-  }
+  /**
+   * Writes the new turn's completion id over the stored one: the first JSON string that is exactly the stored id
+   * (quotes included, so text that merely contains it is left alone; in a JSON text an unescaped quote only delimits
+   * a string). Ids are plain ASCII: no escaping. Made once per replay, applied to each stored piece.
+   */
+  static final class IdSplice {
+    private final byte[] needle;
+    private final byte[] replacement;
 
-  private static int indexOf(byte[] bytes, byte[] needle, int from) {
-    outer:
-    for (int i = from; i <= bytes.length - needle.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (bytes[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
+    IdSplice(String storedId, String requestId) {
+      this.needle = ('"' + storedId + '"').getBytes(StandardCharsets.US_ASCII);
+      this.replacement = ('"' + ChatResult.completionId(requestId) + '"').getBytes(StandardCharsets.US_ASCII);
     }
-    return -1;
+
+    Buffer apply(byte[] bytes) {
+      int at = indexOf(bytes, needle);
+      if (at < 0) {
+        return Buffer.buffer(bytes);
+      }
+      return Buffer.buffer(bytes.length - needle.length + replacement.length).appendBytes(bytes, 0, at)
+        .appendBytes(replacement).appendBytes(bytes, at + needle.length, bytes.length - at - needle.length);
+    }
+
+    private static int indexOf(byte[] bytes, byte[] needle) {
+      outer:
+      for (int i = 0; i <= bytes.length - needle.length; i++) {
+        for (int j = 0; j < needle.length; j++) {
+          if (bytes[i + j] != needle[j]) {
+            continue outer;
+          }
+        }
+        return i;
+      }
+      return -1;
+    }
   }
 
   /** The stored form: compact, length-prefixed (the same in Redis and in the local layer's weight). */

@@ -216,38 +216,31 @@ public final class ResponseCache {
     if (shared == null) {
       return Future.succeededFuture(miss(flight));
     }
-    return onContext(shared.get(key), context).compose(bytes -> {
-      CachedAnswer stored = readable(bytes);
+    return lookOrClaim(flight, deadline, FIRST_POLL_MILLIS);
+  }
+
+  /**
+   * Looks in Redis and, when nothing is stored, takes the cluster-wide claim, in one atomic step (an answer stored
+   * between a separate look and claim would be missed, and two nodes would ask the model); or waits for the node
+   * that holds the claim.
+   */
+  private Future<Lookup> lookOrClaim(Flight flight, long deadline, long pollMillis) {
+    String token = node + ':' + tokens.incrementAndGet();
+    return onContext(shared.lookOrClaim(flight.key, token, settings.lockMillis()), flight.context).compose(found -> {
+      CachedAnswer stored = readable(found.value());
       if (stored != null) {
         flight.settle(stored);
         return Future.succeededFuture(hit(stored, "shared"));
       }
-      return claimOrWait(flight, deadline, FIRST_POLL_MILLIS);
-    }, failure -> sharedFailed(flight, failure));
-  }
-
-  /** Takes the cluster-wide claim, or waits for the node that holds it. */
-  private Future<Lookup> claimOrWait(Flight flight, long deadline, long pollMillis) {
-    String token = node + ':' + tokens.incrementAndGet();
-    return onContext(shared.claim(flight.key, token, settings.lockMillis()), flight.context).compose(claimed -> {
-      if (!claimed) {
-        return poll(flight, deadline, pollMillis);
+      if (token.equals(found.claim())) {
+        flight.claimed(token);
+        return Future.succeededFuture(miss(flight));
       }
-      // the holder before us may have stored its answer and let go of the claim between our look and our claim:
-      // look once more, or two nodes would ask the model the same question
-      return onContext(shared.get(flight.key), flight.context).compose(bytes -> {
-        CachedAnswer stored = readable(bytes);
-        if (stored != null) {
-          shared.release(flight.key, token).onFailure(f -> sharedErrors.increment());
-          flight.settle(stored);
-          return Future.succeededFuture(hit(stored, "shared"));
-        }
-        flight.claimed(token);
-        return Future.succeededFuture(miss(flight));
-      }, failure -> {
-        flight.claimed(token);
-        return Future.succeededFuture(miss(flight));
-      });
+      if (SharedLayer.PASS.equals(found.claim())) {
+        flight.release(new Outcome(null, false));
+        return Future.succeededFuture(miss(alone(flight.key, flight.route)));
+      }
+      return poll(flight, deadline, pollMillis);
     }, failure -> sharedFailed(flight, failure));
   }
 
@@ -264,7 +257,7 @@ public final class ResponseCache {
           return Future.succeededFuture(hit(stored, "shared"));
         }
         if (found.claim() == null) {
-          return claimOrWait(flight, deadline, pollMillis); // its holder failed, or it lapsed: take it over
+          return lookOrClaim(flight, deadline, pollMillis); // its holder failed, or it lapsed: take it over
         }
         if (found.claim().equals(SharedLayer.PASS)) {
           flight.release(new Outcome(null, false));
@@ -371,12 +364,11 @@ public final class ResponseCache {
         }
         return;
       }
-      Buffer bytes = answer.encode();
-      storedBytes.increment(bytes.length());
+      storedBytes.increment(answer.weight());
       local.put(key.id(), answer);
       release(new Outcome(answer, false));
       if (shared != null) {
-        shared.put(key, bytes, Math.max(1, answer.expiresAtMillis() - System.currentTimeMillis()), token)
+        shared.put(key, answer.encode(), Math.max(1, answer.expiresAtMillis() - System.currentTimeMillis()), token)
           .onFailure(f -> sharedErrors.increment());
       }
     }

@@ -28,6 +28,10 @@ final class SharedLayer {
     + "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
   private static final String HAND_OVER = "if redis.call('get', KEYS[1]) == ARGV[1] then "
     + "return redis.call('set', KEYS[1], 'pass', 'PX', ARGV[2]) else return 0 end";
+  /** The entry if stored; else the claim, taken when free (ARGV[1] is then returned as its holder), or its holder. */
+  private static final String LOOK_OR_CLAIM = "local v = redis.call('get', KEYS[1]) if v then return {v} end "
+    + "if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {false, ARGV[1]} end "
+    + "return {false, redis.call('get', KEYS[2])}";
   private static final int SCAN_COUNT = 1_000;
 
   /** What a poll found: the entry's bytes, and who holds the claim (null: nobody). */
@@ -39,17 +43,19 @@ final class SharedLayer {
 
   SharedLayer(Vertx vertx, String url) {
     this.redis = Redis.createClient(vertx, RedisConversationStore.options(url));
-    this.guard = new RedisGuard(vertx, "response cache", 400, 1_000, () -> redis.send(Request.cmd(Command.PING)));
+    this.guard = RedisConversationStore.guard(vertx, "response cache", redis);
   }
 
-  Future<Buffer> get(CacheKey key) {
-    return send(Request.cmd(Command.GET).arg(key.id())).map(SharedLayer::bytes);
-  }
-
-  /** Takes the claim on computing this entry; false when another node holds it. */
-  Future<Boolean> claim(CacheKey key, String token, long leaseMillis) {
-    return send(Request.cmd(Command.SET).arg(key.lockId()).arg(token).arg("NX").arg("PX").arg(leaseMillis))
-      .map(response -> response != null && "OK".equals(response.toString()));
+  /**
+   * One round trip, atomic: the stored entry; or, when there is none, the claim on computing it — taken by
+   * {@code token} when free (the poll's claim is then {@code token}), else who holds it.
+   */
+  Future<Poll> lookOrClaim(CacheKey key, String token, long leaseMillis) {
+    return send(Request.cmd(Command.EVAL).arg(LOOK_OR_CLAIM).arg(2).arg(key.id()).arg(key.lockId()).arg(token)
+      .arg(leaseMillis)).map(response -> {
+        Response claim = response.size() > 1 ? response.get(1) : null;
+        return new Poll(bytes(response.get(0)), claim == null ? null : claim.toString());
+      });
   }
 
   Future<Poll> poll(CacheKey key) {

@@ -214,19 +214,18 @@ public final class ChatPipeline {
     return sink.done()
       .onComplete(ended -> {
         streams.remove(turn.requestId());
-        if (flight == null) {
-          return;
-        }
-        if (ended.failed()) {
+        if (flight != null && ended.failed()) {
           flight.failed();
-        } else {
-          // a stream a fallback carried on, or one too big to keep, is served but not stored
-          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null : CachedAnswer.streamed(sink.recorded(),
-            ended.result(), sink.finalMessage(ended.result()), flight.expiresAt()));
         }
       })
       .map(result -> {
-        remember(request, fresh, new ChatMessage(sink.finalMessage(result)));
+        JsonObject message = sink.finalMessage(result);
+        if (flight != null) {
+          // a stream a fallback carried on, or one too big to keep, is served but not stored
+          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null
+            : CachedAnswer.streamed(sink.recorded(), result, message, flight.expiresAt()));
+        }
+        remember(request, fresh, new ChatMessage(message));
         return new Answer(result, prompt.memory(), cacheState);
       });
   }

@@ -15,7 +15,7 @@ public final class OpenAiJson {
     if (result.completion() != null) {
       return result.completion();
     }
-    return new JsonObject().put("id", "chatcmpl-" + requestId).put("object", "chat.completion")
+    return new JsonObject().put("id", ChatResult.completionId(requestId)).put("object", "chat.completion")
       .put("created", System.currentTimeMillis() / 1000).put("model", model)
       .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
         .put("message", result.message()).putNull("logprobs").put("finish_reason", result.finishReason())))

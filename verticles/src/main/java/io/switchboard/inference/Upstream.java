@@ -45,6 +45,6 @@ interface Upstream {
 
   /** The id every answer of this turn carries, whichever attempt or provider produced it. */
   static String completionId(ChatRequest request) {
-    return "chatcmpl-" + request.requestId();
+    return io.switchboard.bus.ChatResult.completionId(request.requestId());
   }
 }

@@ -108,14 +108,6 @@ final class UpstreamSlots {
     }
   }
 
-  int inUse() {
-    return inUse;
-  }
-
-  int waiting() {
-    return waiting.size();
-  }
-
   private static final class Waiter {
     final long since;
     final Promise<Slot> promise = Promise.promise();

@@ -170,7 +170,8 @@ public final class RedisConversationStore implements ConversationStore {
     return guard.call(() -> redis.batch(List.of(requests)));
   }
 
-  static RedisGuard guard(Vertx vertx, String name, Redis redis) {
+  /** The guard every Redis client of the gateway uses (the same silence and deadline). */
+  public static RedisGuard guard(Vertx vertx, String name, Redis redis) {
     return new RedisGuard(vertx, name, SILENCE.toMillis(), OPERATION_TIMEOUT.toMillis(),
       () -> redis.send(Request.cmd(Command.PING)));
   }

@@ -44,7 +44,7 @@ public final class RedisGuard {
   private boolean everAnswered;
   private boolean open;
 
-  public RedisGuard(Vertx vertx, String name, long silenceMillis, long deadlineMillis, Supplier<Future<?>> ping) {
+  RedisGuard(Vertx vertx, String name, long silenceMillis, long deadlineMillis, Supplier<Future<?>> ping) {
     this.vertx = vertx;
     this.name = name;
     this.silenceMillis = silenceMillis;
