@@ -1,5 +1,7 @@
 package io.switchboard.config;
 
+import io.switchboard.governance.Limits;
+import io.switchboard.governance.Tenant;
 import io.switchboard.simulator.SimulatorKnobs;
 
 import java.util.List;
@@ -11,7 +13,7 @@ import java.util.Set;
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge, Cache cache) {
+                                Bridge bridge, Cache cache, Governance governance) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -140,16 +142,58 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
-  /** A client key and the tenant it stands for. toString never shows the key. */
-  public record ApiKey(String key, String tenant, int priority) {
+  /**
+   * A client key from the YAML and the tenant it stands for, with its own allow-list ({@code models}; empty = all)
+   * and limits. toString never shows the key.
+   */
+  public record ApiKey(String key, String tenant, int priority, String keyAlias, Set<String> models, Limits limits) {
     public ApiKey {
       Objects.requireNonNull(key, "key");
       Objects.requireNonNull(tenant, "tenant");
+      models = Set.copyOf(models);
+      Objects.requireNonNull(limits, "limits");
+    }
+
+    public ApiKey(String key, String tenant, int priority) {
+      this(key, tenant, priority, null, Set.of(), Limits.NONE);
     }
 
     @Override
     public String toString() {
-      return "ApiKey[tenant=" + tenant + ", priority=" + priority + "]";
+      return "ApiKey[tenant=" + tenant + ", alias=" + keyAlias + ", priority=" + priority + "]";
+    }
+  }
+
+  /**
+   * Keys, tenants and limits ({@code governance:} and {@code tenants:}).
+   *
+   * @param store              where admin-API keys, admin tenants and the limit counters live: memory (this node only)
+   *                           or redis (every node)
+   * @param onRedisDown        local (limits counted per node, same numbers) or closed (turns refused with 503)
+   * @param defaultMaxTokens   tokens a turn reserves for its answer when it asks for no max_tokens
+   * @param redisTimeoutMillis a limit check Redis has not answered by then goes by the onRedisDown policy
+   * @param keyCacheMillis     how long a node trusts its copy of an admin-API key (a revocation is also broadcast)
+   * @param tenants            tenants from the YAML
+   * @param deploymentLimits   deployment id → its rpm_limit / tpm_limit (only deployments that set one)
+   */
+  public record Governance(String store, String redisUrl, String onRedisDown, int defaultMaxTokens,
+                           long redisTimeoutMillis, long keyCacheMillis, List<Tenant> tenants,
+                           Map<String, Limits> deploymentLimits) {
+    public static final Set<String> STORES = Set.of("memory", "redis");
+    public static final Set<String> ON_REDIS_DOWN = Set.of("local", "closed");
+
+    public Governance {
+      tenants = List.copyOf(tenants);
+      deploymentLimits = Map.copyOf(deploymentLimits);
+    }
+
+    public boolean shared() {
+      return store.equals("redis");
+    }
+
+    @Override
+    public String toString() {
+      return "Governance[store=" + store + ", onRedisDown=" + onRedisDown + ", tenants=" + tenants.size() + "]";
     }
   }
 
