@@ -287,7 +287,7 @@ public final class ConfigLoader {
         pool(entry, maxConcurrency),
         maxConcurrency,
         knobs,
-        breaker(entry.child("circuit_breaker")), mode);
+        breaker(entry.child("circuit_breaker")), mode, price(entry));
       Limits own = new Limits(entry.number("rpm_limit", 0, 0, 1_000_000_000L),
         entry.number("tpm_limit", 0, 0, 1_000_000_000_000L), null, null);
       entry.rejectUnknownKeys();
@@ -301,6 +301,22 @@ public final class ConfigLoader {
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  /** {@code price: {input_per_million, output_per_million, cached_input_per_million}}; absent = the bundled table. */
+  private static SwitchboardConfig.Price price(ConfigNode entry) {
+    if (!entry.has("price")) {
+      return null;
+    }
+    ConfigNode node = entry.child("price");
+    if (!node.has("input_per_million") || !node.has("output_per_million")) {
+      throw entry.error("price", "needs input_per_million and output_per_million (USD per million tokens)");
+    }
+    double input = node.decimal("input_per_million", 0, 0, 1_000_000);
+    var price = new SwitchboardConfig.Price(input, node.decimal("output_per_million", 0, 0, 1_000_000),
+      node.decimal("cached_input_per_million", input, 0, 1_000_000));
+    node.rejectUnknownKeys();
+    return price;
   }
 
   /**

@@ -208,11 +208,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param pool    the HTTP client's connections to the provider and the bounded wait for them
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
+   * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
     public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
@@ -233,7 +234,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
-        firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT);
+        firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
+        null);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
@@ -254,6 +256,20 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     public String toString() {
       return "Deployment[id=" + id + ", model=" + modelName + ", provider=" + provider + ", keys="
         + apiKeys.size() + ", mode=" + mode + "]";
+    }
+  }
+
+  /**
+   * A deployment's prices in USD per million tokens ({@code price:}).
+   *
+   * @param cachedInputPerMillion prompt tokens the provider served from its prompt cache
+   *                              ({@code prompt_tokens_details.cached_tokens}); the input price when not set
+   */
+  public record Price(double inputPerMillion, double outputPerMillion, double cachedInputPerMillion) {
+    public Price {
+      if (!(inputPerMillion >= 0 && outputPerMillion >= 0 && cachedInputPerMillion >= 0)) {
+        throw new IllegalArgumentException("prices must not be negative");
+      }
     }
   }
 

@@ -83,14 +83,9 @@ public final class Governance {
   private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
   private final Map<String, Caller> bridgeCallers = new ConcurrentHashMap<>();
   private final Counter redisUnavailable;
-  private volatile CostFunction cost = CostFunction.FREE;
-
-  /** What a finished turn cost, in USD. */
-  public interface CostFunction {
-    CostFunction FREE = (deployment, usage) -> 0;
-
-    double costUsd(String deployment, JsonObject usage);
-  }
+  private final Prices prices;
+  /** deployment id → the upstream's model name, for its price */
+  private final Map<String, String> upstreamModels = new HashMap<>();
 
   public Governance(Vertx vertx, SwitchboardConfig config, MeterRegistry registry) {
     this.vertx = vertx;
@@ -112,6 +107,8 @@ public final class Governance {
     config.imChannels().forEach(channel -> tenantTags.add(channel.tenant()));
     tenantTags.add("default");
     config.deployments().stream().filter(d -> !d.embedding()).forEach(d -> servedChatModels.add(d.modelName()));
+    config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
+    this.prices = new Prices(config);
     this.fresh = Caffeine.newBuilder().maximumSize(100_000)
       .expireAfterWrite(Duration.ofMillis(Math.max(1, settings.keyCacheMillis()))).build();
     if (settings.shared()) {
@@ -144,11 +141,6 @@ public final class Governance {
 
   public Future<Void> close() {
     return redis == null ? Future.succeededFuture() : redis.close();
-  }
-
-  /** Where S's prices plug in: the cost of a finished turn, added to the budget counters at settle. */
-  public void costs(CostFunction cost) {
-    this.cost = cost;
   }
 
   /** The SockJS bridge's signed-in sockets (stream address → caller), shared by the node's connection instances. */
@@ -379,7 +371,8 @@ public final class Governance {
     double usd = 0;
     if (result != null && !cacheHit) {
       used = result.usage() == null ? admission.reserved() : result.totalTokens();
-      usd = result.usage() == null ? 0 : cost.costUsd(result.deployment(), result.usage());
+      usd = result.usage() == null || result.deployment() == null ? 0
+        : prices.costUsd(result.deployment(), upstreamModels.get(result.deployment()), result.usage());
     }
     long delta = admission.reserved() > 0 ? used - admission.reserved() : 0;
     if (delta == 0 && usd <= 0) {
