@@ -315,7 +315,11 @@ public final class Governance {
       for (Scope scope : scopes) {
         anyLimit |= scope.limits().any();
       }
-      long reserve = estimate(messages, options);
+      boolean countsTokens = false;
+      for (Scope scope : scopes) {
+        countsTokens |= scope.limits().tpmLimit() > 0;
+      }
+      long reserve = countsTokens ? estimate(messages, options) : 0; // nothing to reserve or settle without a TPM
       long now = System.currentTimeMillis();
       if (!anyLimit) {
         return Future.succeededFuture(new Admission(null, null, now, now / 1000, scopes,
