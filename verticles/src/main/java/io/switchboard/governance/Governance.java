@@ -273,6 +273,16 @@ public final class Governance {
     return caller.allows(model) && tenant(caller.tenant()).allows(model);
   }
 
+  /** 403 {@code model_not_allowed} (counted) when the model is outside the key's or its tenant's allow-list. */
+  public ApiError modelRefusal(Caller caller, String model) {
+    if (allows(caller, model)) {
+      return null;
+    }
+    refused("model", caller.tenant());
+    return new ApiError(403, "invalid_request_error", "model_not_allowed",
+      "This key may not use the model '" + echoed(model) + "'.", "model");
+  }
+
   // ---- admission
 
   /** Tokens a turn reserves: its prompt (UTF-8 bytes / 4, rounded up) and the answer it may get. */
@@ -305,10 +315,9 @@ public final class Governance {
       if (current == null) {
         return Future.failedFuture(ApiError.invalidApiKey("The API key was revoked or has expired.").toException());
       }
-      if (!allows(current, model)) {
-        refused("model", current.tenant());
-        return Future.failedFuture(new ApiError(403, "invalid_request_error", "model_not_allowed",
-          "This key may not use the model '" + echoed(model) + "'.", "model").toException());
+      ApiError outside = modelRefusal(current, model);
+      if (outside != null) {
+        return Future.failedFuture(outside.toException());
       }
       List<Scope> scopes = scopes(current);
       boolean anyLimit = false;
