@@ -79,13 +79,14 @@ public final class InferenceProxyVerticle extends VerticleBase {
       Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers,
         registry);
       CircuitBreaker breaker = breaker(deployment);
+      UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
       registrations.add(deployment.embedding()
         ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
           message -> embeddings.serve(deployment, upstream, breaker, message))
         : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-          message -> serve(deployment, upstream, breaker, message)));
+          message -> serve(deployment, upstream, breaker, meters, message)));
     }
     Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + embeddings.inflight())
       .description("Turns with an upstream call in flight on this node").register(registry);
@@ -144,7 +145,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     };
   }
 
-  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<ChatRequest> message) {
+  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, UpstreamMeters meters,
+                     Message<ChatRequest> message) {
     ChatRequest request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
@@ -155,17 +157,23 @@ public final class InferenceProxyVerticle extends VerticleBase {
     breaker.<ChatResult>execute(() -> call.run(upstream))
       .onComplete(outcome -> {
         call.end();
+        long nanos = System.nanoTime() - call.startNanos;
+        if (call.firstTokenNanos != 0) {
+          meters.firstToken(call.firstTokenNanos - call.startNanos);
+        }
         List<Call> sameTurn = calls.get(request.requestId());
         if (sameTurn != null && sameTurn.remove(call) && sameTurn.isEmpty()) {
           calls.remove(request.requestId());
         }
         if (outcome.succeeded()) {
+          meters.succeeded(nanos);
           // a stream's answer went to the inbox already: routing needs only how it went, not the message again
           message.reply(request.stream() ? outcome.result().withoutMessage()
             : outcome.result().withStreamFacts(0, call.firstTokenMillis()));
           return;
         }
         BusFailure failure = call.failure(outcome.cause());
+        meters.failed(failure.error(), nanos);
         if (!failure.error().is(ApiError.Kind.CANCELLED)) {
           LOG.info("request {} attempt {} on deployment {} failed after {} chunks: {} {}", request.requestId(),
             request.attempt(), deployment.id(), failure.chunksSent(), failure.error().status(),
