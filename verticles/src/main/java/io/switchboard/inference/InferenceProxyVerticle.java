@@ -204,8 +204,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private final long startNanos = System.nanoTime();
     private long firstTokenNanos;
     private int seq;
-    private long totalTimer = -1;
-    private long gapTimer = -1;
+    /** The one timer that watches the call's deadlines (see {@link #watch}); -1 when none is set. */
+    private long watchTimer = -1;
+    private long totalMillis;
+    private long firstTokenMillis;
     /** When the last chunk came (System.nanoTime). */
     private long lastHeardNanos;
     private Boolean granted;
@@ -223,10 +225,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
 
     Future<ChatResult> run(Upstream upstream) {
-      long total = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
-      totalTimer = vertx.setTimer(total, t -> stop(timeout("The model did not finish within " + total + " ms.")));
-      long firstToken = Math.min(total, deployment.firstTokenTimeoutMillis());
-      gapTimer = vertx.setTimer(firstToken, t -> stop(timeout("The model sent nothing within " + firstToken + " ms.")));
+      totalMillis = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
+      firstTokenMillis = Math.min(totalMillis, deployment.firstTokenTimeoutMillis());
+      // no deadline can come before the earliest of these: a stall is counted from a chunk, which comes after now
+      watch(Math.min(firstTokenMillis, deployment.idleTimeoutMillis()));
       upstream.call(request, this::chunk, cancel).onComplete(result -> {
         if (result.failed()) {
           outcome.tryFail(result.cause());
@@ -249,40 +251,58 @@ public final class InferenceProxyVerticle extends VerticleBase {
       }
     }
 
-    /** The client fell behind (or caught up): no stall timer while we are the ones not reading. */
+    /** The client fell behind (or caught up): a stall is not counted while we are the ones not reading. */
     void flow(boolean paused) {
       cancel.flow(paused);
-      vertx.cancelTimer(gapTimer);
-      gapTimer = -1;
       if (!paused && !outcome.future().isComplete()) {
-        lastHeardNanos = System.nanoTime();
-        watchGap(deployment.idleTimeoutMillis());
+        lastHeardNanos = System.nanoTime(); // the stall clock starts again, and may end before the timer set
+        vertx.cancelTimer(watchTimer);
+        check();
       }
     }
 
     /**
-     * The stall watch: one timer for a whole idle period, not one per chunk. A chunk only notes when it came; when
-     * the timer fires it ends the call if nothing came for the idle time, or waits for the rest of it.
+     * The call's three deadlines — the whole call, the first chunk, a stall between chunks (not while the client
+     * makes us wait) — watched by one timer at a time, not one each nor one per chunk. A chunk only notes when it
+     * came; when the timer fires, {@link #check} ends the call if a deadline passed, or sets it for the next one.
      */
-    private void watchGap(long delayMillis) {
-      gapTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
-        gapTimer = -1;
-        if (outcome.future().isComplete() || cancel.paused()) {
-          return;
-        }
-        long idle = deployment.idleTimeoutMillis();
-        long quietMillis = (System.nanoTime() - lastHeardNanos) / 1_000_000;
-        if (quietMillis >= idle) {
-          stop(timeout("The model's stream stalled for " + idle + " ms."));
-        } else {
-          watchGap(idle - quietMillis);
-        }
+    private void watch(long delayMillis) {
+      watchTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
+        watchTimer = -1;
+        check();
       });
     }
 
+    private void check() {
+      if (outcome.future().isComplete()) {
+        return;
+      }
+      long elapsed = (System.nanoTime() - startNanos) / 1_000_000;
+      if (elapsed >= totalMillis) {
+        stop(timeout("The model did not finish within " + totalMillis + " ms."));
+        return;
+      }
+      long next = totalMillis - elapsed;
+      if (firstTokenNanos == 0) {
+        if (elapsed >= firstTokenMillis) {
+          stop(timeout("The model sent nothing within " + firstTokenMillis + " ms."));
+          return;
+        }
+        next = Math.min(next, firstTokenMillis - elapsed);
+      } else if (!cancel.paused()) {
+        long idle = deployment.idleTimeoutMillis();
+        long quiet = (System.nanoTime() - lastHeardNanos) / 1_000_000;
+        if (quiet >= idle) {
+          stop(timeout("The model's stream stalled for " + idle + " ms."));
+          return;
+        }
+        next = Math.min(next, idle - quiet);
+      }
+      watch(next);
+    }
+
     void end() {
-      vertx.cancelTimer(totalTimer);
-      vertx.cancelTimer(gapTimer);
+      vertx.cancelTimer(watchTimer);
     }
 
     private void chunk(Buffer data, String text, int flags) {
@@ -291,11 +311,6 @@ public final class InferenceProxyVerticle extends VerticleBase {
       }
       lastHeardNanos = System.nanoTime();
       if (firstTokenNanos == 0) {
-        vertx.cancelTimer(gapTimer); // the first-token timer
-        gapTimer = -1;
-        if (!cancel.paused()) {
-          watchGap(deployment.idleTimeoutMillis());
-        }
         firstTokenNanos = lastHeardNanos;
         if (granted == null) {
           askForGrant();
