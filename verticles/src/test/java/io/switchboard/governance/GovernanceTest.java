@@ -384,4 +384,23 @@ class GovernanceTest {
     assertEquals(401, expired.statusCode(), expired.body());
     assertEquals("invalid_api_key", code(expired));
   }
+
+  @Test
+  void a_socket_signed_in_with_a_key_that_is_then_revoked_has_its_next_turn_refused() throws Exception {
+    JsonObject key = new JsonObject(admin("POST", node.managementUrl() + "/admin/keys",
+      new JsonObject().put("key_alias", "socket")).body());
+    try (ChatSocket socket = ChatSocket.connect(sockets, node.apiPort)) {
+      socket.send(new JsonObject().put("type", "auth").put("api_key", key.getString("key")));
+      assertEquals("ready", socket.next().getString("type"));
+      socket.send(new JsonObject().put("type", "chat").put("id", "t1").put("model", "switchboard-simulator")
+        .put("message", "hi"));
+      socket.next(m -> "t1".equals(m.getString("id")) && "done".equals(m.getString("type")));
+      assertEquals(200, admin("DELETE", node.managementUrl() + "/admin/keys/" + key.getString("id"), null)
+        .statusCode());
+      socket.send(new JsonObject().put("type", "chat").put("id", "t2").put("model", "switchboard-simulator")
+        .put("message", "hi"));
+      JsonObject error = socket.next(m -> "error".equals(m.getString("type")));
+      assertEquals("invalid_api_key", error.getJsonObject("error").getString("code"));
+    }
+  }
 }
