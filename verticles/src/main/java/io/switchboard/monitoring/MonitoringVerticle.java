@@ -63,7 +63,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
     router.delete("/admin/cache").handler(this::flushCache);
-    new KeysAdmin(vertx, governance).mount(router);
+    new KeysAdmin(governance).mount(router);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
