@@ -243,6 +243,28 @@ class RateLimitClusterTest {
     }
   }
 
+  @Test
+  @Order(4)
+  void a_websocket_opened_with_an_admin_key_looked_up_in_redis_signs_in() throws Exception {
+    String secret = new JsonObject(admin("POST", keysUrl(nodes.get(0)), new JsonObject().put("key_alias", "socket"))
+      .body()).getString("key");
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+      try (io.switchboard.testing.ChatSocket socket = io.switchboard.testing.ChatSocket.connect(client,
+        nodes.get(2).apiPort, "authorization", "Bearer " + secret)) {
+        JsonObject ready = socket.next();
+        assertEquals("ready", ready.getString("type"), ready.encode());
+        assertEquals("default", ready.getString("tenant"));
+        socket.send(new JsonObject().put("type", "chat").put("id", "t1").put("model", "switchboard-simulator")
+          .put("message", "hi"));
+        socket.next(m -> "t1".equals(m.getString("id")) && "done".equals(m.getString("type")));
+      }
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   private static void awaitSpend(String id, double expected) throws InterruptedException {
     long deadline = System.currentTimeMillis() + 5_000;
     double seen;
