@@ -17,6 +17,9 @@ import io.switchboard.cache.CachedAnswer;
 import io.switchboard.cache.ResponseCache;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.governance.Spend;
+import io.switchboard.governance.TurnRecord;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -24,6 +27,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -77,6 +81,7 @@ public final class ChatPipeline {
   private final SwitchboardConfig config;
   private final String inbox;
   private final ResponseCache cache;
+  private final Spend spend;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
@@ -84,14 +89,16 @@ public final class ChatPipeline {
   /**
    * @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams
    * @param cache the node's response cache; null when no route caches
+   * @param spend the node's spend log and token metrics
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache) {
+                      ResponseCache cache, Spend spend) {
     this.vertx = vertx;
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
     this.cache = cache;
+    this.spend = spend;
     this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
   }
 
@@ -130,6 +137,7 @@ public final class ChatPipeline {
    * asking for that prompt while identical ones wait for its answer.
    */
   public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
+    long started = System.nanoTime();
     ChatCompletionRequest chat = turn.chat();
     boolean streaming = sink != null;
     return prompt(turn).compose(prompt -> {
@@ -152,7 +160,26 @@ public final class ChatPipeline {
       return cache.lookup(key, policy, System.currentTimeMillis() + turn.timeoutMillis()).compose(lookup ->
         lookup.hit() != null ? Future.succeededFuture(replay(turn, request, prompt, sink, lookup.hit()))
           : routed(turn, request, prompt, sink, lookup.flight(), MISS));
-    });
+    }).onComplete(outcome -> spent(turn, started, outcome));
+  }
+
+  /** The turn's spend-log row and token metrics: once per turn, answered or not; a hit called no model. */
+  private void spent(ChatTurn turn, long startedNanos, AsyncResult<Answer> outcome) {
+    long latency = (System.nanoTime() - startedNanos) / 1_000_000;
+    String keyId = null; // who the turn acts for: the caller's key id and alias, once the turn carries them
+    String keyAlias = null;
+    if (outcome.succeeded()) {
+      boolean hit = outcome.result().cacheHit();
+      ChatResult result = outcome.result().result();
+      JsonObject usage = hit ? null : result.usage();
+      String deployment = hit ? null : result.deployment();
+      spend.record(new TurnRecord(Instant.now(), turn.requestId(), keyId, keyAlias, turn.tenant(), turn.chat().model(),
+        deployment, usage, spend.prices().costUsd(deployment, null, usage), latency, 200, hit, null));
+    } else {
+      ApiError error = ApiError.from(outcome.cause());
+      spend.record(new TurnRecord(Instant.now(), turn.requestId(), keyId, keyAlias, turn.tenant(), turn.chat().model(),
+        null, null, 0, latency, error.status(), false, TurnRecord.refusal(error)));
+    }
   }
 
   /** A hit: the stored answer, whole or as its stream, without routing; the turn is remembered as any other. */

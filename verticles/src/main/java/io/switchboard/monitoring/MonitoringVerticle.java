@@ -5,6 +5,8 @@ import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.governance.Spend;
+import io.switchboard.governance.UsageApi;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -36,12 +38,15 @@ public final class MonitoringVerticle extends VerticleBase {
   private final SwitchboardConfig config;
   private final String nodeId;
   private final PrometheusMeterRegistry registry;
+  private final Spend spend;
   private HttpServer server;
 
-  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry) {
+  /** @param spend the node's spend log, for {@code /admin/usage} */
+  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry, Spend spend) {
     this.config = config;
     this.nodeId = nodeId;
     this.registry = registry;
+    this.spend = spend;
   }
 
   @Override
@@ -58,6 +63,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
     router.delete("/admin/cache").handler(this::flushCache);
+    router.get("/admin/usage").handler(new UsageApi(spend)::usage);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
