@@ -39,6 +39,7 @@ class SpendLogPostgresTest {
   /** 800 uncached x $2 + 200 cached x $0.50 + 500 out x $8 per million = $0.0057 a turn. */
   private static final double TURN_COST = 0.0057;
   private static PostgresServer postgres;
+  private static String gatewayUrl;
   private static FakeOpenAi upstream;
   private static TestNode node;
 
@@ -73,9 +74,11 @@ class SpendLogPostgresTest {
   @BeforeAll
   static void start() throws Exception {
     postgres = PostgresServer.launch();
+    // the gateway signs in as a user of its own with a password (SCRAM), not as the trusted superuser
+    gatewayUrl = postgres.addUser("switchboard", "spend-pass-0123");
     upstream = new FakeOpenAi();
     upstream.usage = UsageLedger.usage(1000, 200, 500, 64);
-    node = TestNode.start(config(upstream.baseUrl(), postgres.url(), "batch_size: 50, flush_millis: 100"));
+    node = TestNode.start(config(upstream.baseUrl(), gatewayUrl, "batch_size: 50, flush_millis: 100"));
   }
 
   @AfterAll
@@ -219,7 +222,7 @@ class SpendLogPostgresTest {
   @Test
   void a_clean_stop_writes_every_row_the_node_held() throws Exception {
     // nothing is written before the stop: batches of 10,000, flushed once a minute
-    TestNode held = TestNode.start(config(upstream.baseUrl(), postgres.url(), "batch_size: 10000, flush_millis: 60000"));
+    TestNode held = TestNode.start(config(upstream.baseUrl(), gatewayUrl, "batch_size: 10000, flush_millis: 60000"));
     java.util.concurrent.CompletableFuture<HttpResponse<String>> inFlight;
     try {
       for (int i = 0; i < 25; i++) {
