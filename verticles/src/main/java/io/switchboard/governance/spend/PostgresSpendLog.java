@@ -71,6 +71,7 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
   private volatile List<TurnRecord> pending;
   private boolean writing;
   private volatile boolean tableReady;
+  private Future<Void> creating;
   private boolean down;
 
   public PostgresSpendLog(SwitchboardConfig.SpendLog settings, MeterRegistry registry) {
@@ -199,11 +200,20 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
     }
   }
 
-  private Future<Void> ensureTable() {
+  /** The table, made once: concurrent CREATE TABLE IF NOT EXISTS can collide, so callers share one attempt. */
+  private synchronized Future<Void> ensureTable() {
     if (tableReady) {
       return Future.succeededFuture();
     }
-    return pool.query(DDL).execute().onSuccess(r -> tableReady = true).mapEmpty();
+    if (creating == null) {
+      creating = pool.query(DDL).execute().<Void>mapEmpty().andThen(outcome -> {
+        synchronized (this) {
+          tableReady = outcome.succeeded();
+          creating = null;
+        }
+      });
+    }
+    return creating;
   }
 
   private static Tuple columns(List<TurnRecord> rows) {
