@@ -83,7 +83,8 @@ public final class Governance {
   /** deployment id → the upstream's model name, for its price */
   private final Map<String, String> upstreamModels = new HashMap<>();
 
-  public Governance(Vertx vertx, SwitchboardConfig config, MeterRegistry registry) {
+  /** @param prices the node's prices (shared with the spend log): a turn's cost, added to the budgets */
+  public Governance(Vertx vertx, SwitchboardConfig config, MeterRegistry registry, Prices prices) {
     this.vertx = vertx;
     this.settings = config.governance();
     this.registry = registry;
@@ -103,7 +104,7 @@ public final class Governance {
     tenantTags.add("default");
     config.deployments().stream().filter(d -> !d.embedding()).forEach(d -> servedChatModels.add(d.modelName()));
     config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
-    this.prices = new Prices(config);
+    this.prices = prices;
     this.fresh = Caffeine.newBuilder().maximumSize(100_000)
       .expireAfterWrite(Duration.ofMillis(Math.max(1, settings.keyCacheMillis()))).build();
     if (settings.shared()) {

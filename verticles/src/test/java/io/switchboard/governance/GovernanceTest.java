@@ -280,6 +280,13 @@ class GovernanceTest {
     assertTrue(secret.startsWith("sk-sb-") && secret.length() >= 6 + 64, secret.length() + " characters");
     assertEquals(200, chat(node.baseUrl(), secret, "sim-b").statusCode());
     assertEquals(403, chat(node.baseUrl(), secret, "switchboard-simulator").statusCode());
+    long deadline = System.currentTimeMillis() + 5_000;
+    boolean logged;
+    do { // the spend log's rows carry the key that made the turn
+      logged = admin("GET", node.managementUrl() + "/admin/usage?group_by=key", null).body()
+        .contains("\"key\":\"" + key.getString("id") + "\"");
+    } while (!logged && System.currentTimeMillis() < deadline);
+    assertTrue(logged, "usage by key lists " + key.getString("id"));
     HttpResponse<String> one = admin("GET", keys + "/" + key.getString("id"), null);
     assertFalse(one.body().contains(secret), one.body());
     assertEquals("sk-sb-…" + secret.substring(secret.length() - 4),
