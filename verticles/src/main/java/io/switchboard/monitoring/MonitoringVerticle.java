@@ -5,6 +5,7 @@ import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.governance.OperatorConsole;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -52,6 +53,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .end(registry.scrape()));
     router.get("/health").handler(this::health);
     router.get("/ready").handler(this::ready);
+    OperatorConsole.mount(router);
     router.route("/admin/*").handler(this::authorizeAdmin);
     router.get("/admin/routes").handler(this::routes);
     router.post("/admin/models/:model/degrade").handler(BodyHandler.create(false).setBodyLimit(4096))
@@ -118,8 +120,27 @@ public final class MonitoringVerticle extends VerticleBase {
 
   private void routes(RoutingContext ctx) {
     vertx.eventBus().<JsonObject>request(Addresses.ROUTING_STATE, "")
-      .onSuccess(reply -> json(ctx, 200, reply.body()))
+      .onSuccess(reply -> json(ctx, 200, withBreakers(reply.body())))
       .onFailure(failure -> error(ctx, ApiError.unavailable("This node runs no routing verticle.")));
+  }
+
+  /** Adds each deployment's circuit breaker state ("closed", "half_open", "open") where this node calls it. */
+  private JsonObject withBreakers(JsonObject routes) {
+    for (String model : routes.getJsonObject("models", new JsonObject()).fieldNames()) {
+      for (Object d : routes.getJsonObject("models").getJsonObject(model).getJsonArray("deployments", new JsonArray())) {
+        JsonObject deployment = (JsonObject) d;
+        io.micrometer.core.instrument.Gauge state = registry.find("switchboard.circuit.state")
+          .tag("deployment", deployment.getString("id")).gauge();
+        if (state != null) {
+          deployment.put("breaker", switch ((int) state.value()) {
+            case 0 -> "closed";
+            case 1 -> "half_open";
+            default -> "open";
+          });
+        }
+      }
+    }
+    return routes;
   }
 
   /**
