@@ -150,8 +150,8 @@
     panelLoaded(panel);
     const keys = (body.data || []).filter((k) => !k.revoked);
     const rows = keys.map((k) => el('tr', { 'data-key-id': k.id },
-      el('td', { class: 'alias' }, k.key_alias || '—', k.metadata && Object.keys(k.metadata).length
-        ? el('div', { class: 'muted meta', text: JSON.stringify(k.metadata) }) : null),
+      el('td', { class: 'alias' }, el('div', {}, k.key_alias || '—', k.metadata && Object.keys(k.metadata).length
+        ? el('div', { class: 'muted meta', text: JSON.stringify(k.metadata) }) : null)),
       el('td', { class: 'tenant', text: k.tenant || 'default' }),
       el('td', {}, el('code', { class: 'hint', text: k.key_hint || '' })),
       el('td', { text: list(k.models) }),
@@ -161,6 +161,8 @@
       el('td', { text: when(k.created_at) }),
       el('td', {}, el('button', { type: 'button', class: 'danger revoke', 'aria-label': 'Revoke ' + (k.key_alias || k.id),
         text: 'Revoke', onclick: () => revoke(k) }))));
+    const labels = [...$('keys-table').tHead.rows[0].cells].map((th) => th.textContent);
+    for (const row of rows) { [...row.cells].forEach((td, i) => td.setAttribute('data-label', labels[i])); }
     $('keys-table').tBodies[0].replaceChildren(...rows);
     $('keys-table').hidden = rows.length === 0;
     $('keys-empty').hidden = rows.length > 0;
@@ -441,7 +443,7 @@
       const others = served.filter((m) => m !== name);
       const select = el('select', { 'aria-label': 'Degrade ' + name + ' to', 'data-model': name },
         ...others.map((m) => el('option', { value: m, text: m })));
-      switchRow.append(el('span', { class: 'good status', text: 'Normal' }), select,
+      switchRow.append(el('span', { class: 'good status', text: 'Normal' }), el('span', { class: 'muted', text: '· degrade to' }), select,
         el('button', { type: 'button', class: 'danger degrade-button', text: 'Degrade', 'aria-label': 'Degrade ' + name,
           disabled: others.length === 0 ? 'disabled' : null, onclick: () => degrade(name, select.value) }));
       if (keepFocus) { setTimeout(() => select.focus(), 0); }
