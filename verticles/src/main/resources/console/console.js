@@ -147,6 +147,7 @@
       panelFailed(panel, e, 'key-error');
       return;
     }
+    if (!token) { return; } // signed out meanwhile
     panelLoaded(panel);
     const keys = (body.data || []).filter((k) => !k.revoked);
     const rows = keys.map((k) => el('tr', { 'data-key-id': k.id },
@@ -254,6 +255,7 @@
       panelFailed(panel, e, 'tenant-error');
       return;
     }
+    if (!token) { return; }
     panelLoaded(panel);
     const tenants = body.data || [];
     $('tenants-table').tBodies[0].replaceChildren(...tenants.map((t) => el('tr', { 'data-tenant': t.name },
@@ -323,7 +325,7 @@
       panelFailed(panel, e);
       return;
     }
-    if (load !== usageLoad) { return; } // a newer load started meanwhile
+    if (load !== usageLoad || !token) { return; } // a newer load started meanwhile, or signed out
     panelLoaded(panel);
     const dayList = [];
     for (let i = 0; i < days; i++) {
@@ -414,6 +416,7 @@
 
   async function loadRoutes() {
     const body = await api('GET', '/admin/routes');
+    if (!token) { return; }
     const models = body.models || {};
     served = Object.keys(models);
     const open = new Set([...document.querySelectorAll('#models select')].filter((s) => s === document.activeElement)
