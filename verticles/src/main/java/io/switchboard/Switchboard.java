@@ -14,6 +14,7 @@ import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
+import io.switchboard.governance.Governance;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
 import io.switchboard.routing.RoutingVerticle;
@@ -202,14 +203,17 @@ public final class Switchboard {
     if (config.runs("inference-proxy")) {
       baseUrls = upstreamBaseUrls();
     }
+    // one per node, shared by its verticles: keys, tenants and the limit counters
+    Governance governance = config.runs("connection") || config.runs("routing") || config.runs("monitoring")
+      ? new Governance(vertx, config, registry) : null;
     return baseUrls.compose(urls -> {
-      Future<?> chain = Future.succeededFuture();
+      Future<?> chain = governance == null ? Future.succeededFuture() : governance.start();
       if (config.runs("session")) {
         chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
           config.session()), v -> ConversationStores.identities(v, config.session())), 1));
       }
       if (config.runs("routing")) {
-        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry), 1));
+        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry, governance), 1));
       }
       if (config.runs("inference-proxy")) {
         chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry,
@@ -227,11 +231,11 @@ public final class Switchboard {
             .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
         }
         chain = chain.compose(x -> deploy(() -> new ConnectionVerticle(config, nodeId, instance.getAndIncrement(),
-          registry, cache), instances));
+          registry, cache, governance), instances));
       }
       // last: /health and /ready answer only once everything else takes traffic
       if (config.runs("monitoring")) {
-        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry), 1));
+        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry, governance), 1));
       }
       return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
         nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),

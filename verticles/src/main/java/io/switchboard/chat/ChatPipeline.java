@@ -17,6 +17,10 @@ import io.switchboard.cache.CachedAnswer;
 import io.switchboard.cache.ResponseCache;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.governance.Admission;
+import io.switchboard.governance.Caller;
+import io.switchboard.governance.Governance;
+import io.switchboard.governance.RateLimits;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -28,6 +32,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The one way every channel (HTTP API, WebSocket, SockJS bridge, IM webhooks) runs a chat turn: the prompt from the
@@ -46,14 +51,31 @@ public final class ChatPipeline {
   /**
    * A chat turn as a channel asks for it.
    *
+   * @param caller       who the turn acts for (its key, tenant and priority)
    * @param cacheControl the client's {@code cache-control} header ({@code no-cache}: a fresh answer, stored;
    *                     {@code no-store}: not cached at all); null when none
+   * @param limits       hears the key's and tenant's rate-limit state once the turn is admitted or refused (the HTTP
+   *                     channel writes it as headers); null when nobody listens
    */
-  public record ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat,
-                         String conversationId, long timeoutMillis, String cacheControl) {
+  public record ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
+                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits) {
+    public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
+                    long timeoutMillis) {
+      this(requestId, caller, chat, conversationId, timeoutMillis, null, null);
+    }
+
+    /** A turn for a tenant alone (an IM channel). */
     public ChatTurn(String requestId, String tenant, int priority, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
-      this(requestId, tenant, priority, chat, conversationId, timeoutMillis, null);
+      this(requestId, Caller.tenantOnly(tenant, priority), chat, conversationId, timeoutMillis);
+    }
+
+    public String tenant() {
+      return caller.tenant();
+    }
+
+    public int priority() {
+      return caller.priority();
     }
   }
 
@@ -77,6 +99,7 @@ public final class ChatPipeline {
   private final SwitchboardConfig config;
   private final String inbox;
   private final ResponseCache cache;
+  private final Governance governance;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
@@ -84,10 +107,12 @@ public final class ChatPipeline {
   /**
    * @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams
    * @param cache the node's response cache; null when no route caches
+   * @param governance the node's keys and limits; null when turns are not admitted (tests of the pipeline alone)
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache) {
+                      ResponseCache cache, Governance governance) {
     this.vertx = vertx;
+    this.governance = governance;
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
@@ -130,6 +155,20 @@ public final class ChatPipeline {
    * asking for that prompt while identical ones wait for its answer.
    */
   public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
+    if (governance == null) {
+      return admitted(turn, sink);
+    }
+    return governance.admit(turn.caller(), turn.chat().model(), turn.chat().messages(), turn.chat().options(),
+      turn.limits()).compose(admission -> settled(admission, admitted(turn, sink)));
+  }
+
+  /** The turn's real usage and cost go to its limits and budgets once it ends (off the answer's path). */
+  private Future<Answer> settled(Admission admission, Future<Answer> answer) {
+    return answer.andThen(outcome -> governance.settle(admission, outcome.succeeded() ? outcome.result().result()
+      : null, outcome.succeeded() && outcome.result().cacheHit()));
+  }
+
+  private Future<Answer> admitted(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
     boolean streaming = sink != null;
     return prompt(turn).compose(prompt -> {

@@ -1,5 +1,7 @@
 package io.switchboard.config;
 
+import io.switchboard.governance.Limits;
+import io.switchboard.governance.Tenant;
 import io.switchboard.simulator.SimulatorKnobs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +18,7 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -86,12 +89,14 @@ public final class ConfigLoader {
       throw new ConfigException(name + ": not valid YAML (" + e.getMessage() + ")");
     }
     ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
-    List<SwitchboardConfig.Deployment> deployments = deployments(root, env);
+    Map<String, Limits> deploymentLimits = new HashMap<>();
+    List<SwitchboardConfig.Deployment> deployments = deployments(root, env, deploymentLimits);
     SwitchboardConfig.Session session = session(root.child("session"));
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
-      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session));
+      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
+      governance(root, session, deploymentLimits));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -148,7 +153,8 @@ public final class ConfigLoader {
       if (!ID.matcher(tenant).matches()) {
         throw entry.error("tenant", "must be letters, digits, '.', '_' or '-' (got '" + tenant + "')");
       }
-      keys.add(new SwitchboardConfig.ApiKey(key, tenant, entry.integer("priority", 0, 0, 9)));
+      keys.add(new SwitchboardConfig.ApiKey(key, tenant, entry.integer("priority", 0, 0, 9),
+        entry.string("key_alias", null), Set.copyOf(entry.strings("models", List.of())), limits(entry)));
       entry.rejectUnknownKeys();
     }
     if (enabled && keys.isEmpty()) {
@@ -156,6 +162,51 @@ public final class ConfigLoader {
     }
     node.rejectUnknownKeys();
     return new SwitchboardConfig.Auth(enabled, keys);
+  }
+
+  /** {@code rpm_limit}, {@code tpm_limit}, {@code max_budget} (USD) and {@code budget_duration} of a key or tenant. */
+  private static Limits limits(ConfigNode node) {
+    Double budget = node.has("max_budget") ? node.decimal("max_budget", 0, 0, 1e12) : null;
+    String period = node.string("budget_duration", null);
+    Duration duration = Limits.parseDuration(period);
+    if (period != null && duration == null) {
+      throw node.error("budget_duration", "must be a number and s, m, h, d or w (e.g. 30d), got '" + period + "'");
+    }
+    return new Limits(node.number("rpm_limit", 0, 0, 1_000_000_000L),
+      node.number("tpm_limit", 0, 0, 1_000_000_000_000L), budget, duration);
+  }
+
+  /**
+   * {@code governance:} and {@code tenants:}. Keys and counters are shared through Redis by default when
+   * conversations are (session.store: redis, with its redis_url), else kept in this node's memory.
+   */
+  private static SwitchboardConfig.Governance governance(ConfigNode root, SwitchboardConfig.Session session,
+                                                         Map<String, Limits> deploymentLimits) {
+    ConfigNode node = root.child("governance");
+    boolean redisSession = session.store().equals("redis");
+    List<Tenant> tenants = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (ConfigNode entry : root.children("tenants")) {
+      String name = entry.requiredString("name");
+      if (!ID.matcher(name).matches()) {
+        throw entry.error("name", "must be letters, digits, '.', '_' or '-' (got '" + name + "')");
+      }
+      if (!names.add(name)) {
+        throw entry.error("name", "'" + name + "' is listed twice");
+      }
+      tenants.add(new Tenant(name, Set.copyOf(entry.strings("models", List.of())), limits(entry), Tenant.CONFIG));
+      entry.rejectUnknownKeys();
+    }
+    var governance = new SwitchboardConfig.Governance(
+      node.oneOf("store", redisSession ? "redis" : "memory", SwitchboardConfig.Governance.STORES),
+      node.string("redis_url", session.redisUrl()),
+      node.oneOf("on_redis_down", "local", SwitchboardConfig.Governance.ON_REDIS_DOWN),
+      node.integer("default_max_tokens", 4_096, 1, 10_000_000),
+      node.number("redis_timeout_ms", 50, 1, 60_000),
+      node.number("key_cache_ms", 500, 0, 60_000),
+      tenants, deploymentLimits);
+    node.rejectUnknownKeys();
+    return governance;
   }
 
   private static SwitchboardConfig.Simulator simulator(ConfigNode node) {
@@ -178,7 +229,8 @@ public final class ConfigLoader {
       node.bool("tools", defaults.tools()));
   }
 
-  private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env) {
+  private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env,
+                                                                Map<String, Limits> limits) {
     SimulatorKnobs simulatorDefaults = knobs(root.child("simulator"), SimulatorKnobs.DEFAULTS);
     List<SwitchboardConfig.Deployment> deployments = new ArrayList<>();
     Map<String, Integer> perModel = new HashMap<>();
@@ -235,8 +287,13 @@ public final class ConfigLoader {
         pool(entry, maxConcurrency),
         maxConcurrency,
         knobs,
-        breaker(entry.child("circuit_breaker")), mode);
+        breaker(entry.child("circuit_breaker")), mode, price(entry));
+      Limits own = new Limits(entry.number("rpm_limit", 0, 0, 1_000_000_000L),
+        entry.number("tpm_limit", 0, 0, 1_000_000_000_000L), null, null);
       entry.rejectUnknownKeys();
+      if (own.any()) {
+        limits.put(id, own);
+      }
       if (optional && !simulator && keys.isEmpty()) {
         LOG.info("model {} (deployment {}) is not served: it is optional and has no api key set", model, id);
         continue;
@@ -244,6 +301,22 @@ public final class ConfigLoader {
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  /** {@code price: {input_per_million, output_per_million, cached_input_per_million}}; absent = the bundled table. */
+  private static SwitchboardConfig.Price price(ConfigNode entry) {
+    if (!entry.has("price")) {
+      return null;
+    }
+    ConfigNode node = entry.child("price");
+    if (!node.has("input_per_million") || !node.has("output_per_million")) {
+      throw entry.error("price", "needs input_per_million and output_per_million (USD per million tokens)");
+    }
+    double input = node.decimal("input_per_million", 0, 0, 1_000_000);
+    var price = new SwitchboardConfig.Price(input, node.decimal("output_per_million", 0, 0, 1_000_000),
+      node.decimal("cached_input_per_million", input, 0, 1_000_000));
+    node.rejectUnknownKeys();
+    return price;
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.switchboard.config;
 
+import io.switchboard.governance.Limits;
+import io.switchboard.governance.Tenant;
 import io.switchboard.simulator.SimulatorKnobs;
 
 import java.util.List;
@@ -11,7 +13,7 @@ import java.util.Set;
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge, Cache cache) {
+                                Bridge bridge, Cache cache, Governance governance) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -140,16 +142,58 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
-  /** A client key and the tenant it stands for. toString never shows the key. */
-  public record ApiKey(String key, String tenant, int priority) {
+  /**
+   * A client key from the YAML and the tenant it stands for, with its own allow-list ({@code models}; empty = all)
+   * and limits. toString never shows the key.
+   */
+  public record ApiKey(String key, String tenant, int priority, String keyAlias, Set<String> models, Limits limits) {
     public ApiKey {
       Objects.requireNonNull(key, "key");
       Objects.requireNonNull(tenant, "tenant");
+      models = Set.copyOf(models);
+      Objects.requireNonNull(limits, "limits");
+    }
+
+    public ApiKey(String key, String tenant, int priority) {
+      this(key, tenant, priority, null, Set.of(), Limits.NONE);
     }
 
     @Override
     public String toString() {
-      return "ApiKey[tenant=" + tenant + ", priority=" + priority + "]";
+      return "ApiKey[tenant=" + tenant + ", alias=" + keyAlias + ", priority=" + priority + "]";
+    }
+  }
+
+  /**
+   * Keys, tenants and limits ({@code governance:} and {@code tenants:}).
+   *
+   * @param store              where admin-API keys, admin tenants and the limit counters live: memory (this node only)
+   *                           or redis (every node)
+   * @param onRedisDown        local (limits counted per node, same numbers) or closed (turns refused with 503)
+   * @param defaultMaxTokens   tokens a turn reserves for its answer when it asks for no max_tokens
+   * @param redisTimeoutMillis a limit check Redis has not answered by then goes by the onRedisDown policy
+   * @param keyCacheMillis     how long a node trusts its copy of an admin-API key (a revocation is also broadcast)
+   * @param tenants            tenants from the YAML
+   * @param deploymentLimits   deployment id → its rpm_limit / tpm_limit (only deployments that set one)
+   */
+  public record Governance(String store, String redisUrl, String onRedisDown, int defaultMaxTokens,
+                           long redisTimeoutMillis, long keyCacheMillis, List<Tenant> tenants,
+                           Map<String, Limits> deploymentLimits) {
+    public static final Set<String> STORES = Set.of("memory", "redis");
+    public static final Set<String> ON_REDIS_DOWN = Set.of("local", "closed");
+
+    public Governance {
+      tenants = List.copyOf(tenants);
+      deploymentLimits = Map.copyOf(deploymentLimits);
+    }
+
+    public boolean shared() {
+      return store.equals("redis");
+    }
+
+    @Override
+    public String toString() {
+      return "Governance[store=" + store + ", onRedisDown=" + onRedisDown + ", tenants=" + tenants.size() + "]";
     }
   }
 
@@ -164,11 +208,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param pool    the HTTP client's connections to the provider and the bounded wait for them
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
+   * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
     public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
@@ -189,7 +234,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       long firstTokenTimeoutMillis, long idleTimeoutMillis, int maxConnections,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
-        firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT);
+        firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
+        null);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
@@ -210,6 +256,20 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     public String toString() {
       return "Deployment[id=" + id + ", model=" + modelName + ", provider=" + provider + ", keys="
         + apiKeys.size() + ", mode=" + mode + "]";
+    }
+  }
+
+  /**
+   * A deployment's prices in USD per million tokens ({@code price:}).
+   *
+   * @param cachedInputPerMillion prompt tokens the provider served from its prompt cache
+   *                              ({@code prompt_tokens_details.cached_tokens}); the input price when not set
+   */
+  public record Price(double inputPerMillion, double outputPerMillion, double cachedInputPerMillion) {
+    public Price {
+      if (!(inputPerMillion >= 0 && outputPerMillion >= 0 && cachedInputPerMillion >= 0)) {
+        throw new IllegalArgumentException("prices must not be negative");
+      }
     }
   }
 

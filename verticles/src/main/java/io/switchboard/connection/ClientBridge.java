@@ -10,6 +10,8 @@ import io.switchboard.chat.InvalidRequest;
 import io.switchboard.chat.StreamSink;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.governance.Caller;
+import io.switchboard.governance.Governance;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -42,22 +44,25 @@ final class ClientBridge {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /** What a socket proved at sign-in. */
-  private record Client(ApiKeys.Tenant tenant, String stream) {
+  private record Client(Caller tenant, String stream) {
   }
 
   private final Vertx vertx;
-  private final ApiKeys apiKeys;
+  private final Governance governance;
   private final ChatPipeline pipeline;
   private final SwitchboardConfig.Server settings;
   private final ChatRules rules;
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
+  /** stream address → the caller that signed in for it; the node's, as any instance may get a socket's chats */
+  private final Map<String, Caller> callers;
   /** request id → tenant, for the turns this instance streams to bridge clients */
   private final Map<String, String> turns = new HashMap<>();
 
-  ClientBridge(Vertx vertx, ApiKeys apiKeys, ChatPipeline pipeline, SwitchboardConfig.Server settings,
+  ClientBridge(Vertx vertx, Governance governance, ChatPipeline pipeline, SwitchboardConfig.Server settings,
                ChatRules rules) {
     this.vertx = vertx;
-    this.apiKeys = apiKeys;
+    this.governance = governance;
+    this.callers = governance.bridgeCallers();
     this.pipeline = pipeline;
     this.settings = settings;
     this.rules = rules;
@@ -82,7 +87,10 @@ final class ClientBridge {
   private void event(BridgeEvent event) {
     BridgeEventType type = event.type();
     if (type == BridgeEventType.SOCKET_CLOSED) {
-      clients.remove(event.socket());
+      Client gone = clients.remove(event.socket());
+      if (gone != null) {
+        callers.remove(gone.stream());
+      }
       event.complete(true);
       return;
     }
@@ -91,22 +99,27 @@ final class ClientBridge {
       Client client = clients.get(event.socket());
       if (AUTH.equals(raw.getString("address"))) {
         JsonObject headers = raw.getJsonObject("headers", new JsonObject());
-        ApiKeys.Tenant tenant = apiKeys.authenticate(headers.getString("authorization"));
-        if (tenant == null) {
-          event.complete(false);
-          return;
-        }
-        client = new Client(tenant, STREAM_PREFIX + HexFormat.of().formatHex(randomBytes()));
-        clients.put(event.socket(), client);
+        governance.authenticate(headers.getString("authorization")).onComplete(outcome -> {
+          Caller caller = outcome.succeeded() ? outcome.result() : null;
+          if (caller == null) {
+            event.complete(false);
+            return;
+          }
+          Client signedIn = new Client(caller, STREAM_PREFIX + HexFormat.of().formatHex(randomBytes()));
+          Client before = clients.put(event.socket(), signedIn);
+          if (before != null) {
+            callers.remove(before.stream());
+          }
+          callers.put(signedIn.stream(), caller);
+          pass(event, raw, signedIn);
+        });
+        return;
       }
       if (client == null) {
         event.complete(false); // not signed in
         return;
       }
-      // the tenant comes from the socket's sign-in, never from what the client wrote
-      event.setRawMessage(raw.put("headers", new JsonObject().put("x-tenant", client.tenant().name())
-        .put("x-priority", String.valueOf(client.tenant().priority())).put("x-stream", client.stream())));
-      event.complete(true);
+      pass(event, raw, client);
       return;
     }
     if (type == BridgeEventType.REGISTER) {
@@ -114,6 +127,13 @@ final class ClientBridge {
       event.complete(client != null && client.stream().equals(event.getRawMessage().getString("address")));
       return;
     }
+    event.complete(true);
+  }
+
+  /** The tenant comes from the socket's sign-in, never from what the client wrote. */
+  private static void pass(BridgeEvent event, JsonObject raw, Client client) {
+    event.setRawMessage(raw.put("headers", new JsonObject().put("x-tenant", client.tenant().tenant())
+      .put("x-priority", String.valueOf(client.tenant().priority())).put("x-stream", client.stream())));
     event.complete(true);
   }
 
@@ -148,8 +168,10 @@ final class ClientBridge {
     turns.put(requestId, tenant);
     message.reply(new JsonObject().put("request_id", requestId).put("conversation_id", conversationId));
     BridgeTurn turn = new BridgeTurn(stream, requestId);
-    pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant, Integer.parseInt(message.headers().get("x-priority")),
-      chat, conversationId, settings.requestTimeoutMillis()), turn).onComplete(outcome -> {
+    Caller caller = callers.getOrDefault(stream, Caller.tenantOnly(tenant,
+      Integer.parseInt(message.headers().get("x-priority"))));
+    pipeline.turn(new ChatPipeline.ChatTurn(requestId, caller, chat, conversationId, settings.requestTimeoutMillis()),
+      turn).onComplete(outcome -> {
       if (turns.remove(requestId) != null && outcome.failed()) {
         turn.error(ApiError.from(outcome.cause()));
       }

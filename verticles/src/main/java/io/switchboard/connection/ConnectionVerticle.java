@@ -15,6 +15,8 @@ import io.switchboard.im.ImWebhooks;
 import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
 import io.switchboard.chat.InvalidRequest;
+import io.switchboard.governance.Caller;
+import io.switchboard.governance.Governance;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
@@ -55,13 +57,15 @@ public final class ConnectionVerticle extends VerticleBase {
   static final String CONVERSATION_ID = "x-conversation-id";
   static final String MEMORY = "x-switchboard-memory";
   static final String CACHE = "x-switchboard-cache";
+  /** The routing context's {@link Caller}, put there by {@link #authenticate}. */
+  static final String CALLER = "caller";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
-  private final ApiKeys apiKeys;
+  private final Governance governance;
   private final ChatRules rules;
   private final String inbox;
   private final MeterRegistry registry;
@@ -77,10 +81,10 @@ public final class ConnectionVerticle extends VerticleBase {
 
   /** @param cache the node's response cache, shared by its instances; null when no route caches */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache) {
+                            ResponseCache cache, Governance governance) {
     this.config = config;
     this.settings = config.server();
-    this.apiKeys = new ApiKeys(config.auth());
+    this.governance = governance;
     this.rules = new ChatRules(config);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
@@ -89,7 +93,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -100,6 +104,7 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::chat);
     new EmbeddingsApi(vertx, registry, settings, this::fail, this::record).mount(router, this::authenticate);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
+    router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);
     new ConversationApi(vertx, this::fail, (ctx, body) -> respondJson(ctx, 200, body)).mount(router, this::authenticate);
     router.get("/v1/models/:model").handler(this::authenticate).handler(this::models);
@@ -107,7 +112,7 @@ public final class ConnectionVerticle extends VerticleBase {
     router.get("/").handler(StaticHandler.create("webroot").setIndexPage("index.html").setCachingEnabled(false));
     router.getWithRegex("/(app\\.js|app\\.css|vendor/[\\w.-]+\\.js)").handler(StaticHandler.create("webroot"));
     Future<Void> bridge = config.bridge().sockJs()
-      ? new ClientBridge(vertx, apiKeys, pipeline, settings, rules).mount(router)
+      ? new ClientBridge(vertx, governance, pipeline, settings, rules).mount(router)
       : Future.succeededFuture();
     Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry);
@@ -143,19 +148,28 @@ public final class ConnectionVerticle extends VerticleBase {
       return;
     }
     String authorization = ctx.request().getHeader("authorization");
-    ApiKeys.Tenant tenant = null;
-    if (authorization != null || !apiKeys.enabled()) {
-      tenant = apiKeys.authenticate(authorization);
-      if (tenant == null) {
-        fail(ctx, ApiError.invalidApiKey("Incorrect API key provided."));
-        return;
-      }
+    if (authorization == null && governance.authEnabled()) {
+      upgrade(ctx, null); // signs in with its first message
+      return;
     }
-    ApiKeys.Tenant preAuthenticated = tenant;
+    ctx.request().pause(); // an admin-API key may be looked up in Redis first
+    governance.authenticate(authorization).onComplete(outcome -> {
+      ctx.request().resume();
+      if (outcome.failed()) {
+        fail(ctx, outcome.cause());
+      } else if (outcome.result() == null) {
+        fail(ctx, ApiError.invalidApiKey("Incorrect API key provided."));
+      } else {
+        upgrade(ctx, outcome.result());
+      }
+    });
+  }
+
+  private void upgrade(RoutingContext ctx, Caller preAuthenticated) {
     HttpConnection upgraded = ctx.request().connection();
     ctx.request().toWebSocket().onSuccess(socket -> {
       WebSocketFootprint.trim(upgraded);
-      sockets.add(new WebSocketChat(vertx, socket, apiKeys, pipeline, settings, preAuthenticated, rules,
+      sockets.add(new WebSocketChat(vertx, socket, governance, pipeline, settings, preAuthenticated, rules,
         streamPauses, forgetSocket));
     }).onFailure(failure -> fail(ctx, ApiError.badRequest("The WebSocket handshake failed.", null)));
   }
@@ -182,23 +196,38 @@ public final class ConnectionVerticle extends VerticleBase {
   }
 
   private void authenticate(RoutingContext ctx) {
-    ApiKeys.Tenant tenant = apiKeys.authenticate(ctx.request().getHeader("authorization"));
-    if (tenant == null) {
-      fail(ctx, ApiError.invalidApiKey(ctx.request().getHeader("authorization") == null
-        ? "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
-        : "Incorrect API key provided."));
-      return;
-    }
-    ctx.put("tenant", tenant);
-    ctx.next();
+    String authorization = ctx.request().getHeader("authorization");
+    governance.authenticate(authorization).onComplete(outcome -> {
+      if (outcome.failed()) {
+        fail(ctx, outcome.cause());
+      } else if (outcome.result() == null) {
+        fail(ctx, ApiError.invalidApiKey(authorization == null
+          ? "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
+          : "Incorrect API key provided, or it was revoked or has expired."));
+      } else {
+        ctx.put(CALLER, outcome.result());
+        ctx.next();
+      }
+    });
+  }
+
+  /** {@code GET /v1/key/info}: the key's own limits, what remains of them, and its spend this period. */
+  private void keyInfo(RoutingContext ctx) {
+    governance.keyInfo(ctx.get(CALLER))
+      .onSuccess(info -> respondJson(ctx, 200, info))
+      .onFailure(failure -> fail(ctx, failure));
   }
 
   private void models(RoutingContext ctx) {
     String wanted = ctx.pathParam("model");
+    Caller caller = ctx.get(CALLER);
     PreferLocal.<ModelCatalog>request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", MODELS_TIMEOUT_MILLIS)
       .onSuccess(reply -> {
         JsonArray data = new JsonArray();
         for (ModelCatalog.Model model : reply.body().models()) {
+          if (!governance.allows(caller, model.id())) {
+            continue; // only what the caller may use
+          }
           JsonObject json = new JsonObject().put("id", model.id()).put("object", "model")
             .put("created", model.created()).put("owned_by", model.ownedBy());
           if (model.id().equals(wanted)) {
@@ -245,13 +274,18 @@ public final class ConnectionVerticle extends VerticleBase {
       return;
     }
     ctx.put("model", chat.model());
-    ApiKeys.Tenant tenant = ctx.get("tenant");
+    Caller caller = ctx.get(CALLER);
     String requestId = ctx.get(REQUEST_ID);
     if (conversationId != null) {
       ctx.response().putHeader(CONVERSATION_ID, conversationId);
     }
-    ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(requestId, tenant.name(), tenant.priority(), chat,
-      conversationId, settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"));
+    HttpServerResponse response = ctx.response();
+    ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(requestId, caller, chat, conversationId,
+      settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"), limits -> {
+        if (!response.headWritten()) {
+          limits.forEach(response::putHeader);
+        }
+      });
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {

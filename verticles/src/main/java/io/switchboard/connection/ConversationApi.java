@@ -44,7 +44,7 @@ final class ConversationApi {
   }
 
   private static String tenant(RoutingContext ctx) {
-    return ctx.<ApiKeys.Tenant>get("tenant").name();
+    return ctx.<io.switchboard.governance.Caller>get(ConnectionVerticle.CALLER).tenant();
   }
 
   private String conversation(RoutingContext ctx) {

@@ -9,6 +9,7 @@ import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.governance.Caller;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -72,11 +73,11 @@ final class EmbeddingsApi {
     }
     String model = body.getString("model");
     ctx.put("model", ChatRules.echoed(model));
-    ApiKeys.Tenant tenant = ctx.get("tenant");
+    Caller tenant = ctx.get(ConnectionVerticle.CALLER);
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
     Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
     fields.remove("model");
-    EmbeddingRequest request = new EmbeddingRequest(requestId, tenant.name(), model, new JsonObject(fields),
+    EmbeddingRequest request = new EmbeddingRequest(requestId, tenant.tenant(), model, new JsonObject(fields),
       settings.requestTimeoutMillis(), tenant.priority());
     HttpServerResponse response = ctx.response();
     response.closeHandler(v -> {

@@ -7,6 +7,8 @@ import io.switchboard.chat.ChatPipeline;
 import io.switchboard.chat.InvalidRequest;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.governance.Caller;
+import io.switchboard.governance.Governance;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.DecodeException;
@@ -29,7 +31,7 @@ final class WebSocketChat {
 
   private final Vertx vertx;
   private final ServerWebSocket socket;
-  private final ApiKeys apiKeys;
+  private final Governance governance;
   private final ChatPipeline pipeline;
   private final SwitchboardConfig.Server settings;
   private final FlowGate gate;
@@ -37,15 +39,16 @@ final class WebSocketChat {
   private final WebSocketFrames frames;
   /** client turn id → request id */
   private final Map<String, String> turns = new HashMap<>(4);
-  private ApiKeys.Tenant tenant;
+  private Caller tenant;
+  private boolean signingIn;
   long lastHeard = System.currentTimeMillis();
 
-  WebSocketChat(Vertx vertx, ServerWebSocket socket, ApiKeys apiKeys, ChatPipeline pipeline,
-                SwitchboardConfig.Server settings, ApiKeys.Tenant preAuthenticated, ChatRules rules, Counter pauses,
+  WebSocketChat(Vertx vertx, ServerWebSocket socket, Governance governance, ChatPipeline pipeline,
+                SwitchboardConfig.Server settings, Caller preAuthenticated, ChatRules rules, Counter pauses,
                 Consumer<WebSocketChat> onClosed) {
     this.vertx = vertx;
     this.socket = socket;
-    this.apiKeys = apiKeys;
+    this.governance = governance;
     this.pipeline = pipeline;
     this.settings = settings;
     this.tenant = preAuthenticated;
@@ -68,7 +71,7 @@ final class WebSocketChat {
       onClosed.accept(this);
     });
     if (tenant != null) {
-      send(new JsonObject().put("type", "ready").put("tenant", tenant.name()));
+      send(new JsonObject().put("type", "ready").put("tenant", tenant.tenant()));
     }
   }
 
@@ -89,6 +92,10 @@ final class WebSocketChat {
       return;
     }
     String type = message.getValue("type") instanceof String t ? t : "";
+    if (tenant == null && signingIn) {
+      error(null, ApiError.badRequest("Wait for 'ready' before sending more: the key is being checked.", "type"));
+      return;
+    }
     if (tenant == null && !type.equals("auth")) {
       socket.close(CLOSE_UNAUTHORIZED, "authenticate first: {\"type\":\"auth\",\"api_key\":\"...\"}");
       return;
@@ -107,14 +114,21 @@ final class WebSocketChat {
     if (tenant != null) {
       return; // signed in already (Authorization header, or auth off): one ready per socket
     }
-    Object key = message.getValue("api_key");
-    ApiKeys.Tenant who = apiKeys.authenticate(key instanceof String k ? "Bearer " + k : null);
-    if (who == null) {
-      socket.close(CLOSE_UNAUTHORIZED, "invalid api key");
+    if (signingIn) {
       return;
     }
-    tenant = who;
-    send(new JsonObject().put("type", "ready").put("tenant", who.name()));
+    signingIn = true;
+    Object key = message.getValue("api_key");
+    governance.authenticate(key instanceof String k ? "Bearer " + k : null).onComplete(outcome -> {
+      signingIn = false;
+      Caller who = outcome.succeeded() ? outcome.result() : null;
+      if (who == null) {
+        socket.close(CLOSE_UNAUTHORIZED, outcome.failed() ? "key store unavailable" : "invalid api key");
+        return;
+      }
+      tenant = who;
+      send(new JsonObject().put("type", "ready").put("tenant", who.tenant()));
+    });
   }
 
   private void chat(JsonObject message) {
@@ -156,7 +170,7 @@ final class WebSocketChat {
     turns.put(id, requestId);
     WebSocketTurn turn = new WebSocketTurn(socket, gate, id, requestId, conversationId);
     gate.add(requestId);
-    pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant.name(), tenant.priority(), chat, conversationId,
+    pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant, chat, conversationId,
       settings.requestTimeoutMillis()), turn).onComplete(outcome -> {
       if (!requestId.equals(turns.get(id))) {
         return; // cancelled: the client was told already

@@ -5,6 +5,8 @@ import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.governance.Governance;
+import io.switchboard.governance.KeysAdmin;
 import io.switchboard.governance.OperatorConsole;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpMethod;
@@ -37,12 +39,15 @@ public final class MonitoringVerticle extends VerticleBase {
   private final SwitchboardConfig config;
   private final String nodeId;
   private final PrometheusMeterRegistry registry;
+  private final Governance governance;
   private HttpServer server;
 
-  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry) {
+  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
+                            Governance governance) {
     this.config = config;
     this.nodeId = nodeId;
     this.registry = registry;
+    this.governance = governance;
   }
 
   @Override
@@ -60,6 +65,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
     router.delete("/admin/cache").handler(this::flushCache);
+    new KeysAdmin(vertx, governance).mount(router);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());

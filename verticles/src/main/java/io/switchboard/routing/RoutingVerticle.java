@@ -17,6 +17,8 @@ import io.switchboard.bus.StreamGrant;
 import io.switchboard.bus.StreamProgress;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.governance.Admission;
+import io.switchboard.governance.Governance;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
 import io.switchboard.eventbus.PreferLocal;
@@ -58,6 +60,7 @@ public final class RoutingVerticle extends VerticleBase {
   private final String grantAddress;
   private final String controlAddress;
   private final MeterRegistry registry;
+  private final Governance governance;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
@@ -67,6 +70,12 @@ public final class RoutingVerticle extends VerticleBase {
   private final Set<String> embeddingModels = new HashSet<>();
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
+    this(config, nodeId, registry, null);
+  }
+
+  /** @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted */
+  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance) {
+    this.governance = governance;
     this.config = config;
     this.grantAddress = Addresses.routingGrant(nodeId);
     this.controlAddress = Addresses.routingControl(nodeId);
@@ -172,6 +181,11 @@ public final class RoutingVerticle extends VerticleBase {
     private final List<String> chain = new ArrayList<>();
     private final long deadline;
     private final Set<String> excluded = new HashSet<>();
+    /** Deployments at their own rpm_limit / tpm_limit: skipped for the rest of this turn. */
+    private final Set<String> limited = new HashSet<>();
+    private long limitedRetryAfterMillis;
+    /** attempt → its deployment's admission, settled with the attempt's usage */
+    private final Map<Integer, Admission> admissions = new HashMap<>(2);
     private final Map<Integer, DeploymentState> running = new HashMap<>();
     /** attempt → the cluster node running it, as its proxy told us */
     private final Map<Integer, String> attemptNodes = new HashMap<>(2);
@@ -232,14 +246,14 @@ public final class RoutingVerticle extends VerticleBase {
         String model = chain.get(modelIndex);
         DeploymentChooser chooser = servesKind(model) ? choosers.get(model) : null;
         if (chooser != null) {
-          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), excluded, now);
+          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), skipped(), now);
           if (choice instanceof DeploymentChooser.Unavailable && !excluded.isEmpty()
             && triesOnModel <= config.route(model).numRetries()) {
             excluded.clear(); // a model with one deployment retries that deployment
-            choice = chooser.choose(request.conversationId(), excluded, now);
+            choice = chooser.choose(request.conversationId(), skipped(), now);
           }
           if (choice instanceof DeploymentChooser.Chosen chosen) {
-            launch(chosen.state(), model);
+            admitThenLaunch(chosen.state(), model, false);
             return;
           }
           if (choice instanceof DeploymentChooser.Full) {
@@ -254,8 +268,56 @@ public final class RoutingVerticle extends VerticleBase {
           registry.counter("switchboard.routing.fallbacks", "model", request.model()).increment();
         }
       }
+      if (lastFailure == null && !limited.isEmpty()) {
+        fail(new BusFailure(new ApiError(429, "requests", "rate_limit_exceeded", "Every deployment of '"
+          + request.model() + "' is at its rate limit; please try again shortly.", null), false,
+          Math.max(1, limitedRetryAfterMillis), 0, ""));
+        return;
+      }
       fail(lastFailure != null ? lastFailure : BusFailure.of(ApiError.unavailable(
         "No deployment of '" + request.model() + "' or its fallbacks can take the request right now.")));
+    }
+
+    private Set<String> skipped() {
+      if (limited.isEmpty()) {
+        return excluded;
+      }
+      Set<String> both = new HashSet<>(excluded);
+      both.addAll(limited);
+      return both;
+    }
+
+    /**
+     * A deployment with its own rpm_limit / tpm_limit counts the attempt first (in Redis when the node shares its
+     * counters): at its limit, it is skipped and another is tried.
+     */
+    private void admitThenLaunch(DeploymentState state, String model, boolean hedge) {
+      if (governance == null || !governance.limitsDeployments()) {
+        launch(state, model);
+        return;
+      }
+      long reserve = request instanceof ChatRequest chat ? governance.estimate(chat.messages(), chat.options()) : 0;
+      governance.admitDeployment(state.deployment.id(), reserve).onComplete(outcome -> {
+        if (done) {
+          return;
+        }
+        if (outcome.failed()) {
+          fail(BusFailure.from(outcome.cause())); // limits cannot be checked (on_redis_down: closed)
+        } else if (outcome.result().admitted()) {
+          if (!outcome.result().scopes().isEmpty()) {
+            admissions.put(attempts, outcome.result());
+          }
+          launch(state, model);
+        } else {
+          limited.add(state.deployment.id());
+          long wait = Governance.retryAfterMillis(outcome.result(), System.currentTimeMillis());
+          limitedRetryAfterMillis = limitedRetryAfterMillis == 0 ? wait : Math.min(limitedRetryAfterMillis, wait);
+          registry.counter("switchboard.routing.rejected", "model", model, "reason", "deployment_limit").increment();
+          if (!hedge) {
+            next(); // a hedge at its limit is simply not started: the first attempt goes on
+          }
+        }
+      });
     }
 
     private void enqueue(String model) {
@@ -312,6 +374,11 @@ public final class RoutingVerticle extends VerticleBase {
             return; // given up already: its node left the cluster
           }
           attemptNodes.remove(attempt);
+          Admission admission = admissions.remove(attempt);
+          if (admission != null) {
+            governance.settleDeployment(admission, outcome.succeeded() && outcome.result().body() instanceof ChatResult
+              chat ? chat : null);
+          }
           state.outstanding--;
           slotFreed(state.deployment.modelName());
           if (outcome.succeeded()) {
@@ -359,11 +426,11 @@ public final class RoutingVerticle extends VerticleBase {
         excluded.add(busy.deployment.id());
       }
       String model = chain.get(modelIndex);
-      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), excluded,
+      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), skipped(),
         System.currentTimeMillis());
       if (choice instanceof DeploymentChooser.Chosen chosen) {
         registry.counter("switchboard.routing.hedges", "model", request.model()).increment();
-        launch(chosen.state(), model);
+        admitThenLaunch(chosen.state(), model, true);
       }
     }
 

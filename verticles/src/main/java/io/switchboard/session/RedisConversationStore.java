@@ -176,6 +176,16 @@ public final class RedisConversationStore implements ConversationStore {
       () -> redis.send(Request.cmd(Command.PING)));
   }
 
+  /**
+   * A guard with a shorter deadline, for calls on a turn's hot path (the limit check): a call Redis has not answered
+   * within {@code deadlineMillis} fails, and Redis answering nothing for most of that opens the breaker.
+   */
+  public static RedisGuard guard(Vertx vertx, String name, Redis redis, long deadlineMillis) {
+    long deadline = Math.max(2, deadlineMillis);
+    return new RedisGuard(vertx, name, Math.min(SILENCE.toMillis(), deadline * 4 / 5), deadline,
+      () -> redis.send(Request.cmd(Command.PING)));
+  }
+
   static String encode(ChatMessage message) {
     return message.json().encode(); // the whole OpenAI message: parts, tool calls and results included
   }

@@ -175,4 +175,21 @@ class ConfigLoaderTest {
     assertTrue(failure(models + "cache: {store: memcached}\n", Map.of()).contains("cache.store must be one of"));
     assertTrue(failure(models + "cache: {max_entry_byte: 10}\n", Map.of()).contains("cache.max_entry_byte is not a known"));
   }
+
+  @Test
+  void a_deployment_price_is_read_and_its_typos_named() {
+    String model = "model_list:\n  - model_name: m\n    provider: simulator\n";
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", model
+      + "    price: {input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25}\n", Map.of());
+    assertEquals(new SwitchboardConfig.Price(2.5, 10, 1.25), config.deployments().get(0).price());
+    assertEquals(null, ConfigLoader.parse("test.yaml", model, Map.of()).deployments().get(0).price(),
+      "no price: the bundled table");
+    String typo = failure(model + "    price: {input_per_million: 1, output_per_million: 2, cached_per_million: 1}\n",
+      Map.of());
+    assertTrue(typo.startsWith("test.yaml line 4: model_list[0].price.cached_per_million is not a known setting"), typo);
+    assertTrue(failure(model + "    price: {input_per_million: 1}\n", Map.of())
+      .contains("model_list[0].price needs input_per_million and output_per_million"));
+    assertTrue(failure(model + "    price: {input_per_million: -1, output_per_million: 2}\n", Map.of())
+      .contains("model_list[0].price.input_per_million must be between"));
+  }
 }
