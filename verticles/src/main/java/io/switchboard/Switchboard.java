@@ -15,6 +15,7 @@ import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
+import io.switchboard.governance.Spend;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
 import io.switchboard.routing.RoutingVerticle;
@@ -24,6 +25,7 @@ import io.switchboard.simulator.SimulatorVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
@@ -56,6 +58,9 @@ public final class Switchboard {
   private final Vertx vertx;
   private final String nodeId;
   private final SwitchboardConfig config;
+  /** What turns used and cost: one per node, written out on close once the connections have drained. */
+  private Spend spend;
+  private Future<String> connections;
 
   private Switchboard(Vertx vertx, String nodeId, SwitchboardConfig config) {
     this.vertx = vertx;
@@ -206,8 +211,9 @@ public final class Switchboard {
     // one per node, shared by its verticles: keys, tenants and the limit counters
     Governance governance = config.runs("connection") || config.runs("routing") || config.runs("monitoring")
       ? new Governance(vertx, config, registry) : null;
+    spend = new Spend(vertx, config, registry);
     return baseUrls.compose(urls -> {
-      Future<?> chain = governance == null ? Future.succeededFuture() : governance.start();
+      Future<?> chain = governance == null ? spend.start() : governance.start().compose(x -> spend.start());
       if (config.runs("session")) {
         chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
           config.session()), v -> ConversationStores.identities(v, config.session())), 1));
@@ -230,12 +236,13 @@ public final class Switchboard {
           LOG.info("response cache on for {} ({})", config.routes().values().stream()
             .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
         }
-        chain = chain.compose(x -> deploy(() -> new ConnectionVerticle(config, nodeId, instance.getAndIncrement(),
-          registry, cache, governance), instances));
+        chain = chain.compose(x -> connections = deploy(() -> new ConnectionVerticle(config, nodeId,
+          instance.getAndIncrement(), registry, cache, governance, spend), instances));
       }
       // last: /health and /ready answer only once everything else takes traffic
       if (config.runs("monitoring")) {
-        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry, governance), 1));
+        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry, governance, spend),
+          1));
       }
       return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
         nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
@@ -277,6 +284,11 @@ public final class Switchboard {
     return config;
   }
 
+  /** This node's spend log and token metrics. */
+  public Spend spend() {
+    return spend;
+  }
+
   /** On SIGTERM: lets requests in flight finish (up to the connection verticle's drain time), then exits. */
   private void awaitClose() {
     try {
@@ -286,9 +298,18 @@ public final class Switchboard {
     }
   }
 
-  /** Undeploys everything (connections drain first) and leaves the cluster. */
+  /**
+   * Undeploys everything and leaves the cluster: the connections first (they drain, each turn recording its spend),
+   * then the spend log is written out, then the rest.
+   */
   public Future<Void> close() {
     LOG.info("switchboard node {} shutting down", nodeId);
-    return vertx.close();
+    Future<Void> drained = connections == null || connections.failed() ? Future.succeededFuture()
+      : connections.compose(vertx::undeploy).otherwiseEmpty();
+    // a promise of no context: once Vert.x is closed, no event loop is left to tell a context's future
+    Promise<Void> closed = Promise.promise();
+    drained.compose(v -> spend == null ? Future.<Void>succeededFuture() : spend.close().otherwiseEmpty())
+      .onComplete(v -> vertx.close().onComplete(closed));
+    return closed.future();
   }
 }

@@ -21,6 +21,9 @@ import io.switchboard.governance.Admission;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.RateLimits;
+import io.switchboard.governance.Spend;
+import io.switchboard.governance.TurnRecord;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -28,6 +31,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -100,6 +104,7 @@ public final class ChatPipeline {
   private final String inbox;
   private final ResponseCache cache;
   private final Governance governance;
+  private final Spend spend;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
@@ -108,15 +113,17 @@ public final class ChatPipeline {
    * @param inbox this instance's stream inbox ({@link Addresses#inbox}); null for a pipeline that never streams
    * @param cache the node's response cache; null when no route caches
    * @param governance the node's keys and limits; null when turns are not admitted (tests of the pipeline alone)
+   * @param spend the node's spend log and token metrics
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache, Governance governance) {
+                      ResponseCache cache, Governance governance, Spend spend) {
     this.vertx = vertx;
     this.governance = governance;
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
     this.cache = cache;
+    this.spend = spend;
     this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
   }
 
@@ -155,11 +162,11 @@ public final class ChatPipeline {
    * asking for that prompt while identical ones wait for its answer.
    */
   public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
-    if (governance == null) {
-      return admitted(turn, sink);
-    }
-    return governance.admit(turn.caller(), turn.chat().model(), turn.chat().messages(), turn.chat().options(),
-      turn.limits()).compose(admission -> settled(admission, admitted(turn, sink)));
+    long started = System.nanoTime();
+    Future<Answer> answer = governance == null ? admitted(turn, sink)
+      : governance.admit(turn.caller(), turn.chat().model(), turn.chat().messages(), turn.chat().options(),
+        turn.limits()).compose(admission -> settled(admission, admitted(turn, sink)));
+    return answer.onComplete(outcome -> spent(turn, started, outcome));
   }
 
   /** The turn's real usage and cost go to its limits and budgets once it ends (off the answer's path). */
@@ -192,6 +199,25 @@ public final class ChatPipeline {
         lookup.hit() != null ? Future.succeededFuture(replay(turn, request, prompt, sink, lookup.hit()))
           : routed(turn, request, prompt, sink, lookup.flight(), MISS));
     });
+  }
+
+  /** The turn's spend-log row and token metrics: once per turn, answered or not; a hit called no model. */
+  private void spent(ChatTurn turn, long startedNanos, AsyncResult<Answer> outcome) {
+    long latency = (System.nanoTime() - startedNanos) / 1_000_000;
+    String keyId = turn.caller() == null ? null : turn.caller().keyId(); // who the turn acts for
+    String keyAlias = turn.caller() == null ? null : turn.caller().keyAlias();
+    if (outcome.succeeded()) {
+      boolean hit = outcome.result().cacheHit();
+      ChatResult result = outcome.result().result();
+      JsonObject usage = hit ? null : result.usage();
+      String deployment = hit ? null : result.deployment();
+      spend.record(new TurnRecord(Instant.now(), turn.requestId(), keyId, keyAlias, turn.tenant(), turn.chat().model(),
+        deployment, usage, spend.prices().costUsd(deployment, null, usage), latency, 200, hit, null));
+    } else {
+      ApiError error = ApiError.from(outcome.cause());
+      spend.record(new TurnRecord(Instant.now(), turn.requestId(), keyId, keyAlias, turn.tenant(), turn.chat().model(),
+        null, null, 0, latency, error.status(), false, TurnRecord.refusal(error)));
+    }
   }
 
   /** A hit: the stored answer, whole or as its stream, without routing; the turn is remembered as any other. */

@@ -96,7 +96,7 @@ public final class ConfigLoader {
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
-      governance(root, session, deploymentLimits));
+      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -440,6 +440,22 @@ public final class ConfigLoader {
       node.number("lock_ms", 5_000, 100, 600_000));
     node.rejectUnknownKeys();
     return cache;
+  }
+
+  /** {@code spend_log: {store: memory | postgres, postgres_url, batch_size, flush_millis, max_memory_rows}}. */
+  private static SwitchboardConfig.SpendLog spendLog(ConfigNode node) {
+    String store = node.oneOf("store", "memory", SwitchboardConfig.SpendLog.STORES);
+    String url = node.string("postgres_url", null);
+    if (store.equals("postgres") && (url == null || url.isBlank())) {
+      throw node.error("postgres_url", "is required with store: postgres (postgresql://user:pass@host:port/db)");
+    }
+    if (url != null && !url.matches("postgres(ql)?://.+")) {
+      throw node.error("postgres_url", "must be a postgresql://user:pass@host:port/db URL");
+    }
+    var log = new SwitchboardConfig.SpendLog(store, url, node.integer("batch_size", 500, 1, 50_000),
+      node.number("flush_millis", 1_000, 10, 600_000), node.integer("max_memory_rows", 100_000, 10, 100_000_000));
+    node.rejectUnknownKeys();
+    return log;
   }
 
   private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {

@@ -13,7 +13,7 @@ import java.util.Set;
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge, Cache cache, Governance governance) {
+                                Bridge bridge, Cache cache, Governance governance, SpendLog spendLog) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -128,6 +128,30 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     @Override
     public String toString() {
       return "Cache[store=" + store + ", maxLocalBytes=" + maxLocalBytes + ", maxEntryBytes=" + maxEntryBytes + "]";
+    }
+  }
+
+  /**
+   * Where every turn's spend row goes ({@code spend_log:}).
+   *
+   * @param store         memory (a bounded ring of this node's last rows) or postgres (a table, written in batches)
+   * @param postgresUrl   {@code postgresql://user:pass@host:port/db}; toString never shows the password
+   * @param batchSize     rows per INSERT; a full batch is written at once, a partial one every flushMillis
+   * @param maxMemoryRows the memory ring's size; for postgres, the rows kept waiting while the database is out of
+   *                      reach (beyond that new rows are dropped and counted)
+   */
+  public record SpendLog(String store, String postgresUrl, int batchSize, long flushMillis, int maxMemoryRows) {
+    public static final Set<String> STORES = Set.of("memory", "postgres");
+
+    public boolean postgres() {
+      return store.equals("postgres");
+    }
+
+    @Override
+    public String toString() {
+      return "SpendLog[store=" + store + (postgresUrl == null ? "" : ", postgres="
+        + postgresUrl.replaceFirst("//([^:@/]*):[^@/]*@", "//$1:***@")) + ", batchSize=" + batchSize
+        + ", flushMillis=" + flushMillis + ", maxMemoryRows=" + maxMemoryRows + "]";
     }
   }
 

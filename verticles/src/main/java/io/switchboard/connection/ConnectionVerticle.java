@@ -14,6 +14,7 @@ import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.im.ImWebhooks;
 import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
+import io.switchboard.governance.Spend;
 import io.switchboard.chat.InvalidRequest;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
@@ -70,6 +71,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private final String inbox;
   private final MeterRegistry registry;
   private final ResponseCache cache;
+  private final Spend spend;
   /** Meters looked up once per (model, status, path), not per request. */
   private final Map<String, Timer> timers = new HashMap<>();
   private ChatPipeline pipeline;
@@ -79,9 +81,12 @@ public final class ConnectionVerticle extends VerticleBase {
   private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
 
-  /** @param cache the node's response cache, shared by its instances; null when no route caches */
+  /**
+   * @param cache the node's response cache, shared by its instances; null when no route caches
+   * @param spend the node's spend log and token metrics, shared by its instances
+   */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache, Governance governance) {
+                            ResponseCache cache, Governance governance, Spend spend) {
     this.config = config;
     this.settings = config.server();
     this.governance = governance;
@@ -89,11 +94,12 @@ public final class ConnectionVerticle extends VerticleBase {
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
     this.cache = cache;
+    this.spend = spend;
   }
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);

@@ -8,6 +8,8 @@ import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.KeysAdmin;
 import io.switchboard.governance.OperatorConsole;
+import io.switchboard.governance.Spend;
+import io.switchboard.governance.UsageApi;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -40,14 +42,17 @@ public final class MonitoringVerticle extends VerticleBase {
   private final String nodeId;
   private final PrometheusMeterRegistry registry;
   private final Governance governance;
+  private final Spend spend;
   private HttpServer server;
 
+  /** @param spend the node's spend log, for {@code /admin/usage} */
   public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
-                            Governance governance) {
+                            Governance governance, Spend spend) {
     this.config = config;
     this.nodeId = nodeId;
     this.registry = registry;
     this.governance = governance;
+    this.spend = spend;
   }
 
   @Override
@@ -66,6 +71,7 @@ public final class MonitoringVerticle extends VerticleBase {
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
     router.delete("/admin/cache").handler(this::flushCache);
     new KeysAdmin(vertx, governance).mount(router);
+    router.get("/admin/usage").handler(new UsageApi(spend)::usage);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());

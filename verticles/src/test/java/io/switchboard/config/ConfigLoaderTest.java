@@ -192,4 +192,24 @@ class ConfigLoaderTest {
     assertTrue(failure(model + "    price: {input_per_million: -1, output_per_million: 2}\n", Map.of())
       .contains("model_list[0].price.input_per_million must be between"));
   }
+
+  @Test
+  void the_spend_log_is_checked_and_never_shows_its_password() {
+    SwitchboardConfig.SpendLog memory = ConfigLoader.parse("test.yaml", "", Map.of()).spendLog();
+    assertEquals(new SwitchboardConfig.SpendLog("memory", null, 500, 1_000, 100_000), memory);
+    SwitchboardConfig.SpendLog pg = ConfigLoader.parse("test.yaml", "spend_log: {store: postgres, postgres_url: "
+      + "\"postgresql://sb:s3cret-pass@db:5432/switchboard\", batch_size: 200, flush_millis: 250}\n", Map.of()).spendLog();
+    assertTrue(pg.postgres());
+    assertEquals(200, pg.batchSize());
+    assertEquals(250, pg.flushMillis());
+    assertFalse(pg.toString().contains("s3cret"), pg.toString());
+    assertTrue(pg.toString().contains("postgresql://sb:***@db:5432/switchboard"), pg.toString());
+    assertTrue(failure("spend_log: {store: postgres}\n", Map.of())
+      .contains("spend_log.postgres_url is required with store: postgres"));
+    assertTrue(failure("spend_log: {store: postgres, postgres_url: \"mysql://x\"}\n", Map.of())
+      .contains("spend_log.postgres_url must be a postgresql://"));
+    assertTrue(failure("spend_log: {store: sqlite}\n", Map.of()).contains("spend_log.store must be one of"));
+    String typo = failure("spend_log:\n  flush_milis: 100\n", Map.of());
+    assertTrue(typo.startsWith("test.yaml line 2: spend_log.flush_milis is not a known setting"), typo);
+  }
 }

@@ -37,6 +37,8 @@ public final class FakeOpenAi implements AutoCloseable {
   public final List<JsonObject> requests = new CopyOnWriteArrayList<>();
   /** How long each answer takes (0: at once), so that identical requests are in flight together. */
   public volatile long delayMillis;
+  /** The usage every answer reports when set (else one worked out from the request and the answer). */
+  public volatile JsonObject usage;
   /** How many of the next requests fail with a 500 (after the delay). */
   public final java.util.concurrent.atomic.AtomicInteger failNext = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -183,7 +185,11 @@ public final class FakeOpenAi implements AutoCloseable {
     return text.toString();
   }
 
-  private static JsonObject usage(JsonObject body, Answer answer) {
+  private JsonObject usage(JsonObject body, Answer answer) {
+    JsonObject fixed = usage;
+    if (fixed != null) {
+      return fixed.copy();
+    }
     int prompt = body.getJsonArray("messages").encode().length() / 4;
     int completion = answer.content() == null ? 12 : answer.content().split(" ").length;
     return new JsonObject().put("prompt_tokens", prompt).put("completion_tokens", completion)
@@ -214,7 +220,7 @@ public final class FakeOpenAi implements AutoCloseable {
     return tokens;
   }
 
-  private static JsonObject completion(JsonObject body, Answer answer) {
+  private JsonObject completion(JsonObject body, Answer answer) {
     JsonObject message = new JsonObject().put("role", "assistant").put("content", answer.content())
       .put("refusal", answer.refusal()).put("annotations", new JsonArray());
     if (answer.toolCalls() != null) {
@@ -232,7 +238,7 @@ public final class FakeOpenAi implements AutoCloseable {
       .put("usage", usage(body, answer)).put("service_tier", "default").put("system_fingerprint", FINGERPRINT);
   }
 
-  private static void stream(HttpServerRequest request, JsonObject body, Answer answer) {
+  private void stream(HttpServerRequest request, JsonObject body, Answer answer) {
     HttpServerResponse response = request.response();
     response.setChunked(true).putHeader("content-type", "text/event-stream");
     String model = body.getString("model") + "-2024-07-18";

@@ -1,0 +1,75 @@
+package io.switchboard.governance;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.switchboard.bus.ApiError;
+import io.switchboard.config.ConfigLoader;
+import io.switchboard.governance.spend.MemorySpendLog;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class SpendTest {
+
+  private static TurnRecord turn(String id, String tenant, String model, String refusal) {
+    return new TurnRecord(Instant.now(), id, null, null, tenant, model, "d", UsageLedger.usage(10, 4, 5, 2), 0.5, 1,
+      refusal == null ? 200 : 429, false, refusal);
+  }
+
+  @Test
+  void metric_labels_are_only_the_tenants_and_models_the_config_names() {
+    Vertx vertx = Vertx.vertx();
+    try {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      Spend spend = new Spend(vertx, ConfigLoader.parse("t.yaml", """
+        auth:
+          enabled: true
+          keys: [{key: k-0123456789abcdef, tenant: acme}]
+        model_list: [{model_name: sim, provider: simulator}]
+        """, Map.of()), registry);
+      spend.record(turn("a", "acme", "sim", null));
+      spend.record(turn("b", "made-up-tenant-1", "sim", null));
+      spend.record(turn("c", "made-up-tenant-2", "invented-model", "rpm"));
+      assertEquals(10, registry.get("switchboard.tokens").tags("tenant", "acme", "model", "sim", "kind", "prompt")
+        .counter().count());
+      assertEquals(10, registry.get("switchboard.tokens").tags("tenant", "other", "model", "sim", "kind", "prompt")
+        .counter().count());
+      assertEquals(2, registry.get("switchboard.tokens").tags("tenant", "other", "model", "other", "kind", "reasoning")
+        .counter().count());
+      assertEquals(1.0, registry.get("switchboard.spend.usd").tags("tenant", "other").counters().stream()
+        .mapToDouble(c -> c.count()).sum(), 1e-12);
+      assertEquals(1, registry.get("switchboard.refusals").tags("tenant", "other", "reason", "rpm").counter().count());
+      assertEquals(3, registry.find("switchboard.spend.usd").counters().size(), "acme/sim, other/sim, other/other");
+      assertEquals(3, registry.get("switchboard.spend.log.rows").counter().count());
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
+  void a_refusal_is_named_by_the_limit_its_error_names() {
+    assertEquals("rpm", TurnRecord.refusal(new ApiError(429, "requests", "rate_limit_exceeded", "slow down", null)));
+    assertEquals("tpm", TurnRecord.refusal(new ApiError(429, "tokens", "rate_limit_exceeded", "slow down", null)));
+    assertEquals("budget", TurnRecord.refusal(new ApiError(429, "insufficient_quota", "insufficient_quota", "spent",
+      null)));
+    assertEquals("model", TurnRecord.refusal(new ApiError(403, "invalid_request_error", "model_not_allowed", "no",
+      null)));
+    assertNull(TurnRecord.refusal(ApiError.cancelled("client disconnected")));
+    assertNull(TurnRecord.refusal(ApiError.upstreamFailed("boom")));
+  }
+
+  @Test
+  void the_memory_ring_holds_the_last_rows_oldest_first() {
+    MemorySpendLog log = new MemorySpendLog(3);
+    for (int i = 1; i <= 5; i++) {
+      log.append(turn("r" + i, "t", "m", null));
+    }
+    assertEquals(3, log.size());
+    assertEquals(List.of("r3", "r4", "r5"), log.rows().stream().map(TurnRecord::requestId).toList());
+  }
+}
