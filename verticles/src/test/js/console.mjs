@@ -250,6 +250,36 @@ const scenarios = {
     check(refused.status === 401, 'and refused on the public port: ' + refused.status + ' ' + JSON.stringify(refused.body));
   },
 
+  async limits() {
+    const page = await newPage();
+    await signIn(page);
+    const row = (name) => page.locator('#tenants-table tbody tr[data-tenant="' + name + '"]');
+    await row('acme').waitFor();
+    check((await row('acme').innerText()).replace(/\s+/g, ' ').includes('all 600 200,000 $50.00 per 30d config'),
+      'a tenant from the config is listed with its limits: ' + JSON.stringify(await row('acme').innerText()));
+    await page.getByText("Set a tenant's limits").click();
+    await page.locator('#tenant-name').fill('beta-team');
+    await page.locator('#tenant-models').fill('switchboard-simulator, sim-backup');
+    await page.locator('#tenant-rpm').fill('30');
+    await page.locator('#tenant-budget').fill('2.5');
+    await page.locator('#tenant-budget-duration').fill('1d');
+    await page.getByRole('button', { name: 'Save tenant' }).click();
+    await row('beta-team').waitFor();
+    const text = (await row('beta-team').innerText()).replace(/\s+/g, ' ');
+    check(/(switchboard-simulator, sim-backup|sim-backup, switchboard-simulator) 30 — \$2\.50 per 1d admin/.test(text), 'a tenant set from the page is listed: ' + text);
+    const stored = (await admin('GET', '/admin/tenants')).body.data.find((t) => t.name === 'beta-team');
+    check(stored && stored.rpm_limit === 30 && stored.max_budget === 2.5 && stored.models.length === 2,
+      'and the node has it: ' + JSON.stringify(stored));
+    // a name the node refuses: its error is shown, as text
+    await page.getByText("Set a tenant's limits").click();
+    await page.locator('#tenant-name').fill('<b>bad name</b>');
+    await page.getByRole('button', { name: 'Save tenant' }).click();
+    await page.locator('#tenant-error').waitFor({ state: 'visible' });
+    check((await page.locator('#tenant-error').innerText()).includes('not saved'),
+      'a refused tenant shows the node\'s reason: ' + JSON.stringify(await page.locator('#tenant-error').innerText()));
+    check(await page.locator('#limits b').count() === 0, 'and nothing of the name became markup');
+  },
+
   async layout() {
     for (const [width, height] of [[1280, 900], [390, 844]]) {
       const page = await newPage(width, height);
@@ -286,8 +316,8 @@ async function chartShows(page, by, name) {
   const legend = await page.locator('#legend li').allInnerTexts();
   check(legend.includes(name), 'the usage chart by ' + by + ' has ' + name + ' in its legend ' + JSON.stringify(legend));
   check(height > 0, 'and a bar of ' + height.toFixed(1) + ' px for it');
-  const tick = await page.locator('#chart svg text.tick').allInnerTexts();
-  check(tick.length >= 3 && (await page.locator('#chart svg text.axis-title').allInnerTexts()).includes('Day (UTC)'),
+  const tick = await page.locator('#chart svg text.tick').allTextContents();
+  check(tick.length >= 3 && (await page.locator('#chart svg text.axis-title').allTextContents()).includes('Day (UTC)'),
     'with labelled axes ' + JSON.stringify(tick.slice(0, 6)));
   check((await page.locator('#usage-table tbody').innerText()).includes(name), 'and a totals row for ' + name);
 }

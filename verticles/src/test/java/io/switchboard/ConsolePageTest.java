@@ -37,6 +37,8 @@ class ConsolePageTest {
         enabled: true
         keys:
           - {key: %s, tenant: yaml-tenant}
+      tenants:
+        - {name: acme, rpm_limit: 600, tpm_limit: 200000, max_budget: 50, budget_duration: 30d}
       simulator: {ttft_ms: 5, reply_tokens: 8}
       model_list:
         - {model_name: switchboard-simulator, provider: simulator}
@@ -64,6 +66,17 @@ class ConsolePageTest {
   @Test
   void deployments_show_health_and_breaker_and_the_degrade_switch_moves_a_models_traffic_and_back() throws Exception {
     run("deployments", new JsonObject());
+  }
+
+  @Test
+  void a_key_is_created_its_secret_shown_once_its_turns_charted_and_once_revoked_it_is_refused() throws Exception {
+    run("keys", new JsonObject().put("tenant", "acme")
+      .put("screenshot", Path.of("target/console-keys.png").toAbsolutePath().toString()));
+  }
+
+  @Test
+  void tenants_limits_are_listed_and_set_from_the_page() throws Exception {
+    run("limits", new JsonObject());
   }
 
   @Test
