@@ -193,12 +193,13 @@ const scenarios = {
     const alias = '<img src=x onerror="window.__pwned=1">';
     // create a key
     await page.getByText('Create a key').click();
-    await page.getByLabel('Alias').fill(alias);
+    await page.getByLabel('Alias', { exact: true }).fill(alias);
     await page.getByLabel('Tenant', { exact: true }).first().fill(options.tenant);
     await page.getByLabel('RPM limit', { exact: true }).first().fill('100');
     await page.getByLabel('TPM limit', { exact: true }).first().fill('50000');
     await page.getByLabel('Budget (USD)', { exact: true }).first().fill('5');
     await page.getByLabel('Budget period', { exact: true }).first().fill('30d');
+    await page.getByLabel('Priority', { exact: true }).fill('3');
     await page.getByLabel('Metadata (JSON)').fill('{"note": "<script>window.__pwned=2</script>"}');
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.locator('#secret').waitFor({ state: 'visible' });
@@ -213,7 +214,7 @@ const scenarios = {
     check(await page.evaluate(() => window.__pwned === undefined), 'and nothing ran');
     check((await row.locator('td.tenant').innerText()) === options.tenant, 'the key is listed with its tenant');
     const limits = await row.locator('td.limits').innerText();
-    check(limits.includes('100 req/min') && limits.includes('50,000 tok/min') && limits.includes('$5.00 per 30d'),
+    check(limits.includes('100 req/min') && limits.includes('50,000 tok/min') && limits.includes('$5.00 per 30d') && limits.includes('priority 3'),
       'with its limits: ' + limits);
     const hint = await row.locator('.hint').innerText();
     check(hint.startsWith('sk-sb-') && hint.endsWith(secret.slice(-4)) && !hint.includes(secret.slice(6, -4)),
@@ -281,6 +282,10 @@ const scenarios = {
   },
 
   async layout() {
+    const made = await admin('POST', '/admin/keys', { key_alias: 'a key with a rather long alias for a phone screen',
+      tenant: 'acme', rpm_limit: 10, tpm_limit: 10000, metadata: { team: 'layout' } });
+    check(made.status === 201, 'a key to show: ' + made.status);
+    check((await chat(options.yamlKey)).status === 200, 'and a turn to chart');
     for (const [width, height] of [[1280, 900], [390, 844]]) {
       const page = await newPage(width, height);
       const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -293,8 +298,8 @@ const scenarios = {
         const chart = await page.locator('#chart svg').boundingBox();
         check(chart.width <= width && chart.width >= width * 0.6, width + ' px: the chart fills the panel (' + chart.width + ' px)');
       }
-      for (const selector of ['#keys', '#usage', '#limits', '#deployments']) {
-        const box = await page.locator(selector).boundingBox();
+      for (const selector of ['#keys', '#usage', '#limits', '#deployments', '#keys-table tbody tr', '#models article']) {
+        const box = await page.locator(selector).first().boundingBox();
         check(box.x >= 0 && box.x + box.width <= width + 0.5, width + ' px: ' + selector + ' is within the screen');
       }
       await page.screenshot({ path: options.screenshot.replace('.png', '-' + width + '.png'), fullPage: true });

@@ -156,7 +156,7 @@
       el('td', { class: 'tenant', text: k.tenant || 'default' }),
       el('td', {}, el('code', { class: 'hint', text: k.key_hint || '' })),
       el('td', { text: list(k.models) }),
-      el('td', { class: 'limits', text: limits(k) + (k.priority !== undefined && k.priority !== null ? ' · priority ' + k.priority : '') }),
+      el('td', { class: 'limits', text: limits(k) + (k.priority > 0 ? ' · priority ' + k.priority : '') }),
       el('td', { class: 'spend', text: usd(k.spend) }),
       el('td', { text: k.expires ? when(k.expires) : 'never' }),
       el('td', { text: when(k.created_at) }),
