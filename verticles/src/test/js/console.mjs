@@ -230,6 +230,19 @@ const scenarios = {
       'after a reload the secret is gone for good');
     await tokenStaysInTheTab(page, secret);
 
+    // change its limits from the list
+    await keyRow(page, alias).getByRole('button', { name: 'Edit' }).click();
+    check(await page.getByLabel('Alias', { exact: true }).inputValue() === alias, 'Edit fills the form with the key');
+    await page.getByLabel('RPM limit', { exact: true }).first().fill('200');
+    await page.getByRole('button', { name: 'Save key' }).click();
+    await page.waitForFunction((a) => [...document.querySelectorAll('#keys-table tbody tr')].some((r) =>
+      r.querySelector('td.alias').textContent.startsWith(a) && r.querySelector('td.limits').textContent.includes('200 req/min')), alias);
+    const id = await keyRow(page, alias).getAttribute('data-key-id');
+    const patched = (await admin('GET', '/admin/keys/' + id)).body;
+    check(patched.rpm_limit === 200 && patched.tpm_limit === 50000 && patched.key_alias === alias && patched.priority === 3,
+      'the node has the new limit and the rest unchanged: ' + JSON.stringify(patched));
+    check(await page.textContent('#create-key') === 'Create key' && await page.textContent('#key-form-title') === 'Create a key', 'and the form is back to creating keys');
+
     // the key works on the public port, and a few turns show in the usage chart
     for (let i = 0; i < 3; i++) {
       const answer = await chat(secret, 'switchboard-simulator', 'turn ' + i);

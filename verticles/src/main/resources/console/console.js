@@ -90,6 +90,7 @@
     sessionStorage.removeItem(TOKEN);
     clearInterval(routesTimer);
     closeSecret();
+    endEdit();
     for (const id of ['keys-table', 'usage-table', 'tenants-table']) { $(id).tBodies[0].replaceChildren(); }
     for (const id of ['chart', 'legend', 'models', 'tenant-names']) { $(id).replaceChildren(); }
     $('console').hidden = true;
@@ -160,8 +161,11 @@
       el('td', { class: 'spend', text: usd(k.spend) }),
       el('td', { text: k.expires ? when(k.expires) : 'never' }),
       el('td', { text: when(k.created_at) }),
-      el('td', {}, el('button', { type: 'button', class: 'danger revoke', 'aria-label': 'Revoke ' + (k.key_alias || k.id),
-        text: 'Revoke', onclick: () => revoke(k) }))));
+      el('td', { class: 'actions' },
+        el('button', { type: 'button', class: 'quiet edit', 'aria-label': 'Edit ' + (k.key_alias || k.id),
+          text: 'Edit', onclick: () => edit(k) }),
+        el('button', { type: 'button', class: 'danger revoke', 'aria-label': 'Revoke ' + (k.key_alias || k.id),
+          text: 'Revoke', onclick: () => revoke(k) }))));
     const labels = [...$('keys-table').tHead.rows[0].cells].map((th) => th.textContent);
     for (const row of rows) { [...row.cells].forEach((td, i) => td.setAttribute('data-label', labels[i])); }
     $('keys-table').tBodies[0].replaceChildren(...rows);
@@ -190,19 +194,55 @@
     return v.length ? v : undefined;
   }
 
+  let editing = null; // the key whose limits the form is changing (PATCH), or null to create one
+
+  /** The form, filled with a key's fields, changes that key; its secret stays what it was. */
+  function edit(k) {
+    editing = k.id;
+    $('key-alias').value = k.key_alias || '';
+    $('key-tenant').value = k.tenant || '';
+    $('key-models').value = (k.models || []).join(', ');
+    $('key-rpm').value = k.rpm_limit ?? '';
+    $('key-tpm').value = k.tpm_limit ?? '';
+    $('key-budget').value = k.max_budget ?? '';
+    $('key-budget-duration').value = k.budget_duration || '';
+    $('key-duration').value = '';
+    $('key-duration').placeholder = k.expires ? 'until ' + when(k.expires) : 'forever (or 30d)';
+    $('key-priority').value = k.priority ?? '';
+    $('key-metadata').value = k.metadata && Object.keys(k.metadata).length ? JSON.stringify(k.metadata) : '';
+    $('key-form-title').textContent = 'Edit the key ' + (k.key_alias || k.id);
+    $('create-key').textContent = 'Save key';
+    $('cancel-edit').hidden = false;
+    $('new-key').open = true;
+    $('key-alias').focus();
+  }
+
+  function endEdit() {
+    editing = null;
+    $('key-form').reset();
+    $('key-duration').placeholder = 'forever (or 30d)';
+    $('key-form-title').textContent = 'Create a key';
+    $('create-key').textContent = 'Create key';
+    $('cancel-edit').hidden = true;
+  }
+  $('cancel-edit').addEventListener('click', () => { endEdit(); $('new-key').open = false; });
+
   $('key-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     show('key-error', null);
+    // when editing, an emptied field clears that limit (null); when creating, it is left out
+    const none = editing ? null : undefined;
+    const or = (v) => (v === undefined ? none : v);
     const body = {
       key_alias: $('key-alias').value.trim(),
       tenant: $('key-tenant').value.trim() || undefined,
-      models: modelsOf('key-models'),
-      rpm_limit: optionalNumber('key-rpm'),
-      tpm_limit: optionalNumber('key-tpm'),
-      max_budget: optionalNumber('key-budget'),
-      budget_duration: $('key-budget-duration').value.trim() || undefined,
+      models: modelsOf('key-models') || (editing ? [] : undefined),
+      rpm_limit: or(optionalNumber('key-rpm')),
+      tpm_limit: or(optionalNumber('key-tpm')),
+      max_budget: or(optionalNumber('key-budget')),
+      budget_duration: or($('key-budget-duration').value.trim() || undefined),
       duration: $('key-duration').value.trim() || undefined,
-      priority: optionalNumber('key-priority'),
+      priority: optionalNumber('key-priority') ?? (editing ? 0 : undefined),
     };
     const metadata = $('key-metadata').value.trim();
     if (metadata) {
@@ -212,6 +252,20 @@
         show('key-error', 'Metadata must be a JSON object.');
         return;
       }
+    } else if (editing) {
+      body.metadata = null;
+    }
+    if (editing) {
+      try {
+        await api('PATCH', '/admin/keys/' + encodeURIComponent(editing), body);
+      } catch (err) {
+        show('key-error', 'The key was not changed: ' + err.message);
+        return;
+      }
+      endEdit();
+      $('new-key').open = false;
+      loadKeys();
+      return;
     }
     let created;
     try {
@@ -220,7 +274,7 @@
       show('key-error', 'The key was not created: ' + err.message);
       return;
     }
-    $('key-form').reset();
+    endEdit();
     $('new-key').open = false;
     $('secret-value').textContent = created.key;
     $('secret').hidden = false;
