@@ -108,7 +108,7 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
       .handler(this::authenticate)
       .handler(this::chat);
-    new EmbeddingsApi(vertx, registry, settings, this::fail, this::record).mount(router, this::authenticate);
+    new EmbeddingsApi(vertx, registry, settings, this::fail, this::record, governance).mount(router, this::authenticate);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);

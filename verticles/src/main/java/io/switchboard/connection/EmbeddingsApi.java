@@ -10,6 +10,7 @@ import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.governance.Caller;
+import io.switchboard.governance.Governance;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -43,12 +44,15 @@ final class EmbeddingsApi {
   private final SwitchboardConfig.Server settings;
   private final BiConsumer<RoutingContext, Throwable> fail;
   private final BiConsumer<RoutingContext, Integer> record;
+  private final Governance governance;
   /** Prompt tokens per public model, looked up once per model. */
   private final Map<String, Counter> tokens = new HashMap<>();
 
   /** @param record writes the access log line and request metrics for a finished request */
   EmbeddingsApi(Vertx vertx, MeterRegistry registry, SwitchboardConfig.Server settings,
-                BiConsumer<RoutingContext, Throwable> fail, BiConsumer<RoutingContext, Integer> record) {
+                BiConsumer<RoutingContext, Throwable> fail, BiConsumer<RoutingContext, Integer> record,
+                Governance governance) {
+    this.governance = governance;
     this.vertx = vertx;
     this.registry = registry;
     this.settings = settings;
@@ -74,6 +78,11 @@ final class EmbeddingsApi {
     String model = body.getString("model");
     ctx.put("model", ChatRules.echoed(model));
     Caller tenant = ctx.get(ConnectionVerticle.CALLER);
+    ApiError outside = governance.modelRefusal(tenant, model);
+    if (outside != null) {
+      fail.accept(ctx, outside.toException());
+      return;
+    }
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
     Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
     fields.remove("model");

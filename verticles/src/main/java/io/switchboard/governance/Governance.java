@@ -273,6 +273,16 @@ public final class Governance {
     return caller.allows(model) && tenant(caller.tenant()).allows(model);
   }
 
+  /** 403 {@code model_not_allowed} (counted) when the model is outside the key's or its tenant's allow-list. */
+  public ApiError modelRefusal(Caller caller, String model) {
+    if (allows(caller, model)) {
+      return null;
+    }
+    refused("model", caller.tenant());
+    return new ApiError(403, "invalid_request_error", "model_not_allowed",
+      "This key may not use the model '" + echoed(model) + "'.", "model");
+  }
+
   // ---- admission
 
   /** Tokens a turn reserves: its prompt (UTF-8 bytes / 4, rounded up) and the answer it may get. */
@@ -305,17 +315,20 @@ public final class Governance {
       if (current == null) {
         return Future.failedFuture(ApiError.invalidApiKey("The API key was revoked or has expired.").toException());
       }
-      if (!allows(current, model)) {
-        refused("model", current.tenant());
-        return Future.failedFuture(new ApiError(403, "invalid_request_error", "model_not_allowed",
-          "This key may not use the model '" + echoed(model) + "'.", "model").toException());
+      ApiError outside = modelRefusal(current, model);
+      if (outside != null) {
+        return Future.failedFuture(outside.toException());
       }
       List<Scope> scopes = scopes(current);
       boolean anyLimit = false;
       for (Scope scope : scopes) {
         anyLimit |= scope.limits().any();
       }
-      long reserve = estimate(messages, options);
+      boolean countsTokens = false;
+      for (Scope scope : scopes) {
+        countsTokens |= scope.limits().tpmLimit() > 0;
+      }
+      long reserve = countsTokens ? estimate(messages, options) : 0; // nothing to reserve or settle without a TPM
       long now = System.currentTimeMillis();
       if (!anyLimit) {
         return Future.succeededFuture(new Admission(null, null, now, now / 1000, scopes,

@@ -56,7 +56,8 @@ final class RedisCounters implements Counters {
       local r, ro, tk, to = 0, 0, 0, 0
       if rl > 0 then r, ro = window(KEYS[1 + i * 3]) end
       if tl > 0 then tk, to = window(KEYS[2 + i * 3]) end
-      local s = tonumber(redis.call('GET', KEYS[3 + i * 3]) or '0')
+      local s = 0
+      if bl >= 0 or not count then s = tonumber(redis.call('GET', KEYS[3 + i * 3]) or '0') end
       state[i] = {r, ro, tk, to, s, rl, tl}
       if count and reason == '' then
         if rl > 0 and r + 1 > rl then reason = 'rpm'

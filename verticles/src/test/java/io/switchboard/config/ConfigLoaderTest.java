@@ -212,4 +212,44 @@ class ConfigLoaderTest {
     String typo = failure("spend_log:\n  flush_milis: 100\n", Map.of());
     assertTrue(typo.startsWith("test.yaml line 2: spend_log.flush_milis is not a known setting"), typo);
   }
+
+  @Test
+  void keys_tenants_and_deployments_carry_their_limits_and_governance_follows_the_session_store() {
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", """
+      auth:
+        enabled: true
+        keys:
+          - {key: key-0123456789abcdef, tenant: acme, key_alias: bot, models: [m], rpm_limit: 60, tpm_limit: 1000,
+             max_budget: 2.5, budget_duration: 30d}
+      tenants:
+        - {name: acme, models: [m], rpm_limit: 600}
+      session: {store: redis, redis_url: "redis://10.0.0.1:6379"}
+      model_list:
+        - {model_name: m, provider: simulator, rpm_limit: 10}
+        - {model_name: m, provider: simulator}
+      """, Map.of());
+    var key = config.auth().keys().get(0);
+    assertEquals("bot", key.keyAlias());
+    assertEquals(60, key.limits().rpmLimit());
+    assertEquals(2.5, key.limits().maxBudget());
+    assertEquals(java.time.Duration.ofDays(30), key.limits().budgetDuration());
+    assertEquals(600, config.governance().tenants().get(0).limits().rpmLimit());
+    assertEquals(Map.of("m.0", new io.switchboard.governance.Limits(10, 0, null, null)),
+      config.governance().deploymentLimits());
+    assertEquals("redis", config.governance().store());
+    assertEquals("redis://10.0.0.1:6379", config.governance().redisUrl());
+    assertEquals("local", config.governance().onRedisDown());
+    assertEquals("memory", ConfigLoader.parse("test.yaml", "model_list: []\n", Map.of()).governance().store());
+  }
+
+  @Test
+  void a_bad_limit_or_governance_setting_names_its_key() {
+    assertTrue(failure("auth:\n  keys:\n    - {key: key-0123456789abcdef, tenant: a, budget_duration: monthly}\n",
+      Map.of()).contains("auth.keys[0].budget_duration must be a number and s, m, h, d or w"));
+    assertTrue(failure("tenants:\n  - {name: a, rpm_limt: 5}\n", Map.of())
+      .contains("tenants[0].rpm_limt is not a known setting"));
+    assertTrue(failure("governance:\n  on_redis_down: open\n", Map.of())
+      .contains("governance.on_redis_down must be one of"));
+    assertTrue(failure("tenants:\n  - {name: a}\n  - {name: a}\n", Map.of()).contains("'a' is listed twice"));
+  }
 }

@@ -80,6 +80,12 @@ class GovernanceTest {
         price: {input_per_million: 100, output_per_million: 100}
       - model_name: sim-b
         provider: simulator
+      - model_name: sim-pair
+        provider: simulator
+        rpm_limit: 1
+      - model_name: sim-pair
+        provider: simulator
+        rpm_limit: 3
     """;
 
   private static TestNode node;
@@ -297,5 +303,21 @@ class GovernanceTest {
     assertEquals(429, tenantLimit.statusCode(), "the tenant's rpm_limit of 1 applies inside it");
     assertTrue(tenantLimit.body().contains("tenant 'newco'"), tenantLimit.body());
     assertEquals(200, admin("DELETE", node.managementUrl() + "/admin/tenants/newco", null).statusCode());
+  }
+
+  @Test
+  void a_deployment_at_its_own_limit_is_skipped_and_when_all_are_the_turn_is_429() {
+    java.util.Map<String, Integer> served = new java.util.TreeMap<>();
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> answer = chat(node.baseUrl(), FREE, "sim-pair");
+      assertEquals(200, answer.statusCode(), answer.body());
+      served.merge(header(answer, "x-switchboard-deployment"), 1, Integer::sum);
+    }
+    // weighted round robin alternates; once sim-pair.0 is at its limit, its turns go to sim-pair.1
+    assertEquals(java.util.Map.of("sim-pair.0", 1, "sim-pair.1", 3), served);
+    HttpResponse<String> full = chat(node.baseUrl(), FREE, "sim-pair");
+    assertEquals(429, full.statusCode(), full.body());
+    assertEquals("rate_limit_exceeded", code(full));
+    assertTrue(Long.parseLong(header(full, "retry-after")) >= 1);
   }
 }

@@ -67,6 +67,7 @@ class RateLimitClusterTest {
       model_list:
         - model_name: switchboard-simulator
           provider: simulator
+          price: {input_per_million: 100, output_per_million: 100}
       """.formatted(AdminHttp.ADMIN_TOKEN, redis.url()));
     Map<String, String> env = Map.of("SWITCHBOARD_CONF", conf.toAbsolutePath().toString());
     for (String name : List.of("gov-a", "gov-b", "gov-c")) {
@@ -111,7 +112,7 @@ class RateLimitClusterTest {
     assertNull(row.getValue("key"));
     assertEquals("sk-sb-…" + secret.substring(secret.length() - 4), row.getString("key_hint"));
     assertEquals(false, row.getBoolean("revoked"));
-    assertEquals(0.0, row.getDouble("spend"), 1e-12);
+    assertTrue(row.getDouble("spend") >= 0, "its spend this period: " + row);
 
     HttpResponse<String> patched = admin("PATCH", keysUrl(nodes.get(2)) + "/" + id, new JsonObject()
       .put("rpm_limit", 5).put("tpm_limit", 100_000));
@@ -200,5 +201,58 @@ class RateLimitClusterTest {
     }
     assertEquals(140, refused, "refusals counted by reason");
     assertEquals(0, fallbacks, "every check was Redis's");
+  }
+
+  @Test
+  @Order(3)
+  void tokens_and_spend_settle_in_redis_for_every_node_and_a_spent_budget_is_refused_everywhere() throws Exception {
+    HttpResponse<String> created = admin("POST", keysUrl(nodes.get(0)), new JsonObject().put("key_alias", "metered")
+      .put("tpm_limit", 10_000).put("max_budget", 0.002).put("budget_duration", "30d"));
+    assertEquals(201, created.statusCode(), created.body());
+    String secret = new JsonObject(created.body()).getString("key");
+    String id = new JsonObject(created.body()).getString("id");
+    String body = new JsonObject().put("model", "switchboard-simulator").put("max_tokens", 100)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi"))).encode();
+    long reserve = (2 + 4 + 3) / 4 + 100;
+    double spent = 0;
+    long used = 0;
+    int served = 0;
+    HttpResponse<String> last;
+    int i = 0;
+    do {
+      NodeProcess node = nodes.get(i++ % 3);
+      last = Http.post(node.baseUrl() + "/v1/chat/completions", body, "authorization", "Bearer " + secret);
+      if (last.statusCode() == 200) {
+        served++;
+        assertEquals(String.valueOf(10_000 - used - reserve),
+          last.headers().firstValue("x-ratelimit-remaining-tokens").orElse(null),
+          "the turns before, settled by other nodes, count their real tokens");
+        long total = new JsonObject(last.body()).getJsonObject("usage").getLong("total_tokens");
+        used += total;
+        spent += total * 100 / 1e6;
+        awaitSpend(id, spent); // settled off the answer's path
+      }
+    } while (last.statusCode() == 200 && i < 50);
+    assertEquals(429, last.statusCode(), last.body());
+    assertEquals("insufficient_quota", code(last));
+    assertTrue(served >= 2, "served " + served);
+    assertTrue(spent >= 0.002 && spent - 0.002 < spent / served, "refused once the budget was reached: " + spent);
+    for (NodeProcess node : nodes) {
+      HttpResponse<String> refused = chat(node.baseUrl(), secret, "switchboard-simulator");
+      assertEquals("insufficient_quota", code(refused), "every node sees the spend");
+    }
+  }
+
+  private static void awaitSpend(String id, double expected) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 5_000;
+    double seen;
+    do {
+      seen = new JsonObject(admin("GET", keysUrl(nodes.get(2)) + "/" + id, null).body()).getDouble("spend");
+      if (Math.abs(seen - expected) < 1e-9) {
+        return;
+      }
+      Thread.sleep(20);
+    } while (System.currentTimeMillis() < deadline);
+    assertEquals(expected, seen, 1e-9, "spend of key " + id);
   }
 }
