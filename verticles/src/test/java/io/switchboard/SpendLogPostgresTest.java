@@ -39,6 +39,7 @@ class SpendLogPostgresTest {
   /** 800 uncached x $2 + 200 cached x $0.50 + 500 out x $8 per million = $0.0057 a turn. */
   private static final double TURN_COST = 0.0057;
   private static PostgresServer postgres;
+  private static String gatewayUrl;
   private static FakeOpenAi upstream;
   private static TestNode node;
 
@@ -73,9 +74,11 @@ class SpendLogPostgresTest {
   @BeforeAll
   static void start() throws Exception {
     postgres = PostgresServer.launch();
+    // the gateway signs in as a user of its own with a password (SCRAM), not as the trusted superuser
+    gatewayUrl = postgres.addUser("switchboard", "spend-pass-0123");
     upstream = new FakeOpenAi();
     upstream.usage = UsageLedger.usage(1000, 200, 500, 64);
-    node = TestNode.start(config(upstream.baseUrl(), postgres.url(), "batch_size: 50, flush_millis: 100"));
+    node = TestNode.start(config(upstream.baseUrl(), gatewayUrl, "batch_size: 50, flush_millis: 100"));
   }
 
   @AfterAll
@@ -219,7 +222,8 @@ class SpendLogPostgresTest {
   @Test
   void a_clean_stop_writes_every_row_the_node_held() throws Exception {
     // nothing is written before the stop: batches of 10,000, flushed once a minute
-    TestNode held = TestNode.start(config(upstream.baseUrl(), postgres.url(), "batch_size: 10000, flush_millis: 60000"));
+    TestNode held = TestNode.start(config(upstream.baseUrl(), gatewayUrl, "batch_size: 10000, flush_millis: 60000"));
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> inFlight;
     try {
       for (int i = 0; i < 25; i++) {
         assertEquals(200, ask(held, TestConfigs.GLOBEX_KEY, "stop-" + (100 + i), "gpt-priced", "before stop " + i,
@@ -227,13 +231,22 @@ class SpendLogPostgresTest {
       }
       assertEquals(25, metric(held, "switchboard_spend_log_queued"));
       assertTrue(rows("stop-").isEmpty(), "still held");
+      // one more turn, still waiting for its answer when the stop begins: the node drains it, then writes its row
+      upstream.delayMillis = 1_500;
+      inFlight = java.util.concurrent.CompletableFuture.supplyAsync(() -> ask(held, TestConfigs.GLOBEX_KEY,
+        "stop-200", "gpt-priced", "the last one", false));
+      UsageLedger.await(() -> upstream.calls("the last one") == 1);
     } finally {
       held.close();
+      upstream.delayMillis = 0;
     }
+    assertEquals(200, inFlight.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode());
     List<Map<String, Object>> rows = rows("stop-");
-    assertEquals(25, rows.size(), "every row written by the time the node has stopped");
+    assertEquals(26, rows.size(), "every row written by the time the node has stopped");
     assertEquals("stop-100", rows.get(0).get("request_id"));
     assertEquals("stop-124", rows.get(24).get("request_id"));
+    assertEquals("stop-200", rows.get(25).get("request_id"));
+    assertEquals(TURN_COST, (Double) rows.get(25).get("cost_usd"), 1e-12);
   }
 
   @Test
@@ -244,5 +257,23 @@ class SpendLogPostgresTest {
     assertEquals("postgres", answer.getString("source"));
     assertFalse(answer.containsKey("note"));
     UsageLedger.checkRefusals(node.managementUrl(), ADMIN);
+  }
+
+  @Test
+  void a_node_whose_database_is_not_there_starts_and_answers() throws Exception {
+    String nowhere = "postgresql://postgres:unused@127.0.0.1:" + io.switchboard.testing.FreePorts.next() + "/postgres";
+    long started = System.nanoTime();
+    TestNode orphan = TestNode.start(config(upstream.baseUrl(), nowhere, "batch_size: 10, flush_millis: 50"));
+    try {
+      assertTrue(System.nanoTime() - started < 20_000_000_000L, "the start does not wait for the database");
+      assertEquals(200, ask(orphan, TestConfigs.ACME_KEY, "orphan-1", "gpt-priced", "anyone there?", false)
+        .statusCode());
+      UsageLedger.await(() -> metric(orphan, "switchboard_spend_log_write_failures_total") > 0);
+      assertEquals(1, metric(orphan, "switchboard_spend_log_queued"), "kept for when it comes");
+      assertEquals(503, Http.get(orphan.managementUrl() + "/admin/usage", "authorization", "Bearer " + ADMIN)
+        .statusCode(), "usage cannot be read");
+    } finally {
+      orphan.close(); // gives up on the row after the shutdown deadline, and says so
+    }
   }
 }

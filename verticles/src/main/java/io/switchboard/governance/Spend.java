@@ -37,6 +37,7 @@ public final class Spend {
   private final Set<String> models;
   private final Map<String, Meters> meters = new ConcurrentHashMap<>();
   private final Counter written;
+  private final SwitchboardConfig.SpendLog settings;
 
   public Spend(Vertx vertx, SwitchboardConfig config, MeterRegistry registry) {
     this.vertx = vertx;
@@ -45,7 +46,7 @@ public final class Spend {
     this.tenants = labelledTenants(config);
     this.models = new HashSet<>();
     config.deployments().forEach(d -> models.add(d.modelName()));
-    SwitchboardConfig.SpendLog settings = config.spendLog();
+    this.settings = config.spendLog();
     this.log = settings.postgres() ? new PostgresSpendLog(settings, registry)
       : new MemorySpendLog(settings.maxMemoryRows());
     this.written = log instanceof MemorySpendLog ? Counter.builder("switchboard.spend.log.rows")
@@ -64,7 +65,7 @@ public final class Spend {
   /** Starts the log's writer (PostgreSQL: connects and creates the table; a database not up yet is waited for). */
   public Future<Void> start() {
     if (log instanceof PostgresSpendLog postgres) {
-      LOG.info("spend log: {}", vertx.isClustered() ? "PostgreSQL, shared by the cluster" : "PostgreSQL");
+      LOG.info("spend log: {}", settings);
       return vertx.deployVerticle(postgres).mapEmpty();
     }
     return Future.succeededFuture();

@@ -72,4 +72,26 @@ class SpendTest {
     assertEquals(3, log.size());
     assertEquals(List.of("r3", "r4", "r5"), log.rows().stream().map(TurnRecord::requestId).toList());
   }
+
+  @Test
+  void rows_beyond_the_postgres_queue_bound_are_dropped_and_counted() {
+    Vertx vertx = Vertx.vertx();
+    try {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      // never started: nothing is written, as while the database is out of reach
+      Spend spend = new Spend(vertx, ConfigLoader.parse("t.yaml", """
+        model_list: [{model_name: sim, provider: simulator}]
+        spend_log: {store: postgres, postgres_url: "postgresql://u:p@127.0.0.1:1/db", max_memory_rows: 10}
+        """, Map.of()), registry);
+      for (int i = 0; i < 15; i++) {
+        spend.record(turn("q" + i, "default", "sim", null));
+      }
+      assertEquals(10, registry.get("switchboard.spend.log.queued").gauge().value());
+      assertEquals(5, registry.get("switchboard.spend.log.dropped").counter().count());
+      assertEquals(15, registry.get("switchboard.tokens").tags("kind", "prompt").counter().count() / 10,
+        "metrics still count every turn");
+    } finally {
+      vertx.close();
+    }
+  }
 }

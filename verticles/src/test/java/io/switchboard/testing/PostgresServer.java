@@ -37,9 +37,27 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  /** {@code postgresql://postgres@127.0.0.1:<port>/postgres}, as {@code spend_log.postgres_url} takes it. */
+  /** The superuser's URL (trusted, no password), as {@code spend_log.postgres_url} takes it. */
   public String url() {
     return "postgresql://postgres:unused@127.0.0.1:" + port + "/postgres";
+  }
+
+  /**
+   * A login role that must prove its password (SCRAM-SHA-256, PostgreSQL's default since 14) over TCP, as a
+   * production database asks; returns its URL.
+   */
+  public String addUser(String name, String password) {
+    try (var c = dataSource().getConnection(); var st = c.createStatement()) {
+      st.execute("CREATE ROLE " + name + " LOGIN PASSWORD '" + password + "'");
+      Path hba = dataDir.resolve("pg_hba.conf");
+      Files.writeString(hba, "host all " + name + " 127.0.0.1/32 scram-sha-256\n" + Files.readString(hba));
+      st.execute("SELECT pg_reload_conf()");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return "postgresql://" + name + ":" + password + "@127.0.0.1:" + port + "/postgres";
   }
 
   public int port() {

@@ -9,6 +9,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgException;
@@ -89,14 +90,14 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
 
   @Override
   public Future<?> start() {
-    pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(2).setConnectionTimeout(5).setConnectionTimeoutUnit(TimeUnit.SECONDS))
+    pool = PgBuilder.pool()
+      .with(new PoolOptions().setMaxSize(2).setConnectionTimeout(5).setConnectionTimeoutUnit(TimeUnit.SECONDS))
+      .with(new NetClientOptions().setConnectTimeout(5_000))
       .connectingTo(PgConnectOptions.fromUri(settings.postgresUrl())).using(vertx).build();
     timer = vertx.setPeriodic(settings.flushMillis(), t -> flush());
-    // a database not reachable yet does not stop the node: rows wait for it
-    return ensureTable().recover(failure -> {
-      outage(failure);
-      return Future.succeededFuture();
-    });
+    // not waited for: a database out of reach (or slow to answer) does not hold the node's start; rows wait for it
+    ensureTable().onFailure(this::outage);
+    return Future.succeededFuture();
   }
 
   @Override

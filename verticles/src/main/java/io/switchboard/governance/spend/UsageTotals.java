@@ -37,7 +37,9 @@ final class UsageTotals {
       row.put("key_alias", keyAlias);
     }
     return row.put("requests", requests).put("prompt_tokens", prompt).put("completion_tokens", completion)
-      .put("cached_tokens", cached).put("reasoning_tokens", reasoning).put("cost_usd", costUsd)
+      .put("cached_tokens", cached).put("reasoning_tokens", reasoning)
+      // summed in binary floating point: 5 x 0.0057 would read 0.028499999999999998
+      .put("cost_usd", Math.round(costUsd * 1e10) / 1e10)
       .put("cache_hits", cacheHits).put("errors", errors);
   }
 
