@@ -250,6 +250,9 @@ const scenarios = {
     }
     await chartShows(page, 'tenant', options.tenant);
     await chartShows(page, 'model', 'switchboard-simulator');
+    await chartShows(page, 'key', alias + ' (' + id.slice(-6) + ')');
+    check(await page.locator('#usage img').count() === 0 && await page.evaluate(() => window.__pwned === undefined),
+      'the hostile alias in the legend is text too');
     await page.screenshot({ path: options.screenshot, fullPage: true });
 
     // revoke it

@@ -353,6 +353,13 @@
   };
   const MAX_SERIES = PALETTE.length;
 
+  /** A row's name in the legend: a key by its alias (and the end of its id: aliases need not be unique). */
+  function seriesName(row, by) {
+    if (by !== 'key') { return String(row[by]); }
+    const id = String(row.key ?? '—');
+    return row.key_alias ? row.key_alias + ' (' + id.slice(-6) + ')' : id;
+  }
+
   function utcDay(date) { return date.toISOString().slice(0, 10); }
 
   let usageLoad = 0;
@@ -371,9 +378,9 @@
       totals.sort((a, b) => metric.of(b) - metric.of(a) || String(a[by]).localeCompare(String(b[by])));
       const shown = totals.slice(0, MAX_SERIES);
       series = await Promise.all(shown.map(async (t) => ({
-        name: String(t[by]),
-        days: ((await api('GET', '/admin/usage?group_by=day&from=' + from + '&' + by + '='
-          + encodeURIComponent(t[by]))).data || []),
+        name: seriesName(t, by),
+        days: t[by] === null || t[by] === undefined ? [] : ((await api('GET', '/admin/usage?group_by=day&from=' + from
+          + '&' + by + '=' + encodeURIComponent(t[by]))).data || []),
       })));
     } catch (e) {
       panelFailed(panel, e);
@@ -389,9 +396,9 @@
       name: s.name, color: PALETTE[i],
       values: Object.fromEntries(s.days.map((d) => [String(d.day).slice(0, 10), metric.of(d)])),
     })), metric, by);
-    $('usage-group').textContent = by === 'tenant' ? 'Tenant' : 'Model';
+    $('usage-group').textContent = { tenant: 'Tenant', model: 'Model', key: 'Key' }[by];
     $('usage-table').tBodies[0].replaceChildren(...totals.map((t) => el('tr', {},
-      el('td', { text: String(t[by]) }), el('td', { text: num(t.requests) }), el('td', { text: num(t.prompt_tokens) }),
+      el('td', { text: seriesName(t, by) }), el('td', { text: num(t.requests) }), el('td', { text: num(t.prompt_tokens) }),
       el('td', { text: num(t.completion_tokens) }), el('td', { text: num(t.cached_tokens) }), el('td', { text: usd(t.cost_usd) }),
       el('td', { text: num(t.cache_hits) }), el('td', { text: num(t.errors) }))));
   }
