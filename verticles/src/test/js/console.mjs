@@ -92,6 +92,9 @@ const scenarios = {
     check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline') && csp.includes("frame-ancestors 'none'"),
       'the page is served with a strict CSP: ' + csp);
     check(response.headers.get('x-frame-options') === 'DENY', 'and may not be framed');
+    const bare = await fetch(managementUrl + '/console', { redirect: 'manual' });
+    check(bare.status >= 301 && bare.status <= 308 && bare.headers.get('location') === '/console/',
+      '/console leads to /console/ (' + bare.status + ')');
 
     check(await page.getByLabel('Admin token').isVisible(), 'the sign-in form is shown');
     await nothingOfTheConsole(page, 'before sign-in');
@@ -131,6 +134,17 @@ const scenarios = {
     check(await page.getByLabel('Admin token').isVisible(), 'sign out shows the form again');
     await nothingOfTheConsole(page, 'after sign-out');
     check(await page.evaluate(() => sessionStorage.length === 0), 'and forgets the token');
+  },
+
+  async off() {
+    const page = await newPage();
+    await page.getByLabel('Admin token').fill(token);
+    await page.getByLabel('Admin token').press('Enter');
+    await page.locator('#signin-error').waitFor({ state: 'visible' });
+    const error = await page.locator('#signin-error').innerText();
+    check(error.includes('admin API is off') && error.includes('management.admin_token'),
+      'a node without an admin token says how to turn the admin API on: ' + JSON.stringify(error));
+    await nothingOfTheConsole(page, 'on a node with the admin API off');
   },
 
   async deployments() {

@@ -89,6 +89,16 @@ class ConsolePageTest {
     run("layout", new JsonObject().put("screenshot", Path.of("target/console.png").toAbsolutePath().toString()));
   }
 
+  @Test
+  void on_a_node_without_an_admin_token_the_console_says_the_admin_api_is_off() throws Exception {
+    try (TestNode off = TestNode.start("""
+      model_list:
+        - {model_name: switchboard-simulator, provider: simulator}
+      """)) {
+      run("off", new JsonObject().put("managementUrl", off.managementUrl()));
+    }
+  }
+
   private static boolean browserReady() {
     boolean ready = Files.isExecutable(Path.of("/usr/bin/chromium"))
       && Files.isDirectory(Path.of("src/test/js/node_modules/playwright-core"));
@@ -100,8 +110,10 @@ class ConsolePageTest {
 
   private static void run(String scenario, JsonObject options) throws Exception {
     Path script = Path.of("src/test/js/console.mjs");
-    options.put("managementUrl", node.managementUrl()).put("apiUrl", node.baseUrl()).put("token", ADMIN_TOKEN)
-      .put("yamlKey", YAML_KEY);
+    if (!options.containsKey("managementUrl")) {
+      options.put("managementUrl", node.managementUrl());
+    }
+    options.put("apiUrl", node.baseUrl()).put("token", ADMIN_TOKEN).put("yamlKey", YAML_KEY);
     Process browser = new ProcessBuilder("node", script.getFileName().toString(), scenario, options.encode())
       .directory(script.getParent().toFile()).redirectErrorStream(true).start();
     boolean finished = browser.waitFor(90, TimeUnit.SECONDS);
