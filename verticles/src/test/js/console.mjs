@@ -355,6 +355,8 @@ async function chartShows(page, by, name) {
   check(tick.length >= 3 && (await page.locator('#chart svg text.axis-title').allTextContents()).includes('Day (UTC)'),
     'with labelled axes ' + JSON.stringify(tick.slice(0, 6)));
   check((await page.locator('#usage-table tbody').innerText()).includes(name), 'and a totals row for ' + name);
+  check((await page.locator('#usage-note').innerText()).includes("this node's turns only"),
+    'and the note that an in-memory spend log is this node\'s only');
 }
 
 try {

@@ -69,6 +69,8 @@
     try {
       await api('GET', '/admin/routes');
     } catch (e) {
+      // past the token check, a node without routing answers 503: still signed in
+      if (e.status >= 500) { return signedIn(candidate); }
       token = null;
       sessionStorage.removeItem(TOKEN);
       show('signin-error', e.status === 401 ? 'The node refused this admin token.'
@@ -76,12 +78,17 @@
       $('admin-token').focus();
       return;
     }
+    signedIn(candidate);
+  }
+
+  function signedIn(candidate) {
     sessionStorage.setItem(TOKEN, candidate);
     show('signin-error', null);
     $('admin-token').value = '';
     $('signin').hidden = true;
     $('console').hidden = false;
     refreshAll();
+    clearInterval(routesTimer);
     routesTimer = setInterval(() => loadRoutes().catch(() => {}), 5000);
   }
 
@@ -118,7 +125,9 @@
     if (!missing && e.status !== 401) { show(errorId || 'console-error', e.message); }
   }
 
-  function panelLoaded(panel) {
+  /** Shows a panel's content; errorId, when given, is a load error to clear (not one an action showed). */
+  function panelLoaded(panel, errorId) {
+    if (errorId) { show(errorId, null); }
     panel.querySelector('.unavailable').hidden = true;
     panel.querySelector('.available').hidden = false;
   }
@@ -373,8 +382,11 @@
     const load = ++usageLoad;
     let totals;
     let series;
+    let note;
     try {
-      totals = (await api('GET', '/admin/usage?group_by=' + by + '&from=' + from)).data || [];
+      const grouped = await api('GET', '/admin/usage?group_by=' + by + '&from=' + from);
+      totals = grouped.data || [];
+      note = grouped.note;
       totals.sort((a, b) => metric.of(b) - metric.of(a) || String(a[by]).localeCompare(String(b[by])));
       const shown = totals.slice(0, MAX_SERIES);
       series = await Promise.all(shown.map(async (t) => ({
@@ -387,7 +399,7 @@
       return;
     }
     if (load !== usageLoad || !token) { return; } // a newer load started meanwhile, or signed out
-    panelLoaded(panel);
+    panelLoaded(panel, 'console-error');
     const dayList = [];
     for (let i = 0; i < days; i++) {
       dayList.push(utcDay(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - days + 1 + i))));
@@ -396,6 +408,10 @@
       name: s.name, color: PALETTE[i],
       values: Object.fromEntries(s.days.map((d) => [String(d.day).slice(0, 10), metric.of(d)])),
     })), metric, by);
+    if (totals.length > MAX_SERIES) {
+      $('chart-caption').textContent += ' (the ' + MAX_SERIES + ' largest of ' + totals.length + ' shown; all in the table)';
+    }
+    show('usage-note', note ? String(note) : null);
     $('usage-group').textContent = { tenant: 'Tenant', model: 'Model', key: 'Key' }[by];
     $('usage-table').tBodies[0].replaceChildren(...totals.map((t) => el('tr', {},
       el('td', { text: seriesName(t, by) }), el('td', { text: num(t.requests) }), el('td', { text: num(t.prompt_tokens) }),
@@ -476,7 +492,16 @@
   const BREAKER = { closed: 'closed', half_open: 'half-open (probing)', open: 'open' };
 
   async function loadRoutes() {
-    const body = await api('GET', '/admin/routes');
+    let body;
+    try {
+      body = await api('GET', '/admin/routes');
+    } catch (e) {
+      if (token && (e.status === 404 || e.status === 503)) {
+        $('models').replaceChildren(el('p', { class: 'muted', text: 'Deployments are not available on this node: '
+          + e.message }));
+      }
+      throw e;
+    }
     if (!token) { return; }
     const models = body.models || {};
     served = Object.keys(models);
