@@ -1,5 +1,6 @@
 package io.switchboard.monitoring;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -138,10 +139,11 @@ public final class MonitoringVerticle extends VerticleBase {
 
   /** Adds each deployment's circuit breaker state ("closed", "half_open", "open") where this node calls it. */
   private JsonObject withBreakers(JsonObject routes) {
-    for (String model : routes.getJsonObject("models", new JsonObject()).fieldNames()) {
-      for (Object d : routes.getJsonObject("models").getJsonObject(model).getJsonArray("deployments", new JsonArray())) {
+    JsonObject models = routes.getJsonObject("models", new JsonObject());
+    for (String model : models.fieldNames()) {
+      for (Object d : models.getJsonObject(model).getJsonArray("deployments", new JsonArray())) {
         JsonObject deployment = (JsonObject) d;
-        io.micrometer.core.instrument.Gauge state = registry.find("switchboard.circuit.state")
+        Gauge state = registry.find("switchboard.circuit.state")
           .tag("deployment", deployment.getString("id")).gauge();
         if (state != null) {
           deployment.put("breaker", switch ((int) state.value()) {
