@@ -166,6 +166,10 @@ const scenarios = {
     check(true, 'a deployment whose upstream is down shows its breaker open: '
       + JSON.stringify(await row('broken').innerText()));
 
+    const state = (await admin('GET', '/admin/routes')).body.models;
+    check(state.broken.deployments[0].breaker === 'open' && state['switchboard-simulator'].deployments[0].breaker === 'closed',
+      '/admin/routes says each deployment\'s breaker state: ' + JSON.stringify(state.broken.deployments[0]));
+
     // degrade switchboard-simulator to sim-backup with the switch
     await card('switchboard-simulator').getByLabel('Degrade switchboard-simulator to').selectOption('sim-backup');
     await card('switchboard-simulator').getByRole('button', { name: 'Degrade switchboard-simulator' }).click();
