@@ -42,11 +42,20 @@ for port in 8080 8081 8091 9090; do
   if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
 done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
-# measure NAME MODE URL: req/s, p50 and p99 of one closed-loop wrk run
+# cpu_ticks PID...: user + system CPU ticks the processes have used so far (all their threads)
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+tck=$(getconf CLK_TCK)
+# measure NAME MODE URL PID...: req/s, p50 and p99 of one closed-loop wrk run, and the CPU time the target's own
+# processes (the PIDs) spent per request: unlike req/s, that figure barely moves when something else shares the core
 measure() {
-  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "perf/overhead/$2-static.lua" "$3" | awk -v name="$1" -v mode="$2" '
+  local name=$1 mode=$2 url=$3; shift 3
+  local before; before=$(cpu_ticks "$@")
+  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "perf/overhead/$mode-static.lua" "$url" > "$run/wrk.out"
+  local used=$(( $(cpu_ticks "$@") - before ))
+  awk -v name="$name" -v mode="$mode" -v used="$used" -v tck="$tck" -v secs="$secs" '
     $1 == "50%" {p50 = $2} $1 == "99%" {p99 = $2} /Requests\/sec/ {rps = $2} /Non-2xx|Socket errors/ {bad = bad " " $0}
-    END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s%s\n", name, mode, rps, p50, p99, bad}' | tee -a "$out"
+    END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s  cpu %7.1f us/req%s\n", name, mode, rps, p50, p99,
+      (rps > 0 ? used / tck * 1e6 / (rps * secs) : 0), bad}' "$run/wrk.out" | tee -a "$out"
 }
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/vs-nginx-upstream.log 2>&1 &
 upstream=$!
@@ -60,8 +69,9 @@ done
 for round in $(seq 1 "$rounds"); do
   echo "-- round $round"
   for mode in json sse; do
-    measure direct "$mode" http://127.0.0.1:8091/v1/chat/completions
-    measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions
+    measure direct "$mode" http://127.0.0.1:8091/v1/chat/completions "$upstream"
+    # shellcheck disable=SC2046 # the master and its workers, one word each
+    measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions $(cat "$run/nginx.pid") $(pgrep -P "$(cat "$run/nginx.pid")")
   done
   for spec in "$@"; do
     jar=${spec%%:*}; conf=perf/gateway.yaml
@@ -77,16 +87,17 @@ for round in $(seq 1 "$rounds"); do
       done
     done
     for mode in json sse; do
-      measure "$(basename "$jar")" "$mode" http://127.0.0.1:8080/v1/chat/completions
+      measure "$(basename "$jar")$([ "$conf" != perf/gateway.yaml ] && echo ":$(basename "$conf" .yaml)")" "$mode" \
+        http://127.0.0.1:8080/v1/chat/completions "$gw"
     done
     kill "$gw"; wait "$gw" 2>/dev/null || true; gw=""
   done
 done
 echo "-- medians over $rounds round(s); ratio = req/s / nginx's"
-awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; order[key] = NR}
+awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; cpu[key] = cpu[key] " " $10; order[key] = NR}
   function median(list,   a, n, i, j, t) { n = split(list, a, " ")
     for (i = 1; i <= n; i++) { sub(/ms$/, "", a[i]); if (a[i] ~ /us$/) { sub(/us$/, "", a[i]); a[i] /= 1000 } else if (a[i] ~ /s$/) { sub(/s$/, "", a[i]); a[i] *= 1000 } }
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return a[int((n + 1) / 2)] }
   END { for (k in rps) { split(k, km, " "); nginx[km[2]] = (km[1] == "nginx") ? median(rps[k]) : nginx[km[2]] }
-    for (k in rps) { split(k, km, " "); r = median(rps[k]); printf "%-28s %-4s %10.0f req/s  ratio %.2f  p50 %.2f ms  p99 %.2f ms\n", km[1], km[2], r, r / nginx[km[2]], median(p50[k]), median(p99[k]) } }' "$out" | sort -k2,2 -k3,3nr
+    for (k in rps) { split(k, km, " "); r = median(rps[k]); printf "%-28s %-4s %10.0f req/s  ratio %.2f  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req\n", km[1], km[2], r, r / nginx[km[2]], median(p50[k]), median(p99[k]), median(cpu[k]) } }' "$out" | sort -k2,2 -k3,3nr

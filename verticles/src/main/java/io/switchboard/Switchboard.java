@@ -129,8 +129,13 @@ public final class Switchboard {
     // one event loop per core: every verticle's instances share them, so a turn's hops to the single-instance
     // verticles cross fewer threads (on one core, none), and a hop on the same loop is an enqueue, not a wake-up
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true);
+    // Vert.x's event bus and HTTP client meters are looked up in the registry on every message and every upstream
+    // call (stream chunks included): off unless asked for; switchboard_upstream_* counts the upstream calls
     if (!config.management().eventBusMetrics()) {
       metrics.addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
+    }
+    if (!config.management().httpClientMetrics()) {
+      metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT);
     }
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.server().eventLoopCount())
       .setMetricsOptions(metrics);

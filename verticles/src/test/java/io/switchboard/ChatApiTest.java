@@ -264,6 +264,13 @@ class ChatApiTest {
     String text = metrics.body();
     assertTrue(text.contains("switchboard_chat_requests_seconds_count{model=\"switchboard-simulator\""), text);
     assertTrue(text.contains("vertx_http_server_requests_total"), "Vert.x's own metrics are exported");
+    assertFalse(text.contains("vertx_http_client_") || text.contains("vertx_eventbus_"),
+      "Vert.x's per-call client and event bus meters are off by default");
+    assertTrue(text.contains("switchboard_upstream_requests_seconds_count{deployment=\"switchboard-simulator.0\","
+      + "model=\"switchboard-simulator\",outcome=\"ok\"}"), "upstream calls are counted per deployment: " + text);
+    assertTrue(text.contains("switchboard_upstream_requests_seconds_bucket{deployment=\"switchboard-simulator.0\""),
+      "as a histogram, for p95/p99 in Prometheus");
+    assertTrue(text.contains("switchboard_upstream_ttft_seconds_count{deployment=\"switchboard-simulator.0\""));
     assertTrue(text.contains("switchboard_circuit_state{deployment=\"sim-broken.0\""), "breaker state is a metric");
     assertFalse(text.contains(ACME_KEY) || text.contains("gpt-17"), "no keys, no client-invented labels");
     JsonObject health = new JsonObject(Http.get(node.managementUrl() + "/health").body());

@@ -91,7 +91,9 @@ class ClusterTest {
     String frontMetrics = Http.get("http://127.0.0.1:" + front.managementPort + "/metrics").body();
     String backMetrics = Http.get("http://127.0.0.1:" + back.managementPort + "/metrics").body();
     assertFalse(frontMetrics.contains("switchboard_circuit_state"), "the front node calls no upstream");
-    assertTrue(frontMetrics.contains("vertx_eventbus"), "event bus metrics are exported");
+    assertFalse(frontMetrics.contains("switchboard_upstream_requests_seconds"), "nor counts upstream calls");
+    assertTrue(backMetrics.contains("switchboard_upstream_requests_seconds_count{deployment=\"switchboard-simulator.0\""),
+      "the node that called the upstream counts the call");
     assertTrue(backMetrics.contains("switchboard_circuit_state{deployment=\"switchboard-simulator.0\""));
     JsonObject health = new JsonObject(Http.get("http://127.0.0.1:" + front.managementPort + "/health").body());
     assertTrue(health.getBoolean("clustered"));

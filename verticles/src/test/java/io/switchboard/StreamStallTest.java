@@ -28,6 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class StreamStallTest {
   private static final long IDLE_MILLIS = 400;
+  /** upstream-brief's whole-call limit: more than the idle time, less than the paced stream's ~1 s. */
+  private static final long TOTAL_MILLIS = 600;
   private static final Vertx UPSTREAM = Vertx.vertx();
   private static HttpServer server;
   private static TestNode node;
@@ -51,9 +53,12 @@ class StreamStallTest {
       model_list:
         - {model_name: upstream, provider: openai, api_base: "http://127.0.0.1:%d/v1", api_key: test-key-0123456789,
            idle_timeout_ms: %d}
+        - {model_name: upstream-brief, provider: openai, api_base: "http://127.0.0.1:%d/v1",
+           api_key: test-key-0123456789, idle_timeout_ms: %d, timeout_ms: %d}
       routes:
         - {model_name: upstream, num_retries: 0}
-      """.formatted(server.actualPort(), IDLE_MILLIS));
+        - {model_name: upstream-brief, num_retries: 0}
+      """.formatted(server.actualPort(), IDLE_MILLIS, server.actualPort(), IDLE_MILLIS, TOTAL_MILLIS));
     url = node.baseUrl() + "/v1/chat/completions";
   }
 
@@ -70,7 +75,11 @@ class StreamStallTest {
   }
 
   private static String body(String text) {
-    return new JsonObject().put("model", "upstream").put("stream", true).put("messages", new JsonArray()
+    return body("upstream", text);
+  }
+
+  private static String body(String model, String text) {
+    return new JsonObject().put("model", model).put("stream", true).put("messages", new JsonArray()
       .add(new JsonObject().put("role", "user").put("content", text))).encode();
   }
 
@@ -79,8 +88,12 @@ class StreamStallTest {
   }
 
   private static List<Event> stream(String text) {
+    return stream("upstream", text);
+  }
+
+  private static List<Event> stream(String model, String text) {
     long start = System.nanoTime();
-    HttpResponse<Stream<String>> response = Http.postLines(url, body(text));
+    HttpResponse<Stream<String>> response = Http.postLines(url, body(model, text));
     assertEquals(200, response.statusCode());
     List<Event> events = new ArrayList<>();
     response.body().filter(line -> line.startsWith("data: "))
@@ -116,5 +129,17 @@ class StreamStallTest {
     long silence = errors.get(0).atMillis() - lastText.atMillis();
     assertTrue(silence >= IDLE_MILLIS - 20 && silence < IDLE_MILLIS + 1_500,
       "the error came once the idle time had passed after the last chunk: " + silence + " ms");
+  }
+
+  @Test
+  void a_stream_that_keeps_coming_still_ends_at_the_whole_call_limit() {
+    List<Event> events = stream("upstream-brief", "paced");
+    List<Event> errors = events.stream().filter(e -> e.data().contains("\"error\"")).toList();
+    assertEquals(1, errors.size(), "one error event: " + events);
+    String message = new JsonObject(errors.get(0).data()).getJsonObject("error").getString("message");
+    assertTrue(message.contains("did not finish within " + TOTAL_MILLIS + " ms"), message);
+    assertTrue(events.indexOf(errors.get(0)) >= 3, "chunks came first, each within the idle time: " + events);
+    assertTrue(errors.get(0).atMillis() >= TOTAL_MILLIS - 20 && errors.get(0).atMillis() < TOTAL_MILLIS + 1_500,
+      "the error came at the limit: " + errors.get(0).atMillis() + " ms");
   }
 }

@@ -197,7 +197,7 @@ public final class ChatPipeline {
       }
       return cache.lookup(key, policy, System.currentTimeMillis() + turn.timeoutMillis()).compose(lookup ->
         lookup.hit() != null ? Future.succeededFuture(replay(turn, request, prompt, sink, lookup.hit()))
-          : routed(turn, request, prompt, sink, lookup.flight(), MISS));
+          : leading(turn, request, prompt, sink, lookup.flight()));
     });
   }
 
@@ -217,6 +217,20 @@ public final class ChatPipeline {
       ApiError error = ApiError.from(outcome.cause());
       spend.record(new TurnRecord(Instant.now(), turn.requestId(), keyId, keyAlias, turn.tenant(), turn.chat().model(),
         null, null, 0, latency, error.status(), false, TurnRecord.refusal(error)));
+    }
+  }
+
+  /**
+   * A miss this turn leads: whatever goes wrong before routing has it (a throw included) fails the flight at once,
+   * so the turns waiting for it ask again instead of waiting out their deadline.
+   */
+  private Future<Answer> leading(ChatTurn turn, ChatRequest request, Prompt prompt, StreamSink sink,
+                                 ResponseCache.Flight flight) {
+    try {
+      return routed(turn, request, prompt, sink, flight, MISS);
+    } catch (RuntimeException e) {
+      flight.failed();
+      throw e;
     }
   }
 

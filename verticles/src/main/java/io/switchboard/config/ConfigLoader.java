@@ -132,7 +132,8 @@ public final class ConfigLoader {
     }
     var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
       node.integer("port", 9090, 0, 65535), token, node.number("header_read_timeout_ms", 10_000, 100, 600_000),
-      node.number("idle_timeout_ms", 60_000, 100, 86_400_000), node.bool("event_bus_metrics", true));
+      node.number("idle_timeout_ms", 60_000, 100, 86_400_000), node.bool("event_bus_metrics", false),
+      node.bool("http_client_metrics", false));
     node.rejectUnknownKeys();
     return management;
   }

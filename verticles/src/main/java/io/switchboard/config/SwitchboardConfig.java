@@ -58,9 +58,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param headerReadTimeoutMillis, idleTimeoutMillis as for {@link Server}
    * @param eventBusMetrics   whether Vert.x's own event bus meters ({@code vertx_eventbus_*}) are kept: they are
    *                          updated on every message, stream chunks included
+   * @param httpClientMetrics whether Vert.x's own HTTP client meters ({@code vertx_http_client_*}, per upstream
+   *                          host) are kept; {@code switchboard_upstream_*} covers every deployment without them
    */
   public record Management(String host, int port, String adminToken, long headerReadTimeoutMillis,
-                           long idleTimeoutMillis, boolean eventBusMetrics) {
+                           long idleTimeoutMillis, boolean eventBusMetrics, boolean httpClientMetrics) {
     @Override
     public String toString() {
       return "Management[host=" + host + ", port=" + port + ", admin=" + (adminToken != null) + "]";

@@ -33,6 +33,8 @@ final class SseTurn extends StreamSink {
    */
   private Buffer pending;
   private boolean pendingOwned;
+  /** The headers are set (they go out with the first write, which a held burst delays past its first chunks). */
+  private boolean headersSet;
 
   /** @param withMemory the turn names a conversation: the memory header says whether it was used */
   SseTurn(HttpServerResponse response, FlowGate gate, boolean includeUsage, boolean withMemory) {
@@ -53,7 +55,7 @@ final class SseTurn extends StreamSink {
     if (response.closed() || chunk.has(StreamChunk.USAGE_ONLY) && !includeUsage) {
       return; // the gateway always asks for usage; the client sees it only when it asked too
     }
-    if (!response.headWritten() && chunk.deployment() != null) {
+    if (!headersSet && chunk.deployment() != null) {
       response.putHeader("x-switchboard-deployment", chunk.deployment());
     }
     startIfNeeded();
@@ -110,7 +112,8 @@ final class SseTurn extends StreamSink {
   }
 
   private void startIfNeeded() {
-    if (!response.headWritten()) {
+    if (!headersSet && !response.headWritten()) {
+      headersSet = true;
       response.setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")

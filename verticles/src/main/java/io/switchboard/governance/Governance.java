@@ -14,9 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,8 +128,12 @@ public final class Governance {
     Future<Void> listening = vertx.eventBus().<JsonObject>consumer(CHANGED, message -> changed(message.body()))
       .completion();
     vertx.setPeriodic(TENANT_REFRESH_MILLIS, t -> refreshTenants());
-    Future<?> warm = redis == null ? Future.succeededFuture()
-      : redis.send(Request.cmd(Command.PING)).otherwise(failure -> {
+    if (vertx.isClustered() && !settings.shared()) {
+      LOG.warn("governance.store is memory on a clustered node: admin-API keys and limit counters are this node's "
+        + "own (each node counts its own limits); use governance.store: redis to share them");
+    }
+    Future<?> warm = shared == null ? Future.succeededFuture()
+      : shared.load().otherwise(failure -> {
         LOG.warn("governance: Redis at start-up did not answer ({}); limits go by on_redis_down: {}",
           failure.getMessage(), settings.onRedisDown());
         return null;

@@ -2,7 +2,6 @@ package io.switchboard.governance;
 
 import io.switchboard.bus.ApiError;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -49,11 +48,9 @@ public final class KeysAdmin {
     }
   }
 
-  private final Vertx vertx;
   private final Governance governance;
 
-  public KeysAdmin(Vertx vertx, Governance governance) {
-    this.vertx = vertx;
+  public KeysAdmin(Governance governance) {
     this.governance = governance;
   }
 

@@ -125,9 +125,10 @@ final class RedisCounters implements Counters {
     this.guard = RedisConversationStore.guard(vertx, "limits", redis, deadlineMillis);
   }
 
-  /** Whether the guard keeps calls away from Redis (it answered nothing lately). */
-  boolean unreachable() {
-    return guard.isOpen();
+  /** Loads both scripts (once, at start-up), so the first turns do not pay for a NOSCRIPT and a compile. */
+  Future<Void> load() {
+    return redis.batch(List.of(Request.cmd(Command.SCRIPT).arg("LOAD").arg(ADMIT),
+      Request.cmd(Command.SCRIPT).arg("LOAD").arg(SETTLE))).mapEmpty();
   }
 
   @Override

@@ -20,6 +20,11 @@ public record VirtualKey(String id, String hash, String hint, String alias, Stri
     metadata = metadata == null ? new JsonObject() : metadata.copy();
   }
 
+  @Override
+  public String toString() {
+    return "VirtualKey[id=" + id + ", alias=" + alias + ", tenant=" + tenant + "]";
+  }
+
   public Caller caller() {
     return new Caller(id, alias, tenant, priority, models, limits, expires == null ? 0 : expires.toEpochMilli(), hash);
   }

@@ -79,13 +79,14 @@ public final class InferenceProxyVerticle extends VerticleBase {
       Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers,
         registry);
       CircuitBreaker breaker = breaker(deployment);
+      UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
       registrations.add(deployment.embedding()
         ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
           message -> embeddings.serve(deployment, upstream, breaker, message))
         : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-          message -> serve(deployment, upstream, breaker, message)));
+          message -> serve(deployment, upstream, breaker, meters, message)));
     }
     Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + embeddings.inflight())
       .description("Turns with an upstream call in flight on this node").register(registry);
@@ -144,7 +145,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     };
   }
 
-  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<ChatRequest> message) {
+  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, UpstreamMeters meters,
+                     Message<ChatRequest> message) {
     ChatRequest request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
@@ -155,17 +157,23 @@ public final class InferenceProxyVerticle extends VerticleBase {
     breaker.<ChatResult>execute(() -> call.run(upstream))
       .onComplete(outcome -> {
         call.end();
+        long nanos = System.nanoTime() - call.startNanos;
+        if (call.firstTokenNanos != 0) {
+          meters.firstToken(call.firstTokenNanos - call.startNanos);
+        }
         List<Call> sameTurn = calls.get(request.requestId());
         if (sameTurn != null && sameTurn.remove(call) && sameTurn.isEmpty()) {
           calls.remove(request.requestId());
         }
         if (outcome.succeeded()) {
+          meters.succeeded(nanos);
           // a stream's answer went to the inbox already: routing needs only how it went, not the message again
           message.reply(request.stream() ? outcome.result().withoutMessage()
             : outcome.result().withStreamFacts(0, call.firstTokenMillis()));
           return;
         }
         BusFailure failure = call.failure(outcome.cause());
+        meters.failed(failure.error(), nanos);
         if (!failure.error().is(ApiError.Kind.CANCELLED)) {
           LOG.info("request {} attempt {} on deployment {} failed after {} chunks: {} {}", request.requestId(),
             request.attempt(), deployment.id(), failure.chunksSent(), failure.error().status(),
@@ -196,8 +204,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private final long startNanos = System.nanoTime();
     private long firstTokenNanos;
     private int seq;
-    private long totalTimer = -1;
-    private long gapTimer = -1;
+    /** The one timer that watches the call's deadlines (see {@link #watch}); -1 when none is set. */
+    private long watchTimer = -1;
+    private long totalMillis;
+    private long firstTokenMillis;
     /** When the last chunk came (System.nanoTime). */
     private long lastHeardNanos;
     private Boolean granted;
@@ -215,10 +225,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
 
     Future<ChatResult> run(Upstream upstream) {
-      long total = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
-      totalTimer = vertx.setTimer(total, t -> stop(timeout("The model did not finish within " + total + " ms.")));
-      long firstToken = Math.min(total, deployment.firstTokenTimeoutMillis());
-      gapTimer = vertx.setTimer(firstToken, t -> stop(timeout("The model sent nothing within " + firstToken + " ms.")));
+      totalMillis = Math.min(request.timeoutMillis(), deployment.timeoutMillis());
+      firstTokenMillis = Math.min(totalMillis, deployment.firstTokenTimeoutMillis());
+      // no deadline can come before the earliest of these: a stall is counted from a chunk, which comes after now
+      watch(Math.min(firstTokenMillis, deployment.idleTimeoutMillis()));
       upstream.call(request, this::chunk, cancel).onComplete(result -> {
         if (result.failed()) {
           outcome.tryFail(result.cause());
@@ -241,40 +251,58 @@ public final class InferenceProxyVerticle extends VerticleBase {
       }
     }
 
-    /** The client fell behind (or caught up): no stall timer while we are the ones not reading. */
+    /** The client fell behind (or caught up): a stall is not counted while we are the ones not reading. */
     void flow(boolean paused) {
       cancel.flow(paused);
-      vertx.cancelTimer(gapTimer);
-      gapTimer = -1;
       if (!paused && !outcome.future().isComplete()) {
-        lastHeardNanos = System.nanoTime();
-        watchGap(deployment.idleTimeoutMillis());
+        lastHeardNanos = System.nanoTime(); // the stall clock starts again, and may end before the timer set
+        vertx.cancelTimer(watchTimer);
+        check();
       }
     }
 
     /**
-     * The stall watch: one timer for a whole idle period, not one per chunk. A chunk only notes when it came; when
-     * the timer fires it ends the call if nothing came for the idle time, or waits for the rest of it.
+     * The call's three deadlines — the whole call, the first chunk, a stall between chunks (not while the client
+     * makes us wait) — watched by one timer at a time, not one each nor one per chunk. A chunk only notes when it
+     * came; when the timer fires, {@link #check} ends the call if a deadline passed, or sets it for the next one.
      */
-    private void watchGap(long delayMillis) {
-      gapTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
-        gapTimer = -1;
-        if (outcome.future().isComplete() || cancel.paused()) {
-          return;
-        }
-        long idle = deployment.idleTimeoutMillis();
-        long quietMillis = (System.nanoTime() - lastHeardNanos) / 1_000_000;
-        if (quietMillis >= idle) {
-          stop(timeout("The model's stream stalled for " + idle + " ms."));
-        } else {
-          watchGap(idle - quietMillis);
-        }
+    private void watch(long delayMillis) {
+      watchTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
+        watchTimer = -1;
+        check();
       });
     }
 
+    private void check() {
+      if (outcome.future().isComplete()) {
+        return;
+      }
+      long elapsed = (System.nanoTime() - startNanos) / 1_000_000;
+      if (elapsed >= totalMillis) {
+        stop(timeout("The model did not finish within " + totalMillis + " ms."));
+        return;
+      }
+      long next = totalMillis - elapsed;
+      if (firstTokenNanos == 0) {
+        if (elapsed >= firstTokenMillis) {
+          stop(timeout("The model sent nothing within " + firstTokenMillis + " ms."));
+          return;
+        }
+        next = Math.min(next, firstTokenMillis - elapsed);
+      } else if (!cancel.paused()) {
+        long idle = deployment.idleTimeoutMillis();
+        long quiet = (System.nanoTime() - lastHeardNanos) / 1_000_000;
+        if (quiet >= idle) {
+          stop(timeout("The model's stream stalled for " + idle + " ms."));
+          return;
+        }
+        next = Math.min(next, idle - quiet);
+      }
+      watch(next);
+    }
+
     void end() {
-      vertx.cancelTimer(totalTimer);
-      vertx.cancelTimer(gapTimer);
+      vertx.cancelTimer(watchTimer);
     }
 
     private void chunk(Buffer data, String text, int flags) {
@@ -283,11 +311,6 @@ public final class InferenceProxyVerticle extends VerticleBase {
       }
       lastHeardNanos = System.nanoTime();
       if (firstTokenNanos == 0) {
-        vertx.cancelTimer(gapTimer); // the first-token timer
-        gapTimer = -1;
-        if (!cancel.paused()) {
-          watchGap(deployment.idleTimeoutMillis());
-        }
         firstTokenNanos = lastHeardNanos;
         if (granted == null) {
           askForGrant();

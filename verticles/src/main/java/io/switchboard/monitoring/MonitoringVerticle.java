@@ -71,7 +71,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .handler(this::degrade);
     router.delete("/admin/models/:model/degrade").handler(this::degrade);
     router.delete("/admin/cache").handler(this::flushCache);
-    new KeysAdmin(vertx, governance).mount(router);
+    new KeysAdmin(governance).mount(router);
     router.get("/admin/usage").handler(new UsageApi(spend)::usage);
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {

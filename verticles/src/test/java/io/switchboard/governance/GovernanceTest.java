@@ -320,4 +320,87 @@ class GovernanceTest {
     assertEquals("rate_limit_exceeded", code(full));
     assertTrue(Long.parseLong(header(full, "retry-after")) >= 1);
   }
+
+  @Test
+  void a_sockjs_client_signs_in_with_an_admin_key_and_hears_its_refusal_as_an_error_event() throws Exception {
+    HttpResponse<String> created = admin("POST", node.managementUrl() + "/admin/keys",
+      new JsonObject().put("key_alias", "bridge").put("rpm_limit", 1));
+    String secret = new JsonObject(created.body()).getString("key");
+    java.util.concurrent.BlockingQueue<JsonObject> heard = new java.util.concurrent.LinkedBlockingQueue<>();
+    io.vertx.core.http.WebSocket socket = sockets.connect(node.apiPort, "127.0.0.1", "/eventbus/websocket")
+      .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    socket.handler(data -> heard.add(new JsonObject(data.toString()))); // raw SockJS may write binary frames
+    try {
+      socket.writeTextMessage(new JsonObject().put("type", "send").put("address", "switchboard.client.auth")
+        .put("headers", new JsonObject().put("authorization", "Bearer sk-sb-not-a-key")).put("replyAddress", "a0")
+        .put("body", new JsonObject()).encode());
+      assertEquals("err", poll(heard).getString("type"), "an unknown key is refused");
+      socket.writeTextMessage(new JsonObject().put("type", "send").put("address", "switchboard.client.auth")
+        .put("headers", new JsonObject().put("authorization", "Bearer " + secret)).put("replyAddress", "a1")
+        .put("body", new JsonObject()).encode());
+      JsonObject signedIn = poll(heard);
+      assertEquals("a1", signedIn.getString("address"), signedIn.encode());
+      String stream = signedIn.getJsonObject("body").getString("stream_address");
+      socket.writeTextMessage(new JsonObject().put("type", "register").put("address", stream).encode());
+      for (String reply : List.of("c1", "c2")) {
+        socket.writeTextMessage(new JsonObject().put("type", "send").put("address", "switchboard.client.chat")
+          .put("replyAddress", reply).put("body", new JsonObject().put("model", "switchboard-simulator")
+            .put("message", "hi")).encode());
+        JsonObject event;
+        do {
+          event = poll(heard);
+        } while (!stream.equals(event.getString("address")) || "delta".equals(event.getJsonObject("body")
+          .getString("type")));
+        if (reply.equals("c1")) {
+          assertEquals("done", event.getJsonObject("body").getString("type"), event.encode());
+        } else {
+          assertEquals("error", event.getJsonObject("body").getString("type"), event.encode());
+          assertEquals("rate_limit_exceeded", event.getJsonObject("body").getJsonObject("error").getString("code"));
+        }
+      }
+    } finally {
+      socket.close();
+    }
+  }
+
+  private static JsonObject poll(java.util.concurrent.BlockingQueue<JsonObject> queue) throws InterruptedException {
+    JsonObject message = queue.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+    if (message == null) {
+      throw new AssertionError("nothing heard within 10 s");
+    }
+    return message;
+  }
+
+  @Test
+  void an_expired_key_is_refused() throws Exception {
+    java.time.Instant soon = java.time.Instant.now().plusMillis(1_500);
+    HttpResponse<String> created = admin("POST", node.managementUrl() + "/admin/keys",
+      new JsonObject().put("key_alias", "short-lived").put("expires", soon.toString()));
+    assertEquals(201, created.statusCode(), created.body());
+    String secret = new JsonObject(created.body()).getString("key");
+    assertEquals(200, chat(node.baseUrl(), secret, "switchboard-simulator").statusCode());
+    Thread.sleep(Math.max(0, soon.toEpochMilli() - System.currentTimeMillis()) + 50);
+    HttpResponse<String> expired = chat(node.baseUrl(), secret, "switchboard-simulator");
+    assertEquals(401, expired.statusCode(), expired.body());
+    assertEquals("invalid_api_key", code(expired));
+  }
+
+  @Test
+  void a_socket_signed_in_with_a_key_that_is_then_revoked_has_its_next_turn_refused() throws Exception {
+    JsonObject key = new JsonObject(admin("POST", node.managementUrl() + "/admin/keys",
+      new JsonObject().put("key_alias", "socket")).body());
+    try (ChatSocket socket = ChatSocket.connect(sockets, node.apiPort)) {
+      socket.send(new JsonObject().put("type", "auth").put("api_key", key.getString("key")));
+      assertEquals("ready", socket.next().getString("type"));
+      socket.send(new JsonObject().put("type", "chat").put("id", "t1").put("model", "switchboard-simulator")
+        .put("message", "hi"));
+      socket.next(m -> "t1".equals(m.getString("id")) && "done".equals(m.getString("type")));
+      assertEquals(200, admin("DELETE", node.managementUrl() + "/admin/keys/" + key.getString("id"), null)
+        .statusCode());
+      socket.send(new JsonObject().put("type", "chat").put("id", "t2").put("model", "switchboard-simulator")
+        .put("message", "hi"));
+      JsonObject error = socket.next(m -> "error".equals(m.getString("type")));
+      assertEquals("invalid_api_key", error.getJsonObject("error").getString("code"));
+    }
+  }
 }
