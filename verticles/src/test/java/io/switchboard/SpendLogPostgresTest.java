@@ -276,4 +276,20 @@ class SpendLogPostgresTest {
       orphan.close(); // gives up on the row after the shutdown deadline, and says so
     }
   }
+
+  @Test
+  void text_postgres_cannot_hold_does_not_hold_up_the_log() {
+    node.node().spend().record(new io.switchboard.governance.TurnRecord(java.time.Instant.now(), "nul-1", "key_1",
+      "al\u0000ias", "acme", "gpt-priced", null, null, 0, 1, 200, false, null));
+    assertEquals(200, ask(node, TestConfigs.ACME_KEY, "nul-2", "gpt-priced", "after it", false).statusCode());
+    awaitRows("nul-", 2);
+    try (Connection c = postgres.dataSource().getConnection();
+         PreparedStatement st = c.prepareStatement("SELECT key_alias FROM switchboard_spend WHERE request_id = 'nul-1'");
+         ResultSet rs = st.executeQuery()) {
+      assertTrue(rs.next());
+      assertEquals("alias", rs.getString(1), "NUL, which PostgreSQL's text refuses, left out");
+    } catch (SQLException e) {
+      throw new AssertionError(e);
+    }
+  }
 }

@@ -35,7 +35,8 @@ public final class Spend {
   private final SpendLog log;
   private final Set<String> tenants;
   private final Set<String> models;
-  private final Map<String, Meters> meters = new ConcurrentHashMap<>();
+  /** Tenant label, then model label: bounded by the config. */
+  private final Map<String, Map<String, Meters>> meters = new ConcurrentHashMap<>();
   private final Counter written;
   private final SwitchboardConfig.SpendLog settings;
 
@@ -92,8 +93,9 @@ public final class Spend {
       if (written != null) {
         written.increment();
       }
-      meters.computeIfAbsent(label(tenants, turn.tenant()) + '\u0000' + label(models, turn.model()),
-        this::meters).count(turn);
+      String tenant = label(tenants, turn.tenant());
+      meters.computeIfAbsent(tenant, t -> new ConcurrentHashMap<>())
+        .computeIfAbsent(label(models, turn.model()), model -> new Meters(registry, tenant, model)).count(turn);
     } catch (RuntimeException e) {
       LOG.warn("request {}: spend not recorded ({})", turn.requestId(), e.toString());
     }
@@ -106,11 +108,6 @@ public final class Spend {
 
   private static String label(Set<String> known, String value) {
     return known.contains(value) ? value : OTHER;
-  }
-
-  private Meters meters(String key) {
-    int split = key.indexOf('\u0000');
-    return new Meters(registry, key.substring(0, split), key.substring(split + 1));
   }
 
   /** One tenant and model's counters, looked up once. */

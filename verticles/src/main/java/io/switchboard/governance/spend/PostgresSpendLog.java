@@ -71,6 +71,7 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
   private volatile List<TurnRecord> pending;
   private boolean writing;
   private volatile boolean tableReady;
+  private Future<Void> creating;
   private boolean down;
 
   public PostgresSpendLog(SwitchboardConfig.SpendLog settings, MeterRegistry registry) {
@@ -168,10 +169,20 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
         }
       } else {
         failures.increment();
-        if (outcome.cause() instanceof PgException pg && "42P01".equals(pg.getSqlState())) {
+        String state = outcome.cause() instanceof PgException pg ? pg.getSqlState() : null;
+        if ("42P01".equals(state)) {
           tableReady = false; // dropped under us: created again on the next try
         }
-        outage(outcome.cause());
+        if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
+          // the database refuses these rows themselves (a data or integrity error): trying again cannot help, and
+          // would hold every row behind them
+          pending = null;
+          dropped.increment(rows.size());
+          LOG.error("spend log: PostgreSQL refused a batch of {} rows ({}); they are dropped", rows.size(),
+            outcome.cause().getMessage());
+        } else {
+          outage(outcome.cause());
+        }
       }
     });
   }
@@ -199,11 +210,20 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
     }
   }
 
-  private Future<Void> ensureTable() {
+  /** The table, made once: concurrent CREATE TABLE IF NOT EXISTS can collide, so callers share one attempt. */
+  private synchronized Future<Void> ensureTable() {
     if (tableReady) {
       return Future.succeededFuture();
     }
-    return pool.query(DDL).execute().onSuccess(r -> tableReady = true).mapEmpty();
+    if (creating == null) {
+      creating = pool.query(DDL).execute().<Void>mapEmpty().andThen(outcome -> {
+        synchronized (this) {
+          tableReady = outcome.succeeded();
+          creating = null;
+        }
+      });
+    }
+    return creating;
   }
 
   private static Tuple columns(List<TurnRecord> rows) {
@@ -227,12 +247,12 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
     for (int i = 0; i < n; i++) {
       TurnRecord row = rows.get(i);
       time[i] = OffsetDateTime.ofInstant(row.time(), ZoneOffset.UTC);
-      requestId[i] = row.requestId();
-      keyId[i] = row.keyId();
-      keyAlias[i] = row.keyAlias();
-      tenant[i] = row.tenant();
-      model[i] = row.model();
-      deployment[i] = row.deployment();
+      requestId[i] = text(row.requestId());
+      keyId[i] = text(row.keyId());
+      keyAlias[i] = text(row.keyAlias());
+      tenant[i] = text(row.tenant());
+      model[i] = text(row.model());
+      deployment[i] = text(row.deployment());
       prompt[i] = row.promptTokens();
       completion[i] = row.completionTokens();
       cached[i] = row.cachedTokens();
@@ -246,6 +266,11 @@ public final class PostgresSpendLog extends VerticleBase implements SpendLog {
     return Tuple.tuple().addValue(time).addValue(requestId).addValue(keyId).addValue(keyAlias).addValue(tenant)
       .addValue(model).addValue(deployment).addValue(prompt).addValue(completion).addValue(cached)
       .addValue(reasoning).addValue(cost).addValue(latency).addValue(status).addValue(cacheHit).addValue(refusal);
+  }
+
+  /** PostgreSQL's text cannot hold NUL (it would refuse the whole batch). */
+  private static String text(String value) {
+    return value == null || value.indexOf('\u0000') < 0 ? value : value.replace("\u0000", "");
   }
 
   /** Summed in PostgreSQL: every node's rows (those still queued on a node are not in yet). */
