@@ -73,6 +73,7 @@
       if (e.status >= 500) { return signedIn(candidate); }
       token = null;
       sessionStorage.removeItem(TOKEN);
+      $('signin').hidden = false;
       show('signin-error', e.status === 401 ? 'The node refused this admin token.'
         : e.status === 403 ? e.message : 'Could not sign in: ' + e.message);
       $('admin-token').focus();
@@ -568,5 +569,9 @@
     await loadRoutes().catch(() => {});
   }
 
-  if (token) { signIn(token); }
+  // back in the same tab: the kept token is tried again before anything is shown
+  if (token) {
+    $('signin').hidden = true;
+    signIn(token);
+  }
 })();
