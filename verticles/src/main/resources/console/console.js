@@ -90,7 +90,11 @@
     $('console').hidden = false;
     refreshAll();
     clearInterval(routesTimer);
-    routesTimer = setInterval(() => loadRoutes().catch(() => {}), 5000);
+    let ticks = 0;
+    routesTimer = setInterval(() => {
+      loadRoutes().catch(() => {});
+      if (++ticks % 6 === 0 && !document.hidden) { loadUsage(); } // usage every 30 s
+    }, 5000);
   }
 
   function signOut(message) {
