@@ -183,7 +183,7 @@ const scenarios = {
       'a chat call for it is now answered by sim-backup: ' + JSON.stringify(answer.body && answer.body.model));
 
     await card('switchboard-simulator').getByRole('button', { name: 'Restore switchboard-simulator' }).click();
-    await card('switchboard-simulator').getByText('Normal').waitFor();
+    await card('switchboard-simulator').getByText('Not degraded').waitFor();
     routes = await admin('GET', '/admin/routes');
     check(routes.body.models['switchboard-simulator'].degraded_to === null, 'restored: /admin/routes reports it normal');
     check((await chat(options.yamlKey)).body.model === 'switchboard-simulator', 'and its own deployment answers again');

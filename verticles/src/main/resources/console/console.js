@@ -537,7 +537,7 @@
       const others = served.filter((m) => m !== name);
       const select = el('select', { 'aria-label': 'Degrade ' + name + ' to', 'data-model': name },
         ...others.map((m) => el('option', { value: m, text: m })));
-      switchRow.append(el('span', { class: 'good status', text: 'Normal' }), el('span', { class: 'muted', text: '· degrade to' }), select,
+      switchRow.append(el('span', { class: 'good status', text: 'Not degraded' }), el('span', { class: 'muted', text: '· degrade to' }), select,
         el('button', { type: 'button', class: 'danger degrade-button', text: 'Degrade', 'aria-label': 'Degrade ' + name,
           disabled: others.length === 0 ? 'disabled' : null, onclick: () => degrade(name, select.value) }));
       if (keepFocus) { setTimeout(() => select.focus(), 0); }
