@@ -62,7 +62,6 @@ public final class Governance {
   }
 
   private final Vertx vertx;
-  private final SwitchboardConfig config;
   private final SwitchboardConfig.Governance settings;
   private final MeterRegistry registry;
   private final boolean authEnabled;
@@ -71,7 +70,6 @@ public final class Governance {
   private volatile Map<String, Tenant> adminTenants = Map.of();
   private final Set<String> tenantTags = new HashSet<>();
   private final Set<String> servedChatModels = new LinkedHashSet<>();
-  private final Redis redis;
   private final KeyStore store;
   private final RedisCounters shared;
   private final LocalCounters local = new LocalCounters();
@@ -87,7 +85,6 @@ public final class Governance {
 
   public Governance(Vertx vertx, SwitchboardConfig config, MeterRegistry registry) {
     this.vertx = vertx;
-    this.config = config;
     this.settings = config.governance();
     this.registry = registry;
     this.authEnabled = config.auth().enabled();
@@ -110,11 +107,10 @@ public final class Governance {
     this.fresh = Caffeine.newBuilder().maximumSize(100_000)
       .expireAfterWrite(Duration.ofMillis(Math.max(1, settings.keyCacheMillis()))).build();
     if (settings.shared()) {
-      this.redis = Redis.createClient(vertx, RedisConversationStore.options(settings.redisUrl()));
+      Redis redis = Redis.createClient(vertx, RedisConversationStore.options(settings.redisUrl()));
       this.store = new RedisKeyStore(vertx, redis);
       this.shared = new RedisCounters(vertx, redis, settings.redisTimeoutMillis());
     } else {
-      this.redis = null;
       this.store = new MemoryKeyStore();
       this.shared = null;
     }
@@ -141,10 +137,6 @@ public final class Governance {
     return Future.all(listening, warm).compose(x -> refreshTenants().otherwiseEmpty()).mapEmpty();
   }
 
-  public Future<Void> close() {
-    return redis == null ? Future.succeededFuture() : redis.close();
-  }
-
   /** The SockJS bridge's signed-in sockets (stream address → caller), shared by the node's connection instances. */
   public Map<String, Caller> bridgeCallers() {
     return bridgeCallers;
@@ -152,10 +144,6 @@ public final class Governance {
 
   public KeyStore store() {
     return store;
-  }
-
-  public SwitchboardConfig.Governance settings() {
-    return settings;
   }
 
   public boolean authEnabled() {
@@ -264,10 +252,6 @@ public final class Governance {
 
   public Map<String, Tenant> configTenants() {
     return configTenants;
-  }
-
-  public Map<String, Tenant> adminTenants() {
-    return adminTenants;
   }
 
   /** Whether the caller (its key's allow-list, and its tenant's) may call this public model. */

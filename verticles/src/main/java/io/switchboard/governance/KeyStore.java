@@ -26,6 +26,4 @@ public interface KeyStore {
   Future<Void> putTenant(Tenant tenant);
 
   Future<Boolean> deleteTenant(String name);
-
-  Future<Void> close();
 }

@@ -60,9 +60,4 @@ final class MemoryKeyStore implements KeyStore {
   public Future<Boolean> deleteTenant(String name) {
     return Future.succeededFuture(tenants.remove(name) != null);
   }
-
-  @Override
-  public Future<Void> close() {
-    return Future.succeededFuture();
-  }
 }

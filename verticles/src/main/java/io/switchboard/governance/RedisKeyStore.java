@@ -102,11 +102,6 @@ final class RedisKeyStore implements KeyStore {
     return send(Request.cmd(Command.HDEL).arg(TENANTS).arg(name)).map(n -> n.toLong() > 0);
   }
 
-  @Override
-  public Future<Void> close() {
-    return Future.succeededFuture(); // the client is the Governance's
-  }
-
   private Future<Response> send(Request request) {
     return guard.call(() -> redis.send(request));
   }

@@ -297,7 +297,12 @@ public final class RoutingVerticle extends VerticleBase {
         return;
       }
       long reserve = request instanceof ChatRequest chat ? governance.estimate(chat.messages(), chat.options()) : 0;
+      state.outstanding++; // holds its slot while the limit is checked, so max_concurrency still holds
       governance.admitDeployment(state.deployment.id(), reserve).onComplete(outcome -> {
+        state.outstanding--;
+        if (done || outcome.failed() || !outcome.result().admitted()) {
+          slotFreed(state.deployment.modelName());
+        }
         if (done) {
           return;
         }

@@ -68,6 +68,9 @@ class RateLimitClusterTest {
         - model_name: switchboard-simulator
           provider: simulator
           price: {input_per_million: 100, output_per_million: 100}
+        - model_name: sim-capped
+          provider: simulator
+          rpm_limit: 10
       """.formatted(AdminHttp.ADMIN_TOKEN, redis.url()));
     Map<String, String> env = Map.of("SWITCHBOARD_CONF", conf.toAbsolutePath().toString());
     for (String name : List.of("gov-a", "gov-b", "gov-c")) {
@@ -241,6 +244,52 @@ class RateLimitClusterTest {
       HttpResponse<String> refused = chat(node.baseUrl(), secret, "switchboard-simulator");
       assertEquals("insufficient_quota", code(refused), "every node sees the spend");
     }
+  }
+
+  @Test
+  @Order(4)
+  void a_websocket_opened_with_an_admin_key_looked_up_in_redis_signs_in() throws Exception {
+    String secret = new JsonObject(admin("POST", keysUrl(nodes.get(0)), new JsonObject().put("key_alias", "socket"))
+      .body()).getString("key");
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+      try (io.switchboard.testing.ChatSocket socket = io.switchboard.testing.ChatSocket.connect(client,
+        nodes.get(2).apiPort, "authorization", "Bearer " + secret)) {
+        JsonObject ready = socket.next();
+        assertEquals("ready", ready.getString("type"), ready.encode());
+        assertEquals("default", ready.getString("tenant"));
+        socket.send(new JsonObject().put("type", "chat").put("id", "t1").put("model", "switchboard-simulator")
+          .put("message", "hi"));
+        socket.next(m -> "t1".equals(m.getString("id")) && "done".equals(m.getString("type")));
+      }
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  @Order(5)
+  void a_deployments_own_rpm_limit_is_exact_across_the_cluster_too() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(6);
+    List<Future<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      NodeProcess node = nodes.get(i % 3);
+      calls.add(pool.submit(() -> chat(node.baseUrl(), "yaml-cluster-key-0123456789", "sim-capped")));
+    }
+    int ok = 0;
+    int limited = 0;
+    for (Future<HttpResponse<String>> call : calls) {
+      HttpResponse<String> response = call.get();
+      if (response.statusCode() == 200) {
+        ok++;
+      } else if (response.statusCode() == 429 && code(response).equals("rate_limit_exceeded")) {
+        limited++;
+      }
+    }
+    pool.shutdown();
+    assertEquals(10, ok, "the deployment's rpm_limit of 10, shared by three nodes");
+    assertEquals(20, limited);
   }
 
   private static void awaitSpend(String id, double expected) throws InterruptedException {
