@@ -204,8 +204,8 @@ public final class ChatPipeline {
   /** The turn's spend-log row and token metrics: once per turn, answered or not; a hit called no model. */
   private void spent(ChatTurn turn, long startedNanos, AsyncResult<Answer> outcome) {
     long latency = (System.nanoTime() - startedNanos) / 1_000_000;
-    String keyId = turn.caller().keyId();
-    String keyAlias = turn.caller().keyAlias();
+    String keyId = turn.caller() == null ? null : turn.caller().keyId(); // who the turn acts for
+    String keyAlias = turn.caller() == null ? null : turn.caller().keyAlias();
     if (outcome.succeeded()) {
       boolean hit = outcome.result().cacheHit();
       ChatResult result = outcome.result().result();

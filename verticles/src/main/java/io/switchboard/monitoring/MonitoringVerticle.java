@@ -1,5 +1,6 @@
 package io.switchboard.monitoring;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -7,6 +8,7 @@ import io.switchboard.connection.HttpGuards;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.KeysAdmin;
+import io.switchboard.governance.OperatorConsole;
 import io.switchboard.governance.Spend;
 import io.switchboard.governance.UsageApi;
 import io.vertx.core.http.HttpServerOptions;
@@ -62,6 +64,7 @@ public final class MonitoringVerticle extends VerticleBase {
       .end(registry.scrape()));
     router.get("/health").handler(this::health);
     router.get("/ready").handler(this::ready);
+    OperatorConsole.mount(router);
     router.route("/admin/*").handler(this::authorizeAdmin);
     router.get("/admin/routes").handler(this::routes);
     router.post("/admin/models/:model/degrade").handler(BodyHandler.create(false).setBodyLimit(4096))
@@ -130,8 +133,28 @@ public final class MonitoringVerticle extends VerticleBase {
 
   private void routes(RoutingContext ctx) {
     vertx.eventBus().<JsonObject>request(Addresses.ROUTING_STATE, "")
-      .onSuccess(reply -> json(ctx, 200, reply.body()))
+      .onSuccess(reply -> json(ctx, 200, withBreakers(reply.body())))
       .onFailure(failure -> error(ctx, ApiError.unavailable("This node runs no routing verticle.")));
+  }
+
+  /** Adds each deployment's circuit breaker state ("closed", "half_open", "open") where this node calls it. */
+  private JsonObject withBreakers(JsonObject routes) {
+    JsonObject models = routes.getJsonObject("models", new JsonObject());
+    for (String model : models.fieldNames()) {
+      for (Object d : models.getJsonObject(model).getJsonArray("deployments", new JsonArray())) {
+        JsonObject deployment = (JsonObject) d;
+        Gauge state = registry.find("switchboard.circuit.state")
+          .tag("deployment", deployment.getString("id")).gauge();
+        if (state != null) {
+          deployment.put("breaker", switch ((int) state.value()) {
+            case 0 -> "closed";
+            case 1 -> "half_open";
+            default -> "open";
+          });
+        }
+      }
+    }
+    return routes;
   }
 
   /**
