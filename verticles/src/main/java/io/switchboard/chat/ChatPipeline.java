@@ -63,6 +63,10 @@ public final class ChatPipeline {
    */
   public record ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                          long timeoutMillis, String cacheControl, Consumer<RateLimits> limits) {
+    public ChatTurn {
+      caller = caller == null ? Caller.ANONYMOUS : caller;
+    }
+
     public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
       this(requestId, caller, chat, conversationId, timeoutMillis, null, null);
@@ -204,8 +208,8 @@ public final class ChatPipeline {
   /** The turn's spend-log row and token metrics: once per turn, answered or not; a hit called no model. */
   private void spent(ChatTurn turn, long startedNanos, AsyncResult<Answer> outcome) {
     long latency = (System.nanoTime() - startedNanos) / 1_000_000;
-    String keyId = turn.caller() == null ? null : turn.caller().keyId(); // who the turn acts for
-    String keyAlias = turn.caller() == null ? null : turn.caller().keyAlias();
+    String keyId = turn.caller().keyId(); // who the turn acts for
+    String keyAlias = turn.caller().keyAlias();
     if (outcome.succeeded()) {
       boolean hit = outcome.result().cacheHit();
       ChatResult result = outcome.result().result();
