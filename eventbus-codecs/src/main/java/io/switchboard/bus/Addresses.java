@@ -10,6 +10,8 @@ public final class Addresses {
   public static final String ROUTING_CHAT = "switchboard.routing.chat";
   /** {@link EmbeddingRequest} in, {@link EmbeddingResult} back (or an {@link ApiError} failure). */
   public static final String ROUTING_EMBEDDINGS = "switchboard.routing.embeddings";
+  /** {@link TranscriptionRequest} in, {@link TranscriptionResult} back (or an {@link ApiError} failure). */
+  public static final String ROUTING_TRANSCRIPTIONS = "switchboard.routing.transcriptions";
   /** Empty body in, {@link ModelCatalog} back. */
   public static final String ROUTING_MODELS = "switchboard.routing.models";
   /** Node-local: empty body in, a JSON view of this node's routes and deployment health back. */
@@ -68,6 +70,11 @@ public final class Addresses {
   /** An inference proxy's door for one embedding deployment: {@link EmbeddingRequest} in, {@link EmbeddingResult}. */
   public static String inferenceEmbeddings(String deployment) {
     return "switchboard.embeddings." + deployment; // not under inference.: a deployment id may hold dots
+  }
+
+  /** An inference proxy's door for one transcription deployment: {@link TranscriptionRequest} in, its result back. */
+  public static String inferenceTranscriptions(String deployment) {
+    return "switchboard.transcriptions." + deployment;
   }
 
   /** The cluster-wide twin of a node-local service address. */

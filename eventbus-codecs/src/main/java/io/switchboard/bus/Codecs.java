@@ -11,7 +11,7 @@ public final class Codecs {
     HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC,
     IdentityQuery.CODEC, IdentityLink.CODEC, StreamFlow.CODEC,
     AttemptStarted.CODEC, StreamProgress.CODEC, PromptQuery.CODEC,
-    EmbeddingRequest.CODEC, EmbeddingResult.CODEC);
+    EmbeddingRequest.CODEC, EmbeddingResult.CODEC, TranscriptionRequest.CODEC, TranscriptionResult.CODEC);
 
   private Codecs() {
   }

@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param controlAddress where the proxy that takes an attempt says which cluster node it runs on (null: nobody asks)
  */
 public record EmbeddingRequest(String requestId, String tenant, String model, JsonObject body, long timeoutMillis,
-                               int priority, int attempt, String controlAddress) implements RoutedRequest {
+                               int priority, int attempt, String controlAddress) implements WholeCall {
   public static final RecordCodec<EmbeddingRequest> CODEC =
     new RecordCodec<>(EmbeddingRequest.class, EmbeddingRequest::write, EmbeddingRequest::read);
 
@@ -46,7 +46,12 @@ public record EmbeddingRequest(String requestId, String tenant, String model, Js
     this(requestId, tenant, model, body, timeoutMillis, priority, 0, null);
   }
 
-  /** Another try of the same call, against the given public model. */
+  @Override
+  public String mode() {
+    return "embedding";
+  }
+
+  @Override
   public EmbeddingRequest retry(String newModel, int newAttempt, long remainingMillis, String newControlAddress) {
     return new EmbeddingRequest(requestId, tenant, newModel, body, remainingMillis, priority, newAttempt,
       newControlAddress);

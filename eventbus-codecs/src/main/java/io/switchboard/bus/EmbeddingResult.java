@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param deployment which deployment answered (for logs and metrics; never a key or a URL with secrets)
  * @param millis     time from the upstream call to its whole answer
  */
-public record EmbeddingResult(String requestId, Buffer response, JsonObject usage, String deployment, long millis) {
+public record EmbeddingResult(String requestId, Buffer response, JsonObject usage, String deployment, long millis)
+  implements WholeCall.Answer {
   public static final RecordCodec<EmbeddingResult> CODEC =
     new RecordCodec<>(EmbeddingResult.class, EmbeddingResult::write, EmbeddingResult::read);
 
@@ -30,6 +31,7 @@ public record EmbeddingResult(String requestId, Buffer response, JsonObject usag
     return usage == null ? 0 : usage.getInteger("prompt_tokens", 0);
   }
 
+  @Override
   public EmbeddingResult withMillis(long answerMillis) {
     return new EmbeddingResult(requestId, response, usage, deployment, answerMillis);
   }

@@ -16,6 +16,14 @@ public interface RoutedRequest {
 
   int priority();
 
+  /**
+   * What the request asks of a model, as the config's {@code model_info.mode} says: a model serves one mode only,
+   * and a request for another mode is refused naming the endpoint to use.
+   */
+  default String mode() {
+    return "chat";
+  }
+
   /** For conversation affinity; null when the request belongs to no conversation. */
   default String conversationId() {
     return null;

@@ -278,8 +278,7 @@ public final class ConfigLoader {
       }
       int maxConcurrency = entry.integer("max_concurrency", 0, 0, 1_000_000);
       var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
-        entry.string("upstream_model", !simulator ? model : mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
-          ? "switchboard-simulator-embedding" : "switchboard-simulator"),
+        entry.string("upstream_model", !simulator ? model : SIMULATOR_MODELS.get(mode)),
         entry.integer("weight", 1, 0, 1000),
         timeout,
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
@@ -341,15 +340,21 @@ public final class ConfigLoader {
     return pool;
   }
 
-  /** LiteLLM's {@code model_info: {mode: chat | embedding}}; one model name has one mode. */
+  /** The simulator's model for each mode, what a simulator deployment calls unless it names an upstream_model. */
+  private static final Map<String, String> SIMULATOR_MODELS = Map.of(SwitchboardConfig.Deployment.CHAT,
+    "switchboard-simulator", SwitchboardConfig.Deployment.EMBEDDING, "switchboard-simulator-embedding",
+    SwitchboardConfig.Deployment.AUDIO_TRANSCRIPTION, "switchboard-simulator-whisper");
+
+  /** LiteLLM's {@code model_info: {mode: chat | embedding | audio_transcription}}; one model name has one mode. */
   private static String mode(ConfigNode entry, String provider, Map<String, String> modes) {
     ConfigNode info = entry.child("model_info");
     String mode = info.oneOf("mode", SwitchboardConfig.Deployment.CHAT, SwitchboardConfig.Deployment.MODES);
     info.rejectUnknownKeys();
-    if (mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
+    if (!mode.equals(SwitchboardConfig.Deployment.CHAT)
       && !SwitchboardConfig.Deployment.EMBEDDING_PROVIDERS.contains(provider)) {
-      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai or simulator); "
-        + provider + " has no embeddings API");
+      throw entry.error("model_info", "mode " + mode + " needs an OpenAI-compatible provider (openai or simulator); "
+        + provider + " has no " + (mode.equals(SwitchboardConfig.Deployment.EMBEDDING) ? "embeddings"
+        : "audio transcriptions") + " API");
     }
     String model = entry.requiredString("model_name");
     String earlier = modes.putIfAbsent(model, mode);

@@ -233,7 +233,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param apiBase null for the built-in simulator, whose address is known only once it listens
    * @param pool    the HTTP client's connections to the provider and the bounded wait for them
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
-   * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
+   * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT}, {@link #EMBEDDING} or
+   *                {@link #AUDIO_TRANSCRIPTION}
    * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
@@ -242,8 +243,9 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                            int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
-    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
-    /** Providers that speak OpenAI's embeddings API. */
+    public static final String AUDIO_TRANSCRIPTION = "audio_transcription";
+    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING, AUDIO_TRANSCRIPTION);
+    /** Providers that speak OpenAI's embeddings and audio transcriptions APIs. */
     public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator");
 
     public Deployment {
@@ -262,6 +264,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
         firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
         null);
+    }
+
+    /** Whether this deployment serves {@code POST /v1/audio/transcriptions} (and nothing else). */
+    public boolean transcription() {
+      return mode.equals(AUDIO_TRANSCRIPTION);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */

@@ -5,6 +5,8 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
+import io.switchboard.bus.TranscriptionRequest;
+import io.switchboard.bus.TranscriptionResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -21,6 +23,7 @@ import io.vertx.core.http.RequestOptions;
  * A protocol says only what its request looks like and how to read its answer.
  */
 abstract class HttpUpstream implements Upstream {
+  private static final String JSON = "application/json";
   protected final Deployment deployment;
   private final HttpClientAgent client;
   private final UpstreamSlots slots;
@@ -29,6 +32,8 @@ abstract class HttpUpstream implements Upstream {
   private final Target callTarget;
   /** The embeddings endpoint's, taken apart on first use. */
   private Target embeddingsTarget;
+  /** The transcriptions endpoint's, taken apart on first use. */
+  private Target transcriptionsTarget;
 
   /** Where a request goes: an absolute URL's parts. */
   private record Target(String host, int port, boolean ssl, String uri) {
@@ -79,9 +84,17 @@ abstract class HttpUpstream implements Upstream {
     return null;
   }
 
+  /**
+   * The protocol's audio transcriptions endpoint ({@code POST {base}/audio/transcriptions}, multipart); null when it
+   * has none, and a transcription is refused.
+   */
+  protected String transcriptionsUrl() {
+    return null;
+  }
+
   @Override
   public final Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
-    return post(callTarget, request.stream(), () -> body(request), cancel, response -> request.stream()
+    return post(callTarget, JSON, request.stream(), () -> body(request), cancel, response -> request.stream()
       ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
       : response.body().map(answer -> completion(request, answer)));
   }
@@ -95,20 +108,37 @@ abstract class HttpUpstream implements Upstream {
     if (embeddingsTarget == null) {
       embeddingsTarget = Target.of(embeddings);
     }
-    return post(embeddingsTarget, false, () -> request.upstreamBody(deployment.upstreamModel()), cancel,
+    return post(embeddingsTarget, JSON, false, () -> request.upstreamBody(deployment.upstreamModel()), cancel,
       response -> response.body().map(answer -> OpenAiEmbeddings.read(request, deployment.id(), answer)));
   }
 
+  @Override
+  public final Future<TranscriptionResult> transcribe(TranscriptionRequest request, CancelSignal cancel) {
+    String transcriptions = transcriptionsUrl();
+    if (transcriptions == null) {
+      return Upstream.super.transcribe(request, cancel);
+    }
+    if (transcriptionsTarget == null) {
+      transcriptionsTarget = Target.of(transcriptions);
+    }
+    String boundary = OpenAiTranscriptions.boundary();
+    return post(transcriptionsTarget, "multipart/form-data; boundary=" + boundary, false,
+      () -> OpenAiTranscriptions.body(request, deployment.upstreamModel(), boundary), cancel,
+      response -> response.body().map(answer -> OpenAiTranscriptions.read(request, deployment.id(),
+        response.getHeader("content-type"), answer)));
+  }
+
   /** One POST with a key from the pool; a 2xx answer is read by {@code answered}, any other becomes a failure. */
-  private <T> Future<T> post(Target target, boolean stream, java.util.function.Supplier<Buffer> requestBody,
+  private <T> Future<T> post(Target target, String contentType, boolean stream,
+                             java.util.function.Supplier<Buffer> requestBody,
                              CancelSignal cancel, java.util.function.Function<HttpClientResponse, Future<T>> answered) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
       // bounds the wait inside the client too (connect, or a provider allowing fewer HTTP/2 streams than we assume)
       .setConnectTimeout(deployment.connectTimeoutMillis());
     target.applyTo(options);
     options
-      .putHeader("content-type", "application/json")
-      .putHeader("accept", stream ? "text/event-stream" : "application/json");
+      .putHeader("content-type", contentType)
+      .putHeader("accept", stream ? "text/event-stream" : contentType.equals(JSON) ? JSON : "*/*");
     int key = -1;
     Buffer body;
     try {

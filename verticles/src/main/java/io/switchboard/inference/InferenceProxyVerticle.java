@@ -10,6 +10,7 @@ import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
+import io.switchboard.bus.TranscriptionRequest;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
@@ -55,7 +56,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final List<CircuitBreaker> breakers = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
   private String clusterNodeId;
-  private EmbeddingCalls embeddings;
+  private WholeCalls wholeCalls;
 
   /** @param baseUrls deployment id → the base URL to call (the simulator's is known only at start-up) */
   public InferenceProxyVerticle(List<Deployment> deployments, Map<String, String> baseUrls, MeterRegistry registry,
@@ -71,7 +72,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
     clusterNodeId = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager().getNodeId() : null;
-    embeddings = new EmbeddingCalls(vertx, clusterNodeId);
+    wholeCalls = new WholeCalls(vertx, clusterNodeId);
     List<Future<?>> registrations = new ArrayList<>();
     WorkerBridge workers = new WorkerBridge(vertx, nodeId);
     registrations.add(workers.start(bridgeSettings));
@@ -82,17 +83,22 @@ public final class InferenceProxyVerticle extends VerticleBase {
       UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
-      registrations.add(deployment.embedding()
-        ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
-          message -> embeddings.serve(deployment, upstream, breaker, message))
-        : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-          message -> serve(deployment, upstream, breaker, meters, message)));
+      registrations.add(switch (deployment.mode()) {
+        case Deployment.EMBEDDING -> PreferLocal.<EmbeddingRequest>serve(bus,
+          Addresses.inferenceEmbeddings(deployment.id()),
+          message -> wholeCalls.serve(deployment, breaker, message, upstream::embed));
+        case Deployment.AUDIO_TRANSCRIPTION -> PreferLocal.<TranscriptionRequest>serve(bus,
+          Addresses.inferenceTranscriptions(deployment.id()),
+          message -> wholeCalls.serve(deployment, breaker, message, upstream::transcribe));
+        default -> PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
+          message -> serve(deployment, upstream, breaker, meters, message));
+      });
     }
-    Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + embeddings.inflight())
+    Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + wholeCalls.inflight())
       .description("Turns with an upstream call in flight on this node").register(registry);
     registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
       cancel(message.body());
-      embeddings.cancel(message.body());
+      wholeCalls.cancel(message.body());
     }).completion());
     registrations.add(bus.<StreamFlow>consumer(Addresses.TURN_FLOW, message -> {
       List<Call> sameTurn = calls.get(message.body().requestId());

@@ -18,10 +18,17 @@ import io.vertx.core.json.JsonObject;
 final class OpenAiUpstream extends HttpUpstream {
 
   private final String embeddingsUrl;
+  private final String transcriptionsUrl;
 
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
     super(deployment, baseUrl + "/chat/completions", client, slots);
     this.embeddingsUrl = baseUrl + "/embeddings";
+    this.transcriptionsUrl = baseUrl + "/audio/transcriptions";
+  }
+
+  @Override
+  protected String transcriptionsUrl() {
+    return transcriptionsUrl;
   }
 
   @Override

@@ -5,6 +5,8 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
+import io.switchboard.bus.TranscriptionRequest;
+import io.switchboard.bus.TranscriptionResult;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 
@@ -39,6 +41,15 @@ interface Upstream {
   default Future<EmbeddingResult> embed(EmbeddingRequest request, CancelSignal cancel) {
     return Future.failedFuture(UpstreamFailure.fatal(new ApiError(400, "invalid_request_error", "model_not_supported",
       "The model '" + request.model() + "' does not serve embeddings.", "model")));
+  }
+
+  /**
+   * Sends one audio transcription; the result carries the client's whole answer. A failure is an
+   * {@link UpstreamFailure}; a protocol without transcriptions refuses the call (the client's 400).
+   */
+  default Future<TranscriptionResult> transcribe(TranscriptionRequest request, CancelSignal cancel) {
+    return Future.failedFuture(UpstreamFailure.fatal(new ApiError(400, "invalid_request_error", "model_not_supported",
+      "The model '" + request.model() + "' does not serve audio transcriptions.", "model")));
   }
 
   Future<Void> close();

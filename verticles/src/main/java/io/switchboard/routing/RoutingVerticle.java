@@ -10,7 +10,8 @@ import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
-import io.switchboard.bus.EmbeddingResult;
+import io.switchboard.bus.TranscriptionRequest;
+import io.switchboard.bus.WholeCall;
 import io.switchboard.bus.ModelCatalog;
 import io.switchboard.bus.RoutedRequest;
 import io.switchboard.bus.StreamGrant;
@@ -55,6 +56,13 @@ public final class RoutingVerticle extends VerticleBase {
   private static final long ATTEMPT_ACK_MILLIS = 1_500;
   /** How long the stream's connection may take to say what its client already has. */
   private static final long PROGRESS_TIMEOUT_MILLIS = 1_000;
+  /** The endpoint of each mode, for a request sent to a model of another mode. */
+  private static final Map<String, String> ENDPOINTS = Map.of(Deployment.CHAT, "/v1/chat/completions",
+    Deployment.EMBEDDING, "/v1/embeddings", Deployment.AUDIO_TRANSCRIPTION, "/v1/audio/transcriptions");
+  private static final Map<String, String> MODE_NAMES = Map.of(Deployment.CHAT, "a chat model",
+    Deployment.EMBEDDING, "an embedding model", Deployment.AUDIO_TRANSCRIPTION, "a transcription model");
+  private static final Map<String, String> MODE_WORK = Map.of(Deployment.CHAT, "chat completions",
+    Deployment.EMBEDDING, "embeddings", Deployment.AUDIO_TRANSCRIPTION, "audio transcriptions");
 
   private final SwitchboardConfig config;
   private final String grantAddress;
@@ -66,8 +74,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
-  /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
-  private final Set<String> embeddingModels = new HashSet<>();
+  /** What each public model serves (model_info.mode: chat, embedding, audio_transcription). */
+  private final Map<String, String> modes = new HashMap<>();
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
     this(config, nodeId, registry, null);
@@ -83,9 +91,7 @@ public final class RoutingVerticle extends VerticleBase {
     Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
     for (Deployment deployment : config.deployments()) {
       byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(new DeploymentState(deployment));
-      if (deployment.embedding()) {
-        embeddingModels.add(deployment.modelName());
-      }
+      modes.put(deployment.modelName(), deployment.mode());
     }
     List<ModelCatalog.Model> models = new ArrayList<>();
     long created = System.currentTimeMillis() / 1000;
@@ -106,6 +112,8 @@ public final class RoutingVerticle extends VerticleBase {
     return Future.all(List.of(
       PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
       PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start()),
+      PreferLocal.<TranscriptionRequest>serve(bus, Addresses.ROUTING_TRANSCRIPTIONS,
+        message -> new Turn(message).start()),
       PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
       bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
@@ -397,29 +405,27 @@ public final class RoutingVerticle extends VerticleBase {
       }
     }
 
-    /** This turn's request for one attempt: a chat goes on from what its stream sent; an embeddings call is whole. */
+    /** This turn's request for one attempt: a chat goes on from what its stream sent; a whole call is sent again. */
     private Object attemptOf(String model, int attempt, boolean continuing, long remaining, String grant,
                              String control) {
-      if (request instanceof EmbeddingRequest embedding) {
-        return embedding.retry(model, attempt, remaining, control);
+      if (request instanceof WholeCall whole) {
+        return whole.retry(model, attempt, remaining, control);
       }
       ChatRequest chat = (ChatRequest) request;
       return chat.retry(model, continuing ? Continuation.of(chat.messages(), partial.toString()) : chat.messages(),
         attempt, seq, remaining, grant).withControlAddress(control);
     }
 
-    /** Whether a model serves what this turn asks for (embeddings, or chat). */
+    /** Whether a model serves what this turn asks for (chat, embeddings, transcriptions). */
     private boolean servesKind(String model) {
-      return embeddingModels.contains(model) == request instanceof EmbeddingRequest;
+      return request.mode().equals(modes.get(model));
     }
 
     private ApiError wrongKind() {
-      return request instanceof EmbeddingRequest
-        ? new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
-          + "' is a chat model and does not serve embeddings; use /v1/chat/completions.", "model")
-        : new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
-          + "' is an embedding model and not supported in the v1/chat/completions endpoint; use /v1/embeddings.",
-          "model");
+      String served = modes.get(request.model());
+      return new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+        + "' is " + MODE_NAMES.get(served) + " and does not serve " + MODE_WORK.get(request.mode()) + "; use "
+        + ENDPOINTS.get(served) + ".", "model");
     }
 
     /** No first token yet: try a second deployment too; the first to answer wins. */
@@ -532,7 +538,7 @@ public final class RoutingVerticle extends VerticleBase {
 
     private void succeeded(int attempt, DeploymentState state, Object result) {
       state.firstToken(result instanceof ChatResult chat ? chat.firstTokenMillis()
-        : ((EmbeddingResult) result).millis());
+        : ((WholeCall.Answer) result).millis());
       if (done) {
         return;
       }

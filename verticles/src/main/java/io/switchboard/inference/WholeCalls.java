@@ -4,8 +4,7 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.AttemptStarted;
 import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
-import io.switchboard.bus.EmbeddingRequest;
-import io.switchboard.bus.EmbeddingResult;
+import io.switchboard.bus.WholeCall;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.circuitbreaker.CircuitBreaker;
 import io.vertx.circuitbreaker.OpenCircuitException;
@@ -22,20 +21,25 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The inference proxy's embeddings door: each attempt is one call inside its deployment's circuit breaker, under
- * the deployment's timeouts, stopped when routing cancels it; the reply is the {@link EmbeddingResult} or a
- * {@link BusFailure} that tells routing whether another attempt may help. Part of {@link InferenceProxyVerticle},
- * used on its event loop.
+ * The inference proxy's door for calls answered whole (embeddings, transcriptions): each attempt is one call inside
+ * its deployment's circuit breaker, under the deployment's timeouts, stopped when routing cancels it; the reply is
+ * the answer or a {@link BusFailure} that tells routing whether another attempt may help. Part of
+ * {@link InferenceProxyVerticle}, used on its event loop.
  */
-final class EmbeddingCalls {
-  private static final Logger LOG = LoggerFactory.getLogger(EmbeddingCalls.class);
+final class WholeCalls {
+  private static final Logger LOG = LoggerFactory.getLogger(WholeCalls.class);
+
+  /** One kind of whole call as one upstream protocol makes it. */
+  interface Send<Q extends WholeCall, A extends WholeCall.Answer> {
+    Future<A> send(Q request, CancelSignal cancel);
+  }
 
   private final Vertx vertx;
   private final String clusterNodeId;
   private final Map<String, List<Call>> calls = new HashMap<>();
 
   /** @param clusterNodeId this node in the cluster (null when not clustered) */
-  EmbeddingCalls(Vertx vertx, String clusterNodeId) {
+  WholeCalls(Vertx vertx, String clusterNodeId) {
     this.vertx = vertx;
     this.clusterNodeId = clusterNodeId;
   }
@@ -44,8 +48,9 @@ final class EmbeddingCalls {
     return calls.size();
   }
 
-  void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<EmbeddingRequest> message) {
-    EmbeddingRequest request = message.body();
+  <Q extends WholeCall, A extends WholeCall.Answer> void serve(Deployment deployment, CircuitBreaker breaker,
+                                                                Message<Q> message, Send<Q, A> upstream) {
+    Q request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
         clusterNodeId));
@@ -53,7 +58,7 @@ final class EmbeddingCalls {
     Call call = new Call(request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
     long startNanos = System.nanoTime();
-    breaker.<EmbeddingResult>execute(() -> call.run(deployment, upstream))
+    breaker.<WholeCall.Answer>execute(() -> call.run(deployment, cancel -> upstream.send(request, cancel)))
       .onComplete(outcome -> {
         call.end();
         List<Call> sameTurn = calls.get(request.requestId());
@@ -66,8 +71,8 @@ final class EmbeddingCalls {
         }
         BusFailure failure = failure(deployment, request, outcome.cause());
         if (!failure.error().is(ApiError.Kind.CANCELLED)) {
-          LOG.info("request {} attempt {} (embeddings) on deployment {} failed: {} {}", request.requestId(),
-            request.attempt(), deployment.id(), failure.error().status(), failure.error().message());
+          LOG.info("request {} attempt {} ({}) on deployment {} failed: {} {}", request.requestId(),
+            request.attempt(), request.mode(), deployment.id(), failure.error().status(), failure.error().message());
         }
         failure.failReply(message);
       });
@@ -84,7 +89,7 @@ final class EmbeddingCalls {
     }
   }
 
-  private static BusFailure failure(Deployment deployment, EmbeddingRequest request, Throwable cause) {
+  private static BusFailure failure(Deployment deployment, WholeCall request, Throwable cause) {
     if (cause instanceof UpstreamFailure failure) {
       return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), 0, "");
     }
@@ -98,22 +103,23 @@ final class EmbeddingCalls {
 
   /** One attempt at one deployment: its timer and its way to stop. */
   private final class Call {
-    private final EmbeddingRequest request;
+    private final WholeCall request;
     private final CancelSignal cancel = new CancelSignal();
-    private final Promise<EmbeddingResult> outcome = Promise.promise();
+    private final Promise<WholeCall.Answer> outcome = Promise.promise();
     private long timer = -1;
 
-    Call(EmbeddingRequest request) {
+    Call(WholeCall request) {
       this.request = request;
     }
 
-    Future<EmbeddingResult> run(Deployment deployment, Upstream upstream) {
+    Future<WholeCall.Answer> run(Deployment deployment,
+                                 java.util.function.Function<CancelSignal, Future<? extends WholeCall.Answer>> send) {
       // the whole answer is the first token: whichever limit is shorter applies
       long limit = Math.min(request.timeoutMillis(), Math.min(deployment.timeoutMillis(),
         deployment.firstTokenTimeoutMillis()));
       timer = vertx.setTimer(limit, t -> stop(UpstreamFailure.retryable(ApiError.upstreamTimeout(
         "The model did not answer within " + limit + " ms."))));
-      upstream.embed(request, cancel).onComplete(result -> {
+      send.apply(cancel).onComplete(result -> {
         if (result.succeeded()) {
           outcome.tryComplete(result.result());
         } else {
