@@ -109,6 +109,8 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::authenticate)
       .handler(this::chat);
     new EmbeddingsApi(vertx, registry, settings, this::fail, this::record, governance).mount(router, this::authenticate);
+    new TranscriptionsApi(vertx, registry, settings, this::fail, this::record, governance)
+      .mount(router, this::authenticate);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);

@@ -23,7 +23,8 @@ import java.util.function.IntFunction;
 /**
  * The built-in upstream: an OpenAI-compatible server on loopback that Switchboard calls over real HTTP, exactly as
  * it calls a provider. It speaks Chat Completions (text, content parts, tool calls and tool results, max_tokens,
- * logprobs, JSON response formats, streaming with OpenAI's chunk sequence) and Embeddings, and refuses what OpenAI
+ * logprobs, JSON response formats, streaming with OpenAI's chunk sequence), Embeddings and Audio transcriptions
+ * ({@link Transcriptions}), and refuses what OpenAI
  * refuses with OpenAI's error JSON. Everything it says is deterministic (a function of the request) and its
  * behaviour follows {@link SimulatorKnobs}, taken from the request path {@code /sim/<knobs>/v1/...}. It serves
  * HTTP/1.1 and HTTP/2 over plain TCP (h2c, with prior knowledge or by upgrade), {@value #HTTP2_MAX_STREAMS} streams
@@ -35,6 +36,8 @@ public final class SimulatorVerticle extends VerticleBase {
   static final String FINGERPRINT = "fp_switchboard_sim";
   /** What the simulator advertises in SETTINGS_MAX_CONCURRENT_STREAMS (Vert.x's default is 100). */
   public static final long HTTP2_MAX_STREAMS = 1_000;
+  /** OpenAI's limit on an audio upload. */
+  static final int MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 
   private final String host;
   private final int port;
@@ -94,11 +97,16 @@ public final class SimulatorVerticle extends VerticleBase {
       return;
     }
     boolean chat = path.equals("/v1/chat/completions");
-    if (!(chat || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
+    boolean audio = path.equals("/v1/audio/transcriptions");
+    if (!(chat || audio || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
       error(request.response(), 404, "no such simulator path");
       return;
     }
     SimulatorKnobs chosen = knobs;
+    if (audio) {
+      transcribe(request, chosen);
+      return;
+    }
     request.body().onSuccess(body -> {
       if (chat) {
         complete(request, body, chosen);
@@ -160,6 +168,57 @@ public final class SimulatorVerticle extends VerticleBase {
     if (answers(response, knobs)) {
       after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
     }
+  }
+
+  /** A multipart upload, read as it arrives; OpenAI's limit on its size (25 MB) applies. */
+  private void transcribe(HttpServerRequest request, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    String type = request.getHeader("content-type");
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("multipart/form-data")) {
+      error(response, new SimulatorError("Invalid Content-Type header (" + type + "), expected multipart/form-data. "
+        + "(HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')", null, null));
+      return;
+    }
+    request.setExpectMultipart(true);
+    Buffer[] file = new Buffer[1];
+    String[] fileName = new String[1];
+    request.uploadHandler(upload -> {
+      if (!upload.name().equals("file") || file[0] != null) {
+        upload.handler(chunk -> { });
+        return;
+      }
+      Buffer bytes = Buffer.buffer();
+      file[0] = bytes;
+      fileName[0] = upload.filename();
+      upload.handler(chunk -> {
+        if (bytes.length() + chunk.length() > MAX_AUDIO_BYTES) {
+          if (!response.ended()) {
+            error(response, new SimulatorError(413, "invalid_request_error", "Maximum content size limit ("
+              + MAX_AUDIO_BYTES + ") exceeded (" + (bytes.length() + chunk.length()) + " bytes read)", null, null));
+          }
+        } else {
+          bytes.appendBuffer(chunk);
+        }
+      });
+    });
+    request.endHandler(end -> {
+      if (response.ended()) {
+        return;
+      }
+      java.util.Map<String, String> fields = new java.util.HashMap<>();
+      request.formAttributes().forEach(field -> fields.putIfAbsent(field.getKey(), field.getValue()));
+      Transcriptions.Reply reply;
+      try {
+        reply = Transcriptions.respond(fields, fileName[0], file[0]);
+      } catch (SimulatorError e) {
+        error(response, e);
+        return;
+      }
+      calls.incrementAndGet();
+      if (answers(response, knobs)) {
+        after(knobs.ttftMillis(), () -> response.putHeader("content-type", reply.contentType()).end(reply.body()));
+      }
+    });
   }
 
   private void complete(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
