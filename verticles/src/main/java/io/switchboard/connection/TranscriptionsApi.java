@@ -36,7 +36,7 @@ import java.util.function.BiConsumer;
  * or text. Every form field the gateway does not read goes upstream as it came; the audio byte for byte.
  */
 final class TranscriptionsApi {
-  static final Set<String> FORMATS = Set.of("json", "text", "srt", "verbose_json", "vtt");
+  static final Set<String> FORMATS = Set.of("json", "text", "srt", "verbose_json", "vtt", "diarized_json");
   /** Room for the form's text fields and framing on top of the audio in a declared Content-Length. */
   private static final long FORM_MARGIN_BYTES = 65_536;
   private static final long BUS_MARGIN_MILLIS = 5_000;
@@ -207,7 +207,7 @@ final class TranscriptionsApi {
     }
     String format = first(form, "response_format");
     if (format != null && !FORMATS.contains(format)) {
-      throw InvalidRequest.of("'response_format' must be one of json, text, srt, verbose_json, vtt.",
+      throw InvalidRequest.of("'response_format' must be one of json, text, srt, verbose_json, vtt, diarized_json.",
         "response_format");
     }
     String temperature = first(form, "temperature");
