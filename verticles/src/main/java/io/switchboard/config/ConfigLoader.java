@@ -95,7 +95,7 @@ public final class ConfigLoader {
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
-      verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
+      verticles(root), imChannels(root, deployments), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
       governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
@@ -465,7 +465,8 @@ public final class ConfigLoader {
     return log;
   }
 
-  private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {
+  private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root,
+                                                              List<SwitchboardConfig.Deployment> deployments) {
     List<SwitchboardConfig.ImChannel> channels = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (ConfigNode entry : root.children("im_channels")) {
@@ -484,8 +485,14 @@ public final class ConfigLoader {
       if (!ID.matcher(tenant).matches()) {
         throw entry.error("tenant", "must be letters, digits, '.', '_' or '-' (got '" + tenant + "')");
       }
+      String transcription = entry.string("transcription_model", null);
+      if (transcription != null && deployments.stream().noneMatch(d -> d.modelName().equals(transcription)
+        && d.transcription())) {
+        throw entry.error("transcription_model", "'" + transcription + "' is no model_list entry with "
+          + "model_info.mode: audio_transcription");
+      }
       var channel = new SwitchboardConfig.ImChannel(name, platform, tenant, entry.requiredString("model"),
-        stripSlash(entry.string("api_base", null)), entry.stringMap("credentials"));
+        stripSlash(entry.string("api_base", null)), entry.stringMap("credentials"), transcription);
       entry.rejectUnknownKeys();
       channels.add(channel);
     }

@@ -359,9 +359,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param model       the public model the bot asks
    * @param apiBase     the platform's API base URL (its real one by default; tests point it at a fake)
    * @param credentials the platform's secrets by their documented names; never logged
+   * @param transcriptionModel the public model (mode audio_transcription) voice messages are transcribed with;
+   *                    null: a voice message without the platform's own recognition gets a polite "please type"
    */
   public record ImChannel(String name, String platform, String tenant, String model, String apiBase,
-                          Map<String, String> credentials) {
+                          Map<String, String> credentials, String transcriptionModel) {
     public static final Set<String> PLATFORMS = Set.of("wecom", "dingtalk", "feishu");
 
     public ImChannel {

@@ -27,25 +27,37 @@ abstract class Bot<M extends IncomingMessage> {
   /** All images of one message together: under the 50 MB OpenAI takes for a whole request once Base64'd. */
   static final long MAX_MESSAGE_IMAGE_BYTES = 20L * 1024 * 1024;
   static final int MAX_IMAGES = 4;
-  /** How long one image may take to arrive, the platform's download-link step included. */
+  /** The largest voice message fetched: a minute of AMR is about 100 KB; OpenAI takes up to 25 MB of audio. */
+  static final long MAX_VOICE_BYTES = 10L * 1024 * 1024;
+  /** How long one image (or voice message) may take to arrive, the platform's download-link step included. */
   static final long IMAGE_TIMEOUT_MILLIS = 20_000;
 
   /**
    * What a message asks of the bot: its words (mentions of the bot taken out) and the platform's keys of its images
-   * (WeCom MediaId, DingTalk downloadCode, Feishu image_key), in the order written.
+   * (WeCom MediaId, DingTalk downloadCode, Feishu image_key), in the order written; or a voice message's key (the same
+   * kinds of key), to be fetched and transcribed, when the platform did not send its own recognition of it as text.
    */
-  record Question(String text, List<String> images) {
+  record Question(String text, List<String> images, String voice) {
     Question {
       text = text == null ? "" : text;
       images = List.copyOf(images);
+    }
+
+    Question(String text, List<String> images) {
+      this(text, images, null);
     }
 
     static Question text(String text) {
       return new Question(text, List.of());
     }
 
+    /** A voice message: the platform's recognition when it sent one (then nothing is fetched), else its key. */
+    static Question voice(String recognition, String key) {
+      return recognition != null && !recognition.isBlank() ? text(recognition) : new Question("", List.of(), key);
+    }
+
     boolean isEmpty() {
-      return text.isBlank() && images.isEmpty();
+      return text.isBlank() && images.isEmpty() && voice == null;
     }
   }
 
@@ -106,6 +118,13 @@ abstract class Bot<M extends IncomingMessage> {
    * @return fails with {@link ImageUnavailable} when the image is too large, not an image, or cannot be fetched
    */
   abstract Future<InlineImage> image(M message, String key, long maxBytes);
+
+  /**
+   * Fetches a voice message's audio through the platform's media API, at most {@link #MAX_VOICE_BYTES}, within
+   * {@link #IMAGE_TIMEOUT_MILLIS}. @param key the message's {@link Question#voice()}
+   * @return fails (with {@link ImageUnavailable}, whose reasons are the media's) when it cannot be fetched or is no audio
+   */
+  abstract Future<VoiceClip> voice(M message, String key);
 
   /** Sends one part of an answer back where the message came from. */
   abstract Future<Void> send(M to, String text, String requestId, int part);

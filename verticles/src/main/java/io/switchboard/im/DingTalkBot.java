@@ -33,9 +33,13 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
    * @param staffId        the sender's staff (user) id in the company; null for external contacts
    * @param conversationId the chat (an openConversationId), where group answers go
    */
-  /** @param images the downloadCodes of the message's pictures, in order */
-  record Message(String id, String sender, String staffId, String text, List<String> images, boolean group,
-                 boolean atBot, String conversationId, String sessionWebhook, long sessionWebhookExpiresAt)
+  /**
+   * @param images the downloadCodes of the message's pictures, in order
+   * @param voice  an audio message's downloadCode when DingTalk sent no recognition of it ({@code text}), else null
+   */
+  record Message(String id, String sender, String staffId, String text, List<String> images, String voice,
+                 boolean group, boolean atBot, String conversationId, String sessionWebhook,
+                 long sessionWebhookExpiresAt)
     implements IncomingMessage {
     @Override
     public String toString() {
@@ -83,11 +87,12 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
     }
     StringBuilder text = new StringBuilder();
     List<String> images = new ArrayList<>();
-    if (!content(json, text, images)) {
-      return ack.ignore(); // voice, video, files, cards: nothing to answer
+    String[] voice = new String[1];
+    if (!content(json, text, images, voice)) {
+      return ack.ignore(); // video, files, cards: nothing to answer
     }
     Object expires = json.getValue("sessionWebhookExpiredTime");
-    return ack.deliver(new Message(id, sender, staffId, text.toString(), images,
+    return ack.deliver(new Message(id, sender, staffId, text.toString(), images, voice[0],
       "2".equals(String.valueOf(json.getValue("conversationType"))), Boolean.TRUE.equals(json.getValue("isInAtList")),
       json.getString("conversationId"), json.getString("sessionWebhook"),
       expires instanceof Number n ? n.longValue() : 0));
@@ -96,11 +101,13 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
   /**
    * The words and pictures of a message the bot answers (机器人接收消息, https://open.dingtalk.com/document/orgapp/receive-message):
    * {@code text.content}; a {@code picture}'s {@code content.downloadCode}; a {@code richText}'s
-   * {@code content.richText}, a list of {@code {"text"}} and {@code {"type":"picture","downloadCode"}} items. The
-   * content comes as an object, and in some deliveries as that object's JSON in a string: both are read.
+   * {@code content.richText}, a list of {@code {"text"}} and {@code {"type":"picture","downloadCode"}} items; an
+   * {@code audio}'s {@code content.recognition} (DingTalk's own speech recognition) as its text, or, without one, its
+   * {@code content.downloadCode} in {@code voice[0]}. The content comes as an object, and in some deliveries as that
+   * object's JSON in a string: both are read.
    * @return false when the message is of another kind
    */
-  private static boolean content(JsonObject json, StringBuilder text, List<String> images) {
+  private static boolean content(JsonObject json, StringBuilder text, List<String> images, String[] voice) {
     String type = json.getString("msgtype");
     if ("text".equals(type)) {
       if (!(json.getValue("text") instanceof JsonObject t)) {
@@ -116,6 +123,14 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
         images.add(code);
       }
       return !images.isEmpty();
+    }
+    if ("audio".equals(type)) {
+      if (content.getValue("recognition") instanceof String said && !said.isBlank()) {
+        text.append(said);
+        return true;
+      }
+      voice[0] = downloadCode(content);
+      return voice[0] != null;
     }
     if ("richText".equals(type) && content.getValue("richText") instanceof JsonArray items) {
       for (Object item : items) {
@@ -156,7 +171,7 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
   @Override
   Future<Question> question(Message message) {
     return Future.succeededFuture(message.group() && !message.atBot() ? null
-      : new Question(message.text().strip(), message.images()));
+      : new Question(message.text().strip(), message.images(), message.voice()));
   }
 
   /**
@@ -168,6 +183,21 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
    */
   @Override
   Future<InlineImage> image(Message message, String key, long maxBytes) {
+    return file(key, maxBytes, InlineImage::of);
+  }
+
+  /** An audio message's file, through the same two steps. */
+  @Override
+  Future<VoiceClip> voice(Message message, String key) {
+    return file(key, MAX_VOICE_BYTES, VoiceClip::of);
+  }
+
+  /** What a downloaded file is taken as, named by the call that served it for the message of a refusal. */
+  private interface FileKind<T> {
+    T of(String call, String contentType, io.vertx.core.buffer.Buffer bytes);
+  }
+
+  private <T> Future<T> file(String key, long maxBytes, FileKind<T> kind) {
     String call = "DingTalk robot/messageFiles/download";
     JsonObject body = new JsonObject().put("downloadCode", key).put("robotCode", robotCode);
     return withToken(token -> api.post(base + "/v1.0/robot/messageFiles/download",
@@ -188,7 +218,7 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
             if (download.status() != 200) {
               throw ImageUnavailable.notFetched(link + " answered HTTP " + download.status());
             }
-            return InlineImage.of(link, download.contentType(), download.bytes());
+            return kind.of(link, download.contentType(), download.bytes());
           });
       });
   }

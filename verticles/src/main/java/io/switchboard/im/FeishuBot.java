@@ -40,6 +40,7 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
   private static final Pattern IMAGE_KEY = Pattern.compile("[A-Za-z0-9_\\-]{1,256}");
   /** message resources: the resource is larger than Feishu serves */
   private static final int RESOURCE_TOO_LARGE = 234037;
+  private static final String RESOURCES = "Feishu im/v1/messages/resources";
 
   record Mention(String key, String openId, String name) {
   }
@@ -49,9 +50,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
    * @param messageId the chat message to reply to
    * @param text      the text as sent, mentions as their keys ({@code @_user_1})
    * @param images    the image_keys of its images, in order
+   * @param voice     an audio message's file_key, else null
    */
   record Message(String id, String sender, String messageId, boolean group, String text, List<String> images,
-                 List<Mention> mentions)
+                 String voice, List<Mention> mentions)
     implements IncomingMessage {
     @Override
     public String toString() {
@@ -134,8 +136,9 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
     String messageId = message.getString("message_id");
     StringBuilder text = new StringBuilder();
     List<String> images = new ArrayList<>();
+    String[] voice = new String[1];
     if (senderId == null || messageId == null || !MESSAGE_ID.matcher(messageId).matches()
-      || !content(message.getString("message_type"), message.getString("content"), text, images)) {
+      || !content(message.getString("message_type"), message.getString("content"), text, images, voice)) {
       return null;
     }
     List<Mention> mentions = new ArrayList<>();
@@ -148,16 +151,18 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
       }
     }
     return new Message(eventId, senderId, messageId, "group".equals(message.getString("chat_type")),
-      text.toString(), images, mentions);
+      text.toString(), images, voice[0], mentions);
   }
 
   /**
    * The words and images of a text, image or rich-text (post) message (Feishu's
    * "接收消息内容" page of the im/v1 message reference): text
-   * {@code {"text"}}, image {@code {"image_key"}}, post {@code {"title","content":[[{"tag":"text"|"at"|"img",...}]]}}.
+   * {@code {"text"}}, image {@code {"image_key"}}, post {@code {"title","content":[[{"tag":"text"|"at"|"img",...}]]}},
+   * audio {@code {"file_key","duration"}} (its file_key in {@code voice[0]}).
    * @return false for other kinds
    */
-  private static boolean content(String type, String content, StringBuilder text, List<String> images) {
+  private static boolean content(String type, String content, StringBuilder text, List<String> images,
+                                 String[] voice) {
     if (content == null) {
       return false;
     }
@@ -170,6 +175,10 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
     if ("text".equals(type) && json.getValue("text") instanceof String words) {
       text.append(words);
       return true;
+    }
+    if ("audio".equals(type)) {
+      voice[0] = json.getValue("file_key") instanceof String key && IMAGE_KEY.matcher(key).matches() ? key : null;
+      return voice[0] != null;
     }
     if ("image".equals(type)) {
       addImage(json.getValue("image_key"), images);
@@ -208,7 +217,7 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
   @Override
   Future<Question> question(Message message) {
     if (!message.group()) {
-      return Future.succeededFuture(new Question(withoutMentions(message, null), message.images()));
+      return Future.succeededFuture(new Question(withoutMentions(message, null), message.images(), message.voice()));
     }
     if (message.mentions().isEmpty()) {
       return Future.succeededFuture(null);
@@ -276,14 +285,26 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
    */
   @Override
   Future<InlineImage> image(Message message, String key, long maxBytes) {
-    String call = "Feishu im/v1/messages/resources";
-    String url = base + "/open-apis/im/v1/messages/" + message.messageId() + "/resources/" + key + "?type=image";
+    return resource(message, key, "image", maxBytes)
+      .map(download -> InlineImage.of(RESOURCES, download.contentType(), download.bytes()));
+  }
+
+  /** An audio message's Ogg Opus: the same resource, {@code type=file} (the type Feishu serves audio as). */
+  @Override
+  Future<VoiceClip> voice(Message message, String key) {
+    return resource(message, key, "file", MAX_VOICE_BYTES)
+      .map(download -> VoiceClip.of(RESOURCES, download.contentType(), download.bytes()));
+  }
+
+  private Future<PlatformApi.Download> resource(Message message, String key, String type, long maxBytes) {
+    String call = RESOURCES;
+    String url = base + "/open-apis/im/v1/messages/" + message.messageId() + "/resources/" + key + "?type=" + type;
     return withToken(token -> api.download(url, Map.of("authorization", "Bearer " + token),
           maxBytes, IMAGE_TIMEOUT_MILLIS),
         download -> download.status() != 200 && TOKEN_REFUSED.contains(download.json().getInteger("code", 0)))
       .map(download -> {
         if (download.status() == 200) {
-          return InlineImage.of(call, download.contentType(), download.bytes());
+          return download;
         }
         Object code = download.json().getValue("code");
         String why = call + " answered HTTP " + download.status() + (code == null ? "" : " code " + code);

@@ -6,6 +6,8 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.Identities;
 import io.switchboard.bus.IdentityQuery;
+import io.switchboard.bus.TranscriptionRequest;
+import io.switchboard.bus.TranscriptionResult;
 import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
@@ -26,7 +28,8 @@ import java.util.Locale;
  * the platform's send API in parts the platform takes. A model that fails gives the sender a short apology.
  * Images in a message are fetched through the platform's media API and go to the model with the message's text as
  * one user message of content parts; an image that is too large, not an image, or not fetched gets the sender a
- * short note instead, and the model is not asked.
+ * short note instead, and the model is not asked. A voice message is transcribed (unless the platform sent its own
+ * recognition of it) and answered as the text it says.
  */
 final class ImAnswers {
   private static final Logger LOG = LoggerFactory.getLogger(ImAnswers.class);
@@ -34,6 +37,12 @@ final class ImAnswers {
   /** Waits before the 2nd, 3rd and 4th try of a send the platform could not take just then. */
   private static final long[] SEND_RETRY_MILLIS = {300, 1_500, 5_000};
   static final String APOLOGY = "抱歉，暂时无法回答，请稍后再试。\nSorry, I can't answer right now. Please try again in a moment.";
+  static final String VOICE_APOLOGY = "抱歉，没能听清这条语音，请再发一次或改用文字。\n"
+    + "Sorry, I could not make out that voice message. Please send it again or type it.";
+  static final String VOICE_UNSUPPORTED = "暂时无法处理语音消息，请发送文字。\n"
+    + "I can't take voice messages here yet. Please type your question.";
+  /** Time the event bus grants a transcription on top of its own timeout, so routing's 504 wins the race. */
+  private static final long BUS_MARGIN_MILLIS = 5_000;
 
   private final Vertx vertx;
   private final ChatPipeline pipeline;
@@ -61,6 +70,10 @@ final class ImAnswers {
         if (first.succeeded() && !first.result()) {
           count(channel, "duplicate");
           LOG.debug("im channel {}: message {} was re-sent, already answered", channel.name(), message.id());
+          return;
+        }
+        if (question.voice() != null) {
+          heard(bot, message, question.voice(), requestId);
           return;
         }
         userMessage(bot, message, question).onComplete(asking -> {
@@ -107,6 +120,41 @@ final class ImAnswers {
       });
     }
     return fetched.map(total -> new ChatMessage(new JsonObject().put("role", "user").put("content", parts)));
+  }
+
+  /**
+   * A voice message: its audio fetched from the platform, transcribed through routing by the channel's
+   * transcription_model (like any transcription: deployments, retries, fallbacks), and the transcript asked as text.
+   * The sender is told politely when the channel has no transcription model or the audio could not be heard.
+   */
+  private <M extends IncomingMessage> void heard(Bot<M> bot, M message, String key, String requestId) {
+    ImChannel channel = bot.channel();
+    if (channel.transcriptionModel() == null) {
+      voices(channel, "not_configured");
+      deliver(bot, message, VOICE_UNSUPPORTED, requestId, "voice_unsupported");
+      return;
+    }
+    bot.voice(message, key)
+      .compose(clip -> PreferLocal.<TranscriptionResult>request(vertx.eventBus(), Addresses.ROUTING_TRANSCRIPTIONS,
+        new TranscriptionRequest(requestId, channel.tenant(), channel.transcriptionModel(),
+          new JsonArray().add(new JsonArray().add("response_format").add("json")), clip.bytes(), clip.fileName(),
+          clip.contentType(), timeoutMillis, 0), timeoutMillis + BUS_MARGIN_MILLIS))
+      .onComplete(transcribed -> {
+        String text = transcribed.succeeded() ? transcribed.result().body().text().strip() : "";
+        if (text.isEmpty()) {
+          LOG.warn("im channel {}: request {}: voice message {} was not transcribed ({})", channel.name(), requestId,
+            message.id(), transcribed.failed() ? ApiError.from(transcribed.cause()).message() : "no words heard");
+          voices(channel, "failed");
+          deliver(bot, message, VOICE_APOLOGY, requestId, "voice_failed");
+          return;
+        }
+        voices(channel, "transcribed");
+        turn(bot, message, new ChatMessage("user", text), requestId);
+      });
+  }
+
+  private void voices(ImChannel channel, String outcome) {
+    registry.counter("switchboard.im.voice", "channel", channel.name(), "outcome", outcome).increment();
   }
 
   private <M extends IncomingMessage> void turn(Bot<M> bot, M message, ChatMessage question, String requestId) {

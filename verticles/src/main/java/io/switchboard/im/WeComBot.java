@@ -30,9 +30,13 @@ final class WeComBot extends Bot<WeComBot.Message> {
   private static final Set<Integer> BUSY = Set.of(-1, 45009, 45033);
   /** media/get: the file is larger than one download takes (WeCom then wants Range requests) */
   private static final int MEDIA_TOO_LARGE = 830002;
+  private static final String MEDIA_GET = "WeCom media/get";
 
-  /** @param mediaId the image's MediaId (an image message), else null */
-  record Message(String id, String sender, String text, String mediaId) implements IncomingMessage {
+  /**
+   * @param mediaId the image's or voice's MediaId (an image or voice message), else null
+   * @param voice   whether it is a voice message ({@code text} then holds WeCom's Recognition of it, when sent)
+   */
+  record Message(String id, String sender, String text, String mediaId, boolean voice) implements IncomingMessage {
     @Override
     public String toString() {
       return "WeComMessage[id=" + id + "]";
@@ -96,19 +100,29 @@ final class WeComBot extends Bot<WeComBot.Message> {
       return ack.ignore();
     }
     if ("text".equals(type)) {
-      return ack.deliver(new Message(id, sender, message.getOrDefault("Content", ""), null));
+      return ack.deliver(new Message(id, sender, message.getOrDefault("Content", ""), null, false));
     }
     // an image message (接收消息 → 接收普通消息 → 图片消息) carries PicUrl and
     // MediaId; the bot reads it by MediaId through the API, bounded and authenticated, not from the PicUrl link
     String mediaId = message.get("MediaId");
     if ("image".equals(type) && mediaId != null && !mediaId.isBlank()) {
-      return ack.deliver(new Message(id, sender, "", mediaId.strip()));
+      return ack.deliver(new Message(id, sender, "", mediaId.strip(), false));
     }
-    return ack.ignore(); // events, voice, video, files: nothing to answer
+    // a voice message (语音消息) carries MediaId and Format (amr), and Recognition when WeCom's speech recognition is
+    // on: that text is used as it is, else the AMR is fetched by MediaId and transcribed
+    String recognition = message.get("Recognition");
+    if ("voice".equals(type) && (mediaId != null && !mediaId.isBlank() || recognition != null && !recognition.isBlank())) {
+      return ack.deliver(new Message(id, sender, recognition == null ? "" : recognition.strip(),
+        mediaId == null || mediaId.isBlank() ? null : mediaId.strip(), true));
+    }
+    return ack.ignore(); // events, video, files: nothing to answer
   }
 
   @Override
   Future<Question> question(Message message) {
+    if (message.voice()) {
+      return Future.succeededFuture(Question.voice(message.text(), message.mediaId()));
+    }
     return Future.succeededFuture(new Question(message.text().strip(),
       message.mediaId() == null ? List.of() : List.of(message.mediaId())));
   }
@@ -121,16 +135,26 @@ final class WeComBot extends Bot<WeComBot.Message> {
    */
   @Override
   Future<InlineImage> image(Message message, String key, long maxBytes) {
-    String call = "WeCom media/get";
+    return media(key, maxBytes).map(download -> InlineImage.of(MEDIA_GET, download.contentType(), download.bytes()));
+  }
+
+  /** A voice message's AMR, by its MediaId through the same media/get. */
+  @Override
+  Future<VoiceClip> voice(Message message, String key) {
+    return media(key, MAX_VOICE_BYTES).map(download -> VoiceClip.of(MEDIA_GET, download.contentType(),
+      download.bytes()));
+  }
+
+  private Future<PlatformApi.Download> media(String key, long maxBytes) {
     return withToken(token -> api.download(base + "/cgi-bin/media/get?access_token=" + encode(token)
           + "&media_id=" + encode(key), Map.of(), maxBytes, IMAGE_TIMEOUT_MILLIS),
         download -> TOKEN_REFUSED.contains(errcode(download)))
       .map(download -> {
         int code = errcode(download);
         if (download.status() == 200 && code == 0) {
-          return InlineImage.of(call, download.contentType(), download.bytes());
+          return download;
         }
-        String why = call + " answered HTTP " + download.status() + (code == 0 ? "" : " errcode " + code);
+        String why = MEDIA_GET + " answered HTTP " + download.status() + (code == 0 ? "" : " errcode " + code);
         throw code == MEDIA_TOO_LARGE ? ImageUnavailable.tooLarge(why) : ImageUnavailable.notFetched(why);
       });
   }
