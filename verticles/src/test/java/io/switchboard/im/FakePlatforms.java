@@ -71,6 +71,7 @@ final class FakePlatforms implements AutoCloseable {
   final List<String> mediaTokenRefusals = new CopyOnWriteArrayList<>();
   private final Map<String, Media> wecomMedia = new ConcurrentHashMap<>();
   private final Map<String, Media> dingtalkFiles = new ConcurrentHashMap<>();
+  private final Map<String, String> feishuResourceTypes = new ConcurrentHashMap<>();
   private final Map<String, String> dingtalkLinkBases = new ConcurrentHashMap<>();
   /** Reads of DingTalk's temporary download links. */
   final AtomicInteger dingtalkLinkReads = new AtomicInteger();
@@ -129,9 +130,15 @@ final class FakePlatforms implements AutoCloseable {
     dingtalkLinkBases.put(downloadCode, linkBase);
   }
 
-  /** Feishu holds {@code media} as resource {@code fileKey} of message {@code messageId}. */
+  /** Feishu holds {@code media} as resource {@code fileKey} of message {@code messageId} (an image). */
   void feishuResource(String messageId, String fileKey, Media media) {
+    feishuResource(messageId, fileKey, media, "image");
+  }
+
+  /** ... of the resource type Feishu serves it as: {@code image}, or {@code file} (files, audio, video). */
+  void feishuResource(String messageId, String fileKey, Media media, String type) {
     feishuResources.put(messageId + "/" + fileKey, media);
+    feishuResourceTypes.put(messageId + "/" + fileKey, type);
   }
 
   List<Sent> sentWhere(Predicate<Sent> which) {
@@ -268,7 +275,8 @@ final class FakePlatforms implements AutoCloseable {
         json(ctx, 200, new JsonObject().put("errcode", 40007).put("errmsg", "invalid media_id"));
         return;
       }
-      ctx.response().putHeader("Content-disposition", "attachment; filename=\"" + mediaId + ".jpg\"")
+      ctx.response().putHeader("Content-disposition", "attachment; filename=\"" + mediaId
+          + (media.contentType().startsWith("audio/amr") ? ".amr" : ".jpg") + "\"")
         .putHeader("Cache-Control", "no-cache, must-revalidate");
       serve(ctx, media);
     });
@@ -326,6 +334,11 @@ final class FakePlatforms implements AutoCloseable {
         return;
       }
       Media media = feishuResources.get(key);
+      if (media != null && !type.equals(feishuResourceTypes.get(key))) {
+        // an audio message's resource is a file: asked for as an image, it is not found as one
+        json(ctx, 400, new JsonObject().put("code", 234001).put("msg", "Invalid request param."));
+        return;
+      }
       if (media == null) {
         json(ctx, 400, new JsonObject().put("code", 234003).put("msg", "File not in msg."));
         return;

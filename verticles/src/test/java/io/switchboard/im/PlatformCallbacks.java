@@ -120,6 +120,17 @@ final class PlatformCallbacks {
     return wecomEncrypted(path, xml, timestamp);
   }
 
+  /** A voice message (语音消息): MediaId and Format amr, and Recognition when speech recognition is on (else null). */
+  static Prepared wecomVoice(String path, String user, String msgId, String mediaId, String recognition,
+                             long timestamp) {
+    String xml = "<xml><ToUserName><![CDATA[" + WECOM_CORP + "]]></ToUserName><FromUserName><![CDATA[" + user
+      + "]]></FromUserName><CreateTime>" + timestamp + "</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+      + "<MediaId><![CDATA[" + mediaId + "]]></MediaId><Format><![CDATA[amr]]></Format>"
+      + (recognition == null ? "" : "<Recognition><![CDATA[" + recognition + "]]></Recognition>")
+      + "<MsgId>" + msgId + "</MsgId><AgentID>" + WECOM_AGENT + "</AgentID></xml>";
+    return wecomEncrypted(path, xml, timestamp);
+  }
+
   static Prepared wecomEncrypted(String path, String xml, long timestamp) {
     String encrypted = WECOM.encrypt(xml, random16());
     String nonce = nonce();
@@ -164,6 +175,18 @@ final class PlatformCallbacks {
   static JsonObject dingtalkPicture(String msgId, String staffId, String downloadCode) {
     JsonObject message = dingtalkMessage(msgId, staffId, "", false, false).put("msgtype", "picture")
       .put("content", new JsonObject().put("downloadCode", downloadCode).put("pictureDownloadCode", "pic-" + downloadCode));
+    message.remove("text");
+    return message;
+  }
+
+  /** An audio message: {@code msgtype: audio}, {@code content: {duration, downloadCode, recognition?}}. */
+  static JsonObject dingtalkAudio(String msgId, String staffId, String downloadCode, String recognition) {
+    JsonObject content = new JsonObject().put("duration", "4000").put("downloadCode", downloadCode);
+    if (recognition != null) {
+      content.put("recognition", recognition);
+    }
+    JsonObject message = dingtalkMessage(msgId, staffId, "", false, false).put("msgtype", "audio")
+      .put("content", content);
     message.remove("text");
     return message;
   }
