@@ -113,6 +113,34 @@ class CodecsTest {
   }
 
   @Test
+  void a_transcription_and_its_answer_survive_the_wire_with_the_audio_byte_for_byte() {
+    byte[] audio = new byte[70_000];
+    for (int i = 0; i < audio.length; i++) {
+      audio[i] = (byte) (i * 7);
+    }
+    JsonArray fields = new JsonArray().add(new JsonArray().add("language").add("zh"))
+      .add(new JsonArray().add("timestamp_granularities[]").add("word"))
+      .add(new JsonArray().add("timestamp_granularities[]").add("segment"));
+    TranscriptionRequest request = new TranscriptionRequest("req_t", "acme", "whisper", fields, Buffer.buffer(audio),
+      "会议.wav", "audio/wav", 5_000, 1);
+    assertEquals(request, roundTrip(TranscriptionRequest.CODEC, request));
+    TranscriptionRequest retry = request.retry("whisper-backup", 1, 800, "switchboard.routing.control.n1");
+    assertEquals(retry, roundTrip(TranscriptionRequest.CODEC, retry));
+    assertEquals("zh", request.field("language"));
+    assertEquals("word", request.field("timestamp_granularities[]"), "the first of a repeated field");
+    assertEquals("audio_transcription", request.mode());
+    assertEquals("switchboard.transcriptions.whisper.0", request.inferenceAddress("whisper.0"));
+    TranscriptionResult result = new TranscriptionResult("req_t", Buffer.buffer("hello\n"), "text/plain",
+      "hello\n", null, "whisper.0", 40);
+    assertEquals(result, roundTrip(TranscriptionResult.CODEC, result));
+    assertThrows(IllegalArgumentException.class, () -> new TranscriptionRequest("r", "t", "m",
+      new JsonArray().add(new JsonArray().add("model").add("x")), Buffer.buffer("a"), "a.wav", null, 1, 0),
+      "the model is the record's, not a field");
+    assertThrows(IllegalArgumentException.class, () -> new TranscriptionRequest("r", "t", "m", new JsonArray(),
+      Buffer.buffer(), "a.wav", null, 1, 0), "no audio");
+  }
+
+  @Test
   void records_refuse_invalid_values() {
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage("wizard", "x"));
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage(new JsonObject().put("content", "no role")));

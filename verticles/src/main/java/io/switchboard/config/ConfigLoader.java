@@ -95,7 +95,8 @@ public final class ConfigLoader {
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
-      verticles(root), imChannels(root, deployments), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
+      verticles(root), imChannels(root, deployments), bridge(root.child("bridge"), deployments),
+      cache(root.child("cache"), session),
       governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {

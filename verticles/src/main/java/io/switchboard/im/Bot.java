@@ -122,7 +122,8 @@ abstract class Bot<M extends IncomingMessage> {
   /**
    * Fetches a voice message's audio through the platform's media API, at most {@link #MAX_VOICE_BYTES}, within
    * {@link #IMAGE_TIMEOUT_MILLIS}. @param key the message's {@link Question#voice()}
-   * @return fails (with {@link ImageUnavailable}, whose reasons are the media's) when it cannot be fetched or is no audio
+   * @return fails (with {@link ImageUnavailable}, whose reasons are the media's) when it cannot be fetched or is not
+   *   audio
    */
   abstract Future<VoiceClip> voice(M message, String key);
 

@@ -108,10 +108,11 @@ final class WeComBot extends Bot<WeComBot.Message> {
     if ("image".equals(type) && mediaId != null && !mediaId.isBlank()) {
       return ack.deliver(new Message(id, sender, "", mediaId.strip(), false));
     }
-    // a voice message (语音消息) carries MediaId and Format (amr), and Recognition when WeCom's speech recognition is
-    // on: that text is used as it is, else the AMR is fetched by MediaId and transcribed
+    // a voice message (语音消息) carries MediaId and Format (amr), and Recognition when
+    // WeCom's speech recognition is on: that text is used as it is, else the AMR is fetched by MediaId and transcribed
     String recognition = message.get("Recognition");
-    if ("voice".equals(type) && (mediaId != null && !mediaId.isBlank() || recognition != null && !recognition.isBlank())) {
+    boolean heard = recognition != null && !recognition.isBlank();
+    if ("voice".equals(type) && (mediaId != null && !mediaId.isBlank() || heard)) {
       return ack.deliver(new Message(id, sender, recognition == null ? "" : recognition.strip(),
         mediaId == null || mediaId.isBlank() ? null : mediaId.strip(), true));
     }

@@ -76,6 +76,38 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void audio_transcription_models_and_the_im_channels_that_use_them_are_checked() {
+    SwitchboardConfig config = ConfigLoader.parse("test.yaml", """
+      server: {max_audio_bytes: 1048576}
+      model_list:
+        - model_name: chat
+          provider: simulator
+        - model_name: whisper
+          provider: simulator
+          model_info: {mode: audio_transcription}
+      im_channels:
+        - name: bot
+          platform: wecom
+          model: chat
+          transcription_model: whisper
+          credentials: {}
+      """, Map.of());
+    assertTrue(config.deployments().get(1).transcription());
+    assertEquals("switchboard-simulator-whisper", config.deployments().get(1).upstreamModel());
+    assertEquals(1_048_576, config.server().maxAudioBytes());
+    assertEquals("whisper", config.imChannels().get(0).transcriptionModel());
+    assertEquals(26_214_400, ConfigLoader.parse("test.yaml", "", Map.of()).server().maxAudioBytes(),
+      "OpenAI's 25 MB by default");
+    assertTrue(failure("model_list:\n  - model_name: m\n    provider: anthropic\n    api_base: http://127.0.0.1:1/v1\n"
+      + "    model_info: {mode: audio_transcription}\n", Map.of()).contains("mode audio_transcription needs an "
+      + "OpenAI-compatible provider"));
+    String chatModel = failure("model_list:\n  - model_name: chat\n    provider: simulator\nim_channels:\n"
+      + "  - name: bot\n    platform: wecom\n    model: chat\n    transcription_model: chat\n", Map.of());
+    assertTrue(chatModel.contains("im_channels[0].transcription_model 'chat' is no model_list entry with "
+      + "model_info.mode: audio_transcription"), chatModel);
+  }
+
+  @Test
   void model_info_mode_says_which_models_serve_embeddings_and_mistakes_name_the_line() {
     SwitchboardConfig config = ConfigLoader.parse("test.yaml", """
       model_list:
