@@ -83,7 +83,7 @@ class OpenAiProviderTest {
     List<String> models = new JsonObject(Http.get(node.baseUrl() + "/v1/models").body()).getJsonArray("data")
       .stream().map(m -> ((JsonObject) m).getString("id")).toList();
     assertEquals(List.of("switchboard-simulator", "switchboard-embedding", "gpt-4o-mini", "gpt-4o",
-      "text-embedding-3-small"), models);
+      "text-embedding-3-small", "switchboard-whisper"), models);
 
     HttpResponse<String> response = Http.post(node.baseUrl() + "/v1/chat/completions", body("gpt-4o-mini", "hi"));
     assertEquals(200, response.statusCode(), response.body());

@@ -20,11 +20,12 @@ class ConfigLoaderTest {
   void the_bundled_default_serves_the_simulator_with_auth_off() {
     SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"), Map.of());
     assertFalse(config.auth().enabled());
-    assertEquals(2, config.deployments().size(), "without OPENAI_API_KEY only the simulator is served");
+    assertEquals(3, config.deployments().size(), "without OPENAI_API_KEY only the simulator is served");
     assertTrue(config.deployments().get(0).isSimulator());
     assertFalse(config.deployments().get(0).embedding());
     assertEquals("switchboard-embedding", config.deployments().get(1).modelName());
     assertTrue(config.deployments().get(1).isSimulator() && config.deployments().get(1).embedding());
+    assertTrue(config.deployments().get(2).isSimulator() && config.deployments().get(2).transcription());
     assertEquals(SwitchboardConfig.VERTICLES, config.verticles());
   }
 
@@ -32,7 +33,7 @@ class ConfigLoaderTest {
   void an_openai_key_in_the_environment_adds_the_openai_models() {
     SwitchboardConfig config = ConfigLoader.load(Path.of("../conf/switchboard.yaml"),
       Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_BASE_URL", "http://127.0.0.1:1/v1"));
-    assertEquals(5, config.deployments().size());
+    assertEquals(6, config.deployments().size());
     assertTrue(config.deployments().get(4).embedding(), "text-embedding-3-small");
     var openai = config.deployments().get(2);
     assertEquals("gpt-4o-mini", openai.modelName());
