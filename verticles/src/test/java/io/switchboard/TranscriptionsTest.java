@@ -14,6 +14,7 @@ import com.openai.models.audio.transcriptions.TranscriptionVerbose;
 import io.switchboard.testing.Audio;
 import io.switchboard.testing.FreePorts;
 import io.switchboard.testing.Http;
+import io.switchboard.testing.RawHttp;
 import io.switchboard.testing.TestNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -276,6 +277,31 @@ class TranscriptionsTest {
     assertEquals("file", new JsonObject(raw.body()).getJsonObject("error").getString("param"));
     assertEquals(200, raw(Map.of("model", "whisper"), "x.wav", Arrays.copyOf(Audio.wav(100, "x"), MAX_AUDIO))
       .statusCode(), "exactly the limit is taken");
+  }
+
+  @Test
+  void an_upload_that_asks_to_continue_first_is_let_in_or_refused_before_it_is_sent() {
+    String url = node.baseUrl() + "/v1/audio/transcriptions";
+    HttpResponse<String> taken = Audio.post(url, "Bearer " + KEY, Map.of("model", "whisper"), "x.wav",
+      Audio.wav(2_000, "asked first"), true);
+    assertEquals(200, taken.statusCode(), taken.body());
+    assertEquals("asked first", new JsonObject(taken.body()).getString("text"));
+    // the head alone, as curl sends it before a large upload: the answer comes before any of the body is sent
+    String head = "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
+      + "\r\nContent-Type: multipart/form-data; boundary=b\r\nExpect: 100-continue\r\nContent-Length: ";
+    RawHttp.Exchange tooBig = RawHttp.exchange(node.apiPort, head + (MAX_AUDIO + 100_000) + "\r\n\r\n", 3_000);
+    assertEquals(List.of("HTTP/1.1 413 Request Entity Too Large"), tooBig.statusLines(), tooBig.text());
+    assertEquals("request_too_large", tooBig.error().getString("code"));
+    RawHttp.Exchange fits = RawHttp.exchange(node.apiPort, head + 10_000 + "\r\n\r\n", 3_000);
+    assertEquals("HTTP/1.1 100 Continue", fits.statusLines().get(0), fits.text());
+  }
+
+  @Test
+  void a_field_longer_than_the_form_takes_is_a_400_not_a_hang() {
+    HttpResponse<String> response = raw(Map.of("model", "whisper", "prompt", "word ".repeat(4_000)), "x.wav",
+      Audio.wav(300, "x"));
+    assertEquals(400, response.statusCode(), response.body());
+    assertTrue(response.body().contains("\"error\""), response.body());
   }
 
   @Test

@@ -89,6 +89,9 @@ final class TranscriptionsApi {
       fail.accept(ctx, tooLarge(limit).toException());
       return;
     }
+    if ("100-continue".equalsIgnoreCase(request.getHeader("expect"))) {
+      request.response().writeContinue(); // curl asks before uploading more than 1 MB; a refusal came above instead
+    }
     request.setExpectMultipart(true);
     Buffer file = Buffer.buffer();
     String[] name = new String[2];

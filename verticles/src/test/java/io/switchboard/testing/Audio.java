@@ -17,7 +17,9 @@ import java.util.Map;
  * {@code switchboard-transcript:} marker); and a multipart POST for requests the SDK would not send.
  */
 public final class Audio {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  /** HTTP/1.1, as curl speaks it (and Expect: 100-continue is an HTTP/1.1 exchange). */
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+    .connectTimeout(Duration.ofSeconds(10)).build();
 
   private Audio() {
   }
@@ -72,6 +74,12 @@ public final class Audio {
   /** A multipart/form-data POST of {@code fields} and, unless {@code file} is null, the file. */
   public static HttpResponse<String> post(String url, String authorization, Map<String, String> fields,
                                           String fileName, byte[] file) {
+    return post(url, authorization, fields, fileName, file, false);
+  }
+
+  /** @param expectContinue send {@code Expect: 100-continue} and the body only once the server says so (as curl does) */
+  public static HttpResponse<String> post(String url, String authorization, Map<String, String> fields,
+                                          String fileName, byte[] file, boolean expectContinue) {
     String boundary = "test-boundary-7d1f";
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     fields.forEach((name, value) -> body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\""
@@ -85,6 +93,7 @@ public final class Audio {
     body.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
     try {
       HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+        .expectContinue(expectContinue)
         .header("content-type", "multipart/form-data; boundary=" + boundary)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()));
       if (authorization != null) {
