@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The inference proxy's door for calls answered whole (embeddings, transcriptions): each attempt is one call inside
@@ -113,7 +114,7 @@ final class WholeCalls {
     }
 
     Future<WholeCall.Answer> run(Deployment deployment,
-                                 java.util.function.Function<CancelSignal, Future<? extends WholeCall.Answer>> send) {
+                                 Function<CancelSignal, Future<? extends WholeCall.Answer>> send) {
       // the whole answer is the first token: whichever limit is shorter applies
       long limit = Math.min(request.timeoutMillis(), Math.min(deployment.timeoutMillis(),
         deployment.firstTokenTimeoutMillis()));
