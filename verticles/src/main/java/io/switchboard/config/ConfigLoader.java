@@ -227,7 +227,8 @@ public final class ConfigLoader {
       node.bool("hang", defaults.hang()),
       node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000),
       node.integer("retry_after", defaults.retryAfterSeconds(), 0, 3_600),
-      node.bool("tools", defaults.tools()));
+      node.bool("tools", defaults.tools()),
+      node.number("ttft_per_inflight_ms", defaults.ttftPerInflightMillis(), 0, 600_000));
   }
 
   private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env,
@@ -504,9 +505,42 @@ public final class ConfigLoader {
     return bridge;
   }
 
+  /**
+   * {@code circuit_breaker:} — the rolling-window rate policy by default; {@code max_failures} alone (as before)
+   * or {@code policy: consecutive} counts failures in a row. Settings of the other policy are named as errors.
+   */
   private static SwitchboardConfig.Breaker breaker(ConfigNode node) {
-    var breaker = new SwitchboardConfig.Breaker(node.integer("max_failures", 5, 1, 10_000),
-      node.number("reset_timeout_ms", 10_000, 10, 3_600_000));
+    String policy = node.oneOf("policy", node.has("max_failures") ? SwitchboardConfig.Breaker.CONSECUTIVE
+      : SwitchboardConfig.Breaker.RATE, Set.of(SwitchboardConfig.Breaker.RATE, SwitchboardConfig.Breaker.CONSECUTIVE));
+    long reset = node.number("reset_timeout_ms", 10_000, 10, 3_600_000);
+    SwitchboardConfig.Breaker breaker;
+    if (policy.equals(SwitchboardConfig.Breaker.CONSECUTIVE)) {
+      for (String key : List.of("window_calls", "window_seconds", "minimum_calls", "failure_rate_threshold",
+        "slow_call_ms", "slow_call_rate_threshold", "half_open_calls")) {
+        if (node.has(key)) {
+          throw node.error(key, "applies to policy: rate only (this breaker counts max_failures in a row)");
+        }
+      }
+      breaker = new SwitchboardConfig.Breaker(node.integer("max_failures", 5, 1, 10_000), reset);
+    } else {
+      if (node.has("max_failures")) {
+        throw node.error("max_failures", "applies to policy: consecutive only (a rate breaker judges a window)");
+      }
+      if (node.has("window_calls") && node.has("window_seconds")) {
+        throw node.error("window_seconds", "cannot be set together with window_calls: the window counts calls or "
+          + "seconds, not both");
+      }
+      int seconds = node.integer("window_seconds", 0, 1, 3_600);
+      int calls = node.integer("window_calls", seconds > 0 ? 0 : 100, 1, 100_000);
+      int minimum = node.integer("minimum_calls", Math.min(20, seconds > 0 ? 20 : calls), 1, 100_000);
+      if (seconds == 0 && minimum > calls) {
+        throw node.error("minimum_calls", "cannot exceed window_calls (" + calls + ")");
+      }
+      breaker = new SwitchboardConfig.Breaker(policy, 0, calls, seconds, minimum,
+        (float) node.decimal("failure_rate_threshold", 50, 1, 100), node.number("slow_call_ms", 0, 0, 3_600_000),
+        (float) node.decimal("slow_call_rate_threshold", 50, 1, 100), node.integer("half_open_calls", 3, 1, 1_000),
+        reset);
+    }
     node.rejectUnknownKeys();
     return breaker;
   }

@@ -299,8 +299,40 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
-  /** Circuit breaker settings of a deployment. */
-  public record Breaker(int maxFailures, long resetTimeoutMillis) {
+  /**
+   * Circuit breaker settings of a deployment ({@code circuit_breaker:}).
+   *
+   * @param policy                {@link #RATE}: open on the failure rate or the slow-call rate over a rolling window of
+   *                              the last {@code windowCalls} calls (or of the last {@code windowSeconds} seconds);
+   *                              {@link #CONSECUTIVE}: open after {@code maxFailures} failures in a row
+   * @param windowCalls           a count-based window's size; 0 when the window is time-based
+   * @param windowSeconds         a time-based window's length; 0 when the window is count-based
+   * @param minimumCalls          calls the window must hold before a rate is judged
+   * @param failureRateThreshold  percent of failed calls that opens the circuit
+   * @param slowCallMillis        a call whose first token came later than this is slow; 0: no call is slow
+   * @param slowCallRateThreshold percent of slow calls that opens the circuit
+   * @param halfOpenCalls         probe calls let through once the reset time has passed; the others are refused
+   * @param resetTimeoutMillis    how long the circuit stays open before it probes
+   */
+  public record Breaker(String policy, int maxFailures, int windowCalls, int windowSeconds, int minimumCalls,
+                        float failureRateThreshold, long slowCallMillis, float slowCallRateThreshold,
+                        int halfOpenCalls, long resetTimeoutMillis) {
+    public static final String RATE = "rate";
+    public static final String CONSECUTIVE = "consecutive";
+
+    public Breaker {
+      if (!policy.equals(RATE) && !policy.equals(CONSECUTIVE)) {
+        throw new IllegalArgumentException("policy must be rate or consecutive, was " + policy);
+      }
+      if ((windowCalls > 0) == (windowSeconds > 0) && policy.equals(RATE)) {
+        throw new IllegalArgumentException("a rate breaker needs exactly one of windowCalls and windowSeconds");
+      }
+    }
+
+    /** The consecutive-failures breaker: open after {@code maxFailures} failures in a row, one probe. */
+    public Breaker(int maxFailures, long resetTimeoutMillis) {
+      this(CONSECUTIVE, maxFailures, 0, 0, maxFailures, 100, 0, 100, 1, resetTimeoutMillis);
+    }
   }
 
   /**
