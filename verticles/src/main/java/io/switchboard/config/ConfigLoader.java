@@ -289,7 +289,8 @@ public final class ConfigLoader {
         pool(entry, maxConcurrency),
         maxConcurrency,
         knobs,
-        breaker(entry.child("circuit_breaker")), mode, price(entry));
+        breaker(entry.child("circuit_breaker")), mode, price(entry),
+        adaptive(entry, maxConcurrency));
       Limits own = new Limits(entry.number("rpm_limit", 0, 0, 1_000_000_000L),
         entry.number("tpm_limit", 0, 0, 1_000_000_000_000L), null, null);
       entry.rejectUnknownKeys();
@@ -503,6 +504,38 @@ public final class ConfigLoader {
     }
     node.rejectUnknownKeys();
     return bridge;
+  }
+
+  /**
+   * {@code adaptive_concurrency:} — absent: the deployment's concurrency is only max_concurrency (when set), which
+   * then also caps the adaptive limit.
+   */
+  private static SwitchboardConfig.AdaptiveConcurrency adaptive(ConfigNode entry, int maxConcurrency) {
+    if (!entry.has("adaptive_concurrency")) {
+      return null;
+    }
+    ConfigNode node = entry.child("adaptive_concurrency");
+    String algorithm = node.oneOf("algorithm", SwitchboardConfig.AdaptiveConcurrency.GRADIENT,
+      Set.of(SwitchboardConfig.AdaptiveConcurrency.GRADIENT, SwitchboardConfig.AdaptiveConcurrency.AIMD));
+    boolean aimd = algorithm.equals(SwitchboardConfig.AdaptiveConcurrency.AIMD);
+    int max = node.integer("max_limit", maxConcurrency > 0 ? maxConcurrency : 1_000, 1, 1_000_000);
+    if (maxConcurrency > 0 && max > maxConcurrency) {
+      throw node.error("max_limit", "cannot exceed the deployment's max_concurrency (" + maxConcurrency + ")");
+    }
+    int min = node.integer("min_limit", 1, 1, max);
+    int initial = node.integer("initial_limit", Math.max(min, Math.min(20, max)), min, max);
+    for (String key : List.of("latency_ms", "backoff_ratio")) {
+      if (!aimd && node.has(key)) {
+        throw node.error(key, "applies to algorithm: aimd only");
+      }
+    }
+    if (aimd && !node.has("latency_ms")) {
+      throw node.error("latency_ms", "is required with algorithm: aimd (a first token slower than this backs off)");
+    }
+    var adaptive = new SwitchboardConfig.AdaptiveConcurrency(algorithm, initial, min, max,
+      node.number("latency_ms", 0, 1, 3_600_000), node.decimal("backoff_ratio", 0.9, 0.5, 0.99));
+    node.rejectUnknownKeys();
+    return adaptive;
   }
 
   /**

@@ -235,11 +235,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
    * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
+   * @param adaptive its adaptive concurrency limit ({@code adaptive_concurrency:}); null = only max_concurrency
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price,
+                           AdaptiveConcurrency adaptive) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
     public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
@@ -261,7 +263,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
         firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
-        null);
+        null, null);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
@@ -295,6 +297,30 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     public Price {
       if (!(inputPerMillion >= 0 && outputPerMillion >= 0 && cachedInputPerMillion >= 0)) {
         throw new IllegalArgumentException("prices must not be negative");
+      }
+    }
+  }
+
+  /**
+   * A deployment's adaptive concurrency limit ({@code adaptive_concurrency:}): how many calls this node's router
+   * lets it have at once, following its measured time to first token (Netflix's concurrency-limits).
+   *
+   * @param algorithm    {@link #GRADIENT}: Gradient2, the limit follows the ratio of the long-term to the recent
+   *                     latency; {@link #AIMD}: +1 while calls are fast and the limit is used, times
+   *                     {@code backoffRatio} on a call slower than {@code latencyMillis} or failed by overload
+   * @param latencyMillis AIMD's slow-call line
+   */
+  public record AdaptiveConcurrency(String algorithm, int initialLimit, int minLimit, int maxLimit, long latencyMillis,
+                                    double backoffRatio) {
+    public static final String GRADIENT = "gradient";
+    public static final String AIMD = "aimd";
+
+    public AdaptiveConcurrency {
+      if (!algorithm.equals(GRADIENT) && !algorithm.equals(AIMD)) {
+        throw new IllegalArgumentException("algorithm must be gradient or aimd, was " + algorithm);
+      }
+      if (minLimit < 1 || minLimit > initialLimit || initialLimit > maxLimit) {
+        throw new IllegalArgumentException("limits must satisfy 1 <= min <= initial <= max");
       }
     }
   }

@@ -102,6 +102,10 @@ public final class RoutingVerticle extends VerticleBase {
   public Future<?> start() {
     queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
       .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    choosers.forEach((model, chooser) -> chooser.states.stream().filter(state -> state.adaptive != null)
+      .forEach(state -> Gauge.builder("switchboard.routing.concurrency.limit", state, DeploymentState::limit)
+        .description("Calls this node lets the deployment have at once (adaptive_concurrency)")
+        .tag("deployment", state.deployment.id()).tag("model", model).register(registry)));
     var bus = vertx.eventBus();
     return Future.all(List.of(
       PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
@@ -154,7 +158,8 @@ public final class RoutingVerticle extends VerticleBase {
       for (DeploymentState state : chooser.states) {
         deployments.add(new JsonObject().put("id", state.deployment.id()).put("outstanding", state.outstanding)
           .put("ewma_first_token_ms", state.ewmaFirstTokenMillis < 0 ? null : Math.round(state.ewmaFirstTokenMillis))
-          .put("resting_ms", Math.max(0, state.restingUntilMillis - now)));
+          .put("resting_ms", Math.max(0, state.restingUntilMillis - now))
+          .put("concurrency_limit", state.limit() > 0 ? state.limit() : null));
       }
       models.put(model, new JsonObject().put("strategy", config.route(model).strategy())
         .put("fallbacks", new JsonArray(config.route(model).fallbacks()))
@@ -171,6 +176,27 @@ public final class RoutingVerticle extends VerticleBase {
       instanceof DeploymentChooser.Chosen && (waiter = queue.poll()) != null) {
       vertx.cancelTimer(waiter.timer);
       waiter.admit.run();
+    }
+  }
+
+  /**
+   * Feeds a finished attempt to its deployment's adaptive limit: an answer by its time to first token; a timeout or
+   * a refusal for load (429, 503) as an overload; anything else (a cancel, an open circuit, the client's mistake)
+   * says nothing about how much the deployment can take.
+   */
+  private static void measure(DeploymentState state, long startNanos, int inflight, Object result,
+                              BusFailure failure) {
+    if (state.adaptive == null) {
+      return;
+    }
+    if (failure == null) {
+      long millis = result instanceof ChatResult chat ? chat.firstTokenMillis() : ((EmbeddingResult) result).millis();
+      state.sample(startNanos, millis * 1_000_000, inflight, false);
+      return;
+    }
+    int status = failure.error().status();
+    if (!failure.error().is(ApiError.Kind.CIRCUIT_OPEN) && (status == 504 || status == 429 || status == 503)) {
+      state.sample(startNanos, System.nanoTime() - startNanos, inflight, true);
     }
   }
 
@@ -370,6 +396,8 @@ public final class RoutingVerticle extends VerticleBase {
         }));
       }
       state.outstanding++;
+      int inflight = state.outstanding;
+      long startNanos = System.nanoTime();
       running.put(attempt, state);
       PreferLocal.request(vertx.eventBus(), request.inferenceAddress(state.deployment.id()), attemptRequest,
           remaining + BUS_MARGIN_MILLIS)
@@ -385,11 +413,13 @@ public final class RoutingVerticle extends VerticleBase {
               chat ? chat : null);
           }
           state.outstanding--;
+          BusFailure failure = outcome.succeeded() ? null : BusFailure.from(outcome.cause());
+          measure(state, startNanos, inflight, outcome.succeeded() ? outcome.result().body() : null, failure);
           slotFreed(state.deployment.modelName());
-          if (outcome.succeeded()) {
+          if (failure == null) {
             succeeded(attempt, state, outcome.result().body());
           } else {
-            failed(attempt, state, BusFailure.from(outcome.cause()));
+            failed(attempt, state, failure);
           }
         });
       if (hedging && attempt == 0) {
