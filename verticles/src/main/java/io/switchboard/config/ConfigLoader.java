@@ -362,6 +362,45 @@ public final class ConfigLoader {
     return mode;
   }
 
+  /**
+   * {@code routes[].rules}: each {@code when:} (prompt_tokens_over, images, tools, tenant) picks {@code deployments:},
+   * ids of this model's own deployments.
+   */
+  private static List<SwitchboardConfig.RouteRule> rules(ConfigNode entry, String model,
+                                                         List<SwitchboardConfig.Deployment> deployments) {
+    Set<String> own = new HashSet<>();
+    deployments.stream().filter(d -> d.modelName().equals(model)).forEach(d -> own.add(d.id()));
+    List<SwitchboardConfig.RouteRule> rules = new ArrayList<>();
+    for (ConfigNode rule : entry.children("rules")) {
+      if (!rule.has("when")) {
+        throw rule.error("when", "is required: the conditions a turn must meet (prompt_tokens_over, images, tools, "
+          + "tenant)");
+      }
+      ConfigNode when = rule.child("when");
+      long tokens = when.number("prompt_tokens_over", -1, 0, 100_000_000);
+      Boolean images = when.has("images") ? when.bool("images", false) : null;
+      Boolean tools = when.has("tools") ? when.bool("tools", false) : null;
+      List<String> tenants = when.strings("tenant", List.of());
+      when.rejectUnknownKeys();
+      if (tokens < 0 && images == null && tools == null && tenants.isEmpty()) {
+        throw rule.error("when", "sets no condition (prompt_tokens_over, images, tools, tenant)");
+      }
+      List<String> picked = rule.strings("deployments", List.of());
+      if (picked.isEmpty()) {
+        throw rule.error("deployments", "is required: ids of " + model + "'s deployments that serve such a turn");
+      }
+      for (String id : picked) {
+        if (!own.contains(id)) {
+          throw rule.error("deployments", "'" + id + "' is not a deployment of " + model + " (its deployments: "
+            + own.stream().sorted().toList() + ")");
+        }
+      }
+      rule.rejectUnknownKeys();
+      rules.add(new SwitchboardConfig.RouteRule(tokens, images, tools, new HashSet<>(tenants), picked));
+    }
+    return rules;
+  }
+
   private static Map<String, SwitchboardConfig.Route> routes(ConfigNode root,
                                                              List<SwitchboardConfig.Deployment> deployments) {
     Set<String> served = new HashSet<>();
@@ -396,7 +435,7 @@ public final class ConfigLoader {
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
         queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
         entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000),
-        routeCache(entry));
+        routeCache(entry), rules(entry, model, deployments));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {

@@ -84,15 +84,41 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
-                      int contextTokens, RouteCache cache) {
+                      int contextTokens, RouteCache cache, List<RouteRule> rules) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
 
     public Route {
       fallbacks = List.copyOf(fallbacks);
+      rules = List.copyOf(rules);
     }
 
     public static Route defaults(String model) {
-      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null);
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of());
+    }
+  }
+
+  /**
+   * One of a route's {@code rules}: a turn that meets every condition set here is served only by these deployments
+   * of the model (the strategy chooses among them); the first rule a turn meets wins, and a turn that meets none may
+   * go to any of the model's deployments.
+   *
+   * @param promptTokensOver the prompt's estimated tokens (UTF-8 bytes / 4) exceed this; -1: not a condition
+   * @param images           the messages hold an image part (true) or none (false); null: not a condition
+   * @param tools            the request offers {@code tools} (or legacy {@code functions}); null: not a condition
+   * @param tenants          the turn's tenant is one of these; empty: not a condition
+   * @param deployments      the deployment ids that serve a turn meeting the rule
+   */
+  public record RouteRule(long promptTokensOver, Boolean images, Boolean tools, Set<String> tenants,
+                          List<String> deployments) {
+    public RouteRule {
+      tenants = Set.copyOf(tenants);
+      deployments = List.copyOf(deployments);
+      if (deployments.isEmpty()) {
+        throw new IllegalArgumentException("a rule needs deployments");
+      }
+      if (promptTokensOver < 0 && images == null && tools == null && tenants.isEmpty()) {
+        throw new IllegalArgumentException("a rule needs a condition");
+      }
     }
   }
 

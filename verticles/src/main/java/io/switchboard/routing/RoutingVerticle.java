@@ -63,6 +63,7 @@ public final class RoutingVerticle extends VerticleBase {
   private final Governance governance;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
+  private final Map<String, RouteRules> rules = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
@@ -93,6 +94,7 @@ public final class RoutingVerticle extends VerticleBase {
       Route route = config.route(model);
       choosers.put(model, new DeploymentChooser(model, route.strategy(), states));
       queues.put(model, new AdmissionQueue(route.maxQueued()));
+      rules.put(model, new RouteRules(route.rules(), states));
       models.add(new ModelCatalog.Model(model, states.get(0).deployment.ownedBy(), created));
     });
     this.catalog = new ModelCatalog(models);
@@ -272,11 +274,11 @@ public final class RoutingVerticle extends VerticleBase {
         String model = chain.get(modelIndex);
         DeploymentChooser chooser = servesKind(model) ? choosers.get(model) : null;
         if (chooser != null) {
-          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), skipped(), now);
+          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), skipped(model), now);
           if (choice instanceof DeploymentChooser.Unavailable && !excluded.isEmpty()
             && triesOnModel <= config.route(model).numRetries()) {
             excluded.clear(); // a model with one deployment retries that deployment
-            choice = chooser.choose(request.conversationId(), skipped(), now);
+            choice = chooser.choose(request.conversationId(), skipped(model), now);
           }
           if (choice instanceof DeploymentChooser.Chosen chosen) {
             admitThenLaunch(chosen.state(), model, false);
@@ -304,13 +306,16 @@ public final class RoutingVerticle extends VerticleBase {
         "No deployment of '" + request.model() + "' or its fallbacks can take the request right now.")));
     }
 
-    private Set<String> skipped() {
-      if (limited.isEmpty()) {
+    /** Deployments of {@code model} this attempt may not go to: tried, at their rate limit, or left out by a rule. */
+    private Set<String> skipped(String model) {
+      Set<String> ruledOut = rules.get(model).leftOut(request);
+      if (limited.isEmpty() && ruledOut.isEmpty()) {
         return excluded;
       }
-      Set<String> both = new HashSet<>(excluded);
-      both.addAll(limited);
-      return both;
+      Set<String> all = new HashSet<>(excluded);
+      all.addAll(limited);
+      all.addAll(ruledOut);
+      return all;
     }
 
     /**
@@ -461,7 +466,7 @@ public final class RoutingVerticle extends VerticleBase {
         excluded.add(busy.deployment.id());
       }
       String model = chain.get(modelIndex);
-      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), skipped(),
+      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), skipped(model),
         System.currentTimeMillis());
       if (choice instanceof DeploymentChooser.Chosen chosen) {
         registry.counter("switchboard.routing.hedges", "model", request.model()).increment();
