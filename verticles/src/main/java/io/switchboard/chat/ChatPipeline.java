@@ -22,6 +22,7 @@ import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.governance.TurnRecord;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -102,6 +103,7 @@ public final class ChatPipeline {
   public static final String MISS = "miss";
   public static final String BYPASS = "bypass";
 
+  private final NodeLoad load;
   private final Vertx vertx;
   private final MeterRegistry registry;
   private final SwitchboardConfig config;
@@ -118,10 +120,12 @@ public final class ChatPipeline {
    * @param cache the node's response cache; null when no route caches
    * @param governance the node's keys and limits; null when turns are not admitted (tests of the pipeline alone)
    * @param spend the node's spend log and token metrics
+   * @param load  the node's overload level: under overload, a route's overload_skips are gone without
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache, Governance governance, Spend spend) {
+                      ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.vertx = vertx;
+    this.load = load;
     this.governance = governance;
     this.registry = registry;
     this.config = config;
@@ -187,6 +191,10 @@ public final class ChatPipeline {
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
         turn.priority());
       SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
+      if (policy != null && config.route(chat.model()).skips(SwitchboardConfig.Route.CACHE, load.level())) {
+        load.skipped(SwitchboardConfig.Route.CACHE);
+        policy = null; // neither looked up nor filled: the turn goes straight to routing
+      }
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
         if (policy != null) {
@@ -351,6 +359,10 @@ public final class ChatPipeline {
   /** Stores the client's new messages and the answer, after the answer went out. */
   private void remember(ChatRequest request, List<ChatMessage> fresh, ChatMessage answer) {
     if (request.conversationId() == null) {
+      return;
+    }
+    if (config.route(request.model()).skips(SwitchboardConfig.Route.MEMORY_WRITE, load.level())) {
+      load.skipped(SwitchboardConfig.Route.MEMORY_WRITE);
       return;
     }
     List<ChatMessage> turn = new ArrayList<>(fresh.size() + 1);

@@ -96,7 +96,8 @@ public final class ConfigLoader {
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
-      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
+      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")),
+      overload(root.child("overload")));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -362,6 +363,56 @@ public final class ConfigLoader {
     return mode;
   }
 
+  /** {@code routes[].overload_skips}: optional work in the order it is given up under overload. */
+  private static List<String> overloadSkips(ConfigNode entry, SwitchboardConfig.Route defaults) {
+    List<String> skips = entry.strings("overload_skips", defaults.overloadSkips());
+    for (String work : skips) {
+      if (!SwitchboardConfig.Route.OPTIONAL_WORK.contains(work)) {
+        throw entry.error("overload_skips", "'" + work + "' is not optional work; choose from "
+          + SwitchboardConfig.Route.OPTIONAL_WORK.stream().sorted().toList());
+      }
+    }
+    if (new HashSet<>(skips).size() != skips.size()) {
+      throw entry.error("overload_skips", "lists an item twice");
+    }
+    return skips;
+  }
+
+  /** {@code overload:} — thresholds for levels 1, 2 and 3 of each signal, rising. */
+  private static SwitchboardConfig.Overload overload(ConfigNode node) {
+    var defaults = SwitchboardConfig.Overload.DEFAULTS;
+    var overload = new SwitchboardConfig.Overload(node.bool("enabled", defaults.enabled()),
+      node.number("check_interval_ms", defaults.checkMillis(), 10, 60_000),
+      levels(node, "event_loop_delay_ms", defaults.loopDelayMillis(), 1_000_000),
+      levels(node, "queued", defaults.queued(), 100_000_000),
+      levels(node, "heap_after_gc_percent", defaults.heapPercent(), 100),
+      node.number("calm_ms", defaults.calmMillis(), 0, 3_600_000),
+      node.integer("shed_below_priority", defaults.shedBelowPriority(), 0, 10));
+    node.rejectUnknownKeys();
+    return overload;
+  }
+
+  private static List<Long> levels(ConfigNode node, String key, List<Long> defaults, long max) {
+    List<String> given = node.strings(key, null);
+    if (given == null) {
+      return defaults;
+    }
+    List<Long> levels = new ArrayList<>();
+    for (String value : given) {
+      try {
+        levels.add(Long.parseLong(value.trim()));
+      } catch (NumberFormatException e) {
+        throw node.error(key, "must be three whole numbers, for levels 1, 2 and 3 (got '" + value + "')");
+      }
+    }
+    if (levels.size() != 3 || levels.get(0) < 1 || levels.get(0) > levels.get(1) || levels.get(1) > levels.get(2)
+      || levels.get(2) > max) {
+      throw node.error(key, "must be three rising thresholds for levels 1, 2 and 3, at most " + max + " (got "
+        + given + ")");
+    }
+    return List.copyOf(levels);
+  }
+
   /**
    * {@code routes[].rules}: each {@code when:} (prompt_tokens_over, images, tools, tenant) picks {@code deployments:},
    * ids of this model's own deployments.
@@ -435,7 +486,7 @@ public final class ConfigLoader {
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
         queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
         entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000),
-        routeCache(entry), rules(entry, model, deployments));
+        routeCache(entry), rules(entry, model, deployments), overloadSkips(entry, defaults));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {

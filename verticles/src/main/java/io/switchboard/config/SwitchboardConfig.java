@@ -13,7 +13,8 @@ import java.util.Set;
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge, Cache cache, Governance governance, SpendLog spendLog) {
+                                Bridge bridge, Cache cache, Governance governance, SpendLog spendLog,
+                                Overload overload) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -84,16 +85,31 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
-                      int contextTokens, RouteCache cache, List<RouteRule> rules) {
+                      int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
+    /** Optional work a turn may go without under overload ({@code overload_skips}). */
+    public static final String CACHE = "cache";
+    public static final String MEMORY_WRITE = "memory_write";
+    public static final Set<String> OPTIONAL_WORK = Set.of(CACHE, MEMORY_WRITE);
 
     public Route {
       fallbacks = List.copyOf(fallbacks);
       rules = List.copyOf(rules);
+      overloadSkips = List.copyOf(overloadSkips);
     }
 
     public static Route defaults(String model) {
-      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of());
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of(),
+        List.of(CACHE));
+    }
+
+    /**
+     * Whether a turn skips this optional work at the node's overload level: at level 1 the first item of
+     * {@code overload_skips}, from level 2 on all of them.
+     */
+    public boolean skips(String work, int level) {
+      int at = overloadSkips.indexOf(work);
+      return at >= 0 && level >= 1 && (level >= 2 || at == 0);
     }
   }
 
@@ -324,6 +340,31 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
       if (!(inputPerMillion >= 0 && outputPerMillion >= 0 && cachedInputPerMillion >= 0)) {
         throw new IllegalArgumentException("prices must not be negative");
       }
+    }
+  }
+
+  /**
+   * How a node judges itself overloaded ({@code overload:}). Each signal has three thresholds, for levels 1, 2 and 3;
+   * the node's level is the highest any signal reaches. It rises at once and falls one level at a time, once every
+   * signal has stayed below {@link #CALM_SHARE} of the current level's threshold for {@code calmMillis}.
+   *
+   * @param checkMillis       how often the node measures itself
+   * @param loopDelayMillis   event-loop delay: how late a periodic timer fires (the worst of the last second)
+   * @param queued            turns waiting in this node's admission queues
+   * @param heapPercent       heap in use after the last garbage collection, in percent of the maximum
+   * @param calmMillis        how long the signals must stay calm before the level falls by one
+   * @param shedBelowPriority at level 3, new turns of a lower priority are refused (503 overloaded)
+   */
+  public record Overload(boolean enabled, long checkMillis, List<Long> loopDelayMillis, List<Long> queued,
+                         List<Long> heapPercent, long calmMillis, int shedBelowPriority) {
+    public static final double CALM_SHARE = 0.8;
+    public static final Overload DEFAULTS = new Overload(true, 100, List.of(50L, 200L, 1_000L),
+      List.of(200L, 1_000L, 5_000L), List.of(75L, 85L, 95L), 5_000, 1);
+
+    public Overload {
+      loopDelayMillis = List.copyOf(loopDelayMillis);
+      queued = List.copyOf(queued);
+      heapPercent = List.copyOf(heapPercent);
     }
   }
 

@@ -19,6 +19,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.governance.Admission;
 import io.switchboard.governance.Governance;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
 import io.switchboard.eventbus.PreferLocal;
@@ -51,6 +52,7 @@ public final class RoutingVerticle extends VerticleBase {
   /** Time the event bus grants an attempt on top of its own timeout, so the upstream's 504 wins the race. */
   private static final long BUS_MARGIN_MILLIS = 2_000;
   private static final long QUEUE_FULL_RETRY_AFTER_MILLIS = 1_000;
+  private static final long OVERLOAD_RETRY_AFTER_MILLIS = 2_000;
   /** An attempt sent to another node that has not said it started by then is taken as lost on the way. */
   private static final long ATTEMPT_ACK_MILLIS = 1_500;
   /** How long the stream's connection may take to say what its client already has. */
@@ -61,6 +63,7 @@ public final class RoutingVerticle extends VerticleBase {
   private final String controlAddress;
   private final MeterRegistry registry;
   private final Governance governance;
+  private final NodeLoad load;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
   private final Map<String, RouteRules> rules = new HashMap<>();
@@ -70,13 +73,14 @@ public final class RoutingVerticle extends VerticleBase {
   /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
   private final Set<String> embeddingModels = new HashSet<>();
 
-  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
-    this(config, nodeId, registry, null);
-  }
-
-  /** @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted */
-  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance) {
+  /**
+   * @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted
+   * @param load       the node's overload level: at 3, turns below overload.shed_below_priority are refused
+   */
+  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance,
+                         NodeLoad load) {
     this.governance = governance;
+    this.load = load;
     this.config = config;
     this.grantAddress = Addresses.routingGrant(nodeId);
     this.controlAddress = Addresses.routingControl(nodeId);
@@ -245,6 +249,13 @@ public final class RoutingVerticle extends VerticleBase {
       }
       if (!servesKind(request.model())) {
         wrongKind().failReply(message);
+        return;
+      }
+      if (load.level() >= 3 && request.priority() < config.overload().shedBelowPriority()) {
+        registry.counter("switchboard.routing.rejected", "model", request.model(), "reason", "overload").increment();
+        new BusFailure(new ApiError(503, "server_error", "overloaded", "This gateway node is overloaded and serves "
+          + "only higher-priority traffic right now; retry shortly.", null), false, OVERLOAD_RETRY_AFTER_MILLIS, 0,
+          "").failReply(message);
         return;
       }
       String first = degraded.getOrDefault(request.model(), request.model());
