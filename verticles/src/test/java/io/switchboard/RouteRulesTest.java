@@ -41,11 +41,14 @@ class RouteRulesTest {
       - {model_name: chat, id: chat-vision, provider: simulator}
       - {model_name: chat, id: chat-tools, provider: simulator}
       - {model_name: chat, id: chat-acme, provider: simulator}
+      - {model_name: chat, id: chat-gpu, provider: simulator}
     """;
   private static final String CONFIG = DEPLOYMENTS + """
     routes:
       - model_name: chat
         rules:
+          - when: {header: {X-Pool: gpu}}
+            deployments: [chat-gpu]
           - when: {prompt_tokens_over: 1000}
             deployments: [chat-long]
           - when: {images: true}
@@ -77,10 +80,14 @@ class RouteRulesTest {
   }
 
   /** The deployments that served ten such turns. */
-  private static Set<String> servedBy(JsonObject body, String key) {
+  private static Set<String> servedBy(JsonObject body, String key, String... headers) {
     Set<String> served = new HashSet<>();
+    String[] all = new String[headers.length + 2];
+    all[0] = "authorization";
+    all[1] = "Bearer " + key;
+    System.arraycopy(headers, 0, all, 2, headers.length);
     for (int i = 0; i < 10; i++) {
-      HttpResponse<String> response = Http.post(url, body.encode(), "authorization", "Bearer " + key);
+      HttpResponse<String> response = Http.post(url, body.encode(), all);
       assertEquals(200, response.statusCode(), response.body());
       served.add(response.headers().firstValue("x-switchboard-deployment").orElse("?"));
     }
@@ -112,6 +119,12 @@ class RouteRulesTest {
   void a_tenant_with_a_pool_of_its_own_is_served_there_and_the_strategy_chooses_within_it() {
     Set<String> served = servedBy(chat("hello"), "sk-acme-0123456789abcdef");
     assertTrue(Set.of("chat-acme", "chat-small").containsAll(served), served.toString());
+  }
+
+  @Test
+  void a_request_header_picks_a_dedicated_pool_and_another_value_does_not() {
+    assertEquals(Set.of("chat-gpu"), servedBy(chat("hello"), "sk-other-0123456789abcdef", "x-pool", "gpu"));
+    assertEquals(Set.of("chat-small"), servedBy(chat("hello"), "sk-other-0123456789abcdef", "x-pool", "cpu"));
   }
 
   @Test

@@ -63,14 +63,15 @@ public final class ChatPipeline {
    *                     channel writes it as headers); null when nobody listens
    */
   public record ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
-                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits) {
+                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits,
+                         JsonObject routeHeaders) {
     public ChatTurn {
       caller = caller == null ? Caller.ANONYMOUS : caller;
     }
 
     public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
-      this(requestId, caller, chat, conversationId, timeoutMillis, null, null);
+      this(requestId, caller, chat, conversationId, timeoutMillis, null, null, null);
     }
 
     /** A turn for a tenant alone (an IM channel). */
@@ -189,7 +190,7 @@ public final class ChatPipeline {
     return prompt(turn).compose(prompt -> {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
-        turn.priority());
+        turn.priority()).withRouteHeaders(turn.routeHeaders());
       SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
       if (policy != null && config.route(chat.model()).skips(SwitchboardConfig.Route.CACHE, load.level())) {
         load.skipped(SwitchboardConfig.Route.CACHE);

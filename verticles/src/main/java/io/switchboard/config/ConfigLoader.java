@@ -414,7 +414,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * {@code routes[].rules}: each {@code when:} (prompt_tokens_over, images, tools, tenant) picks {@code deployments:},
+   * {@code routes[].rules}: each {@code when:} (prompt_tokens_over, images, tools, tenant, header) picks
+   * {@code deployments:},
    * ids of this model's own deployments.
    */
   private static List<SwitchboardConfig.RouteRule> rules(ConfigNode entry, String model,
@@ -432,9 +433,18 @@ public final class ConfigLoader {
       Boolean images = when.has("images") ? when.bool("images", false) : null;
       Boolean tools = when.has("tools") ? when.bool("tools", false) : null;
       List<String> tenants = when.strings("tenant", List.of());
+      Map<String, String> headers = new HashMap<>();
+      if (when.has("header")) {
+        when.stringMap("header").forEach((name, value) -> {
+          if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+            throw when.error("header", "'" + name + "' is not an HTTP header name");
+          }
+          headers.put(name.toLowerCase(java.util.Locale.ROOT), value);
+        });
+      }
       when.rejectUnknownKeys();
-      if (tokens < 0 && images == null && tools == null && tenants.isEmpty()) {
-        throw rule.error("when", "sets no condition (prompt_tokens_over, images, tools, tenant)");
+      if (tokens < 0 && images == null && tools == null && tenants.isEmpty() && headers.isEmpty()) {
+        throw rule.error("when", "sets no condition (prompt_tokens_over, images, tools, tenant, header)");
       }
       List<String> picked = rule.strings("deployments", List.of());
       if (picked.isEmpty()) {
@@ -447,7 +457,7 @@ public final class ConfigLoader {
         }
       }
       rule.rejectUnknownKeys();
-      rules.add(new SwitchboardConfig.RouteRule(tokens, images, tools, new HashSet<>(tenants), picked));
+      rules.add(new SwitchboardConfig.RouteRule(tokens, images, tools, new HashSet<>(tenants), headers, picked));
     }
     return rules;
   }

@@ -83,6 +83,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *                         and newest turn always kept)
    * @param cache            the response cache for this model; null = answers are not cached
    */
+  /** Every request header a route rule matches on (lower-case): the connection hands these, and only these, on. */
+  public Set<String> routeHeaders() {
+    Set<String> names = new java.util.TreeSet<>();
+    routes.values().forEach(route -> route.rules().forEach(rule -> names.addAll(rule.headers().keySet())));
+    return Set.copyOf(names);
+  }
+
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
                       int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips) {
@@ -122,17 +129,20 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param images           the messages hold an image part (true) or none (false); null: not a condition
    * @param tools            the request offers {@code tools} (or legacy {@code functions}); null: not a condition
    * @param tenants          the turn's tenant is one of these; empty: not a condition
+   * @param headers          the request carries each of these headers (lower-case name) with this value; empty: not
+   *                         a condition
    * @param deployments      the deployment ids that serve a turn meeting the rule
    */
   public record RouteRule(long promptTokensOver, Boolean images, Boolean tools, Set<String> tenants,
-                          List<String> deployments) {
+                          Map<String, String> headers, List<String> deployments) {
     public RouteRule {
       tenants = Set.copyOf(tenants);
+      headers = Map.copyOf(headers);
       deployments = List.copyOf(deployments);
       if (deployments.isEmpty()) {
         throw new IllegalArgumentException("a rule needs deployments");
       }
-      if (promptTokensOver < 0 && images == null && tools == null && tenants.isEmpty()) {
+      if (promptTokensOver < 0 && images == null && tools == null && tenants.isEmpty() && headers.isEmpty()) {
         throw new IllegalArgumentException("a rule needs a condition");
       }
     }

@@ -14,7 +14,7 @@ import java.util.Set;
 
 /**
  * A route's {@code rules}: which of a model's deployments may serve a turn by what it needs — a long prompt, an
- * image, tools, a tenant with a pool of its own. The first rule the turn meets names the deployments; the strategy
+ * image, tools, a tenant or a request header with a pool of its own. The first rule the turn meets names the deployments; the strategy
  * then chooses among them. A turn that meets no rule may go to any deployment.
  */
 final class RouteRules {
@@ -48,12 +48,22 @@ final class RouteRules {
       }
       if (rule.images() != null && rule.images() != hasImage(chat.messages())
         || rule.tools() != null && rule.tools() != offersTools(chat.options())
-        || !rule.tenants().isEmpty() && !rule.tenants().contains(chat.tenant())) {
+        || !rule.tenants().isEmpty() && !rule.tenants().contains(chat.tenant())
+        || !headersMatch(rule, chat.routeHeaders())) {
         continue;
       }
       return leftOut.get(i);
     }
     return Set.of();
+  }
+
+  private static boolean headersMatch(RouteRule rule, JsonObject headers) {
+    for (var header : rule.headers().entrySet()) {
+      if (headers == null || !header.getValue().equals(headers.getString(header.getKey()))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean hasImage(List<ChatMessage> messages) {
