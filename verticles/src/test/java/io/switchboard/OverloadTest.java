@@ -42,6 +42,7 @@ class OverloadTest {
       event_loop_delay_ms: [5000, 10000, 20000]
       heap_after_gc_percent: [98, 99, 100]
       calm_ms: 400
+      shed_below_priority: 1
     simulator:
       tokens_per_second: 0
       reply_tokens: 4
@@ -52,7 +53,7 @@ class OverloadTest {
         simulator: {ttft_ms: 60}
     routes:
       - model_name: narrow
-        overload_skips: [memory_write, cache]
+        overload_skips: [memory_write, cache_fill]
         queue: {max_waiting: 1000, max_wait_ms: 30000}
     """.formatted(FREE, GOLD);
   private static TestNode node;

@@ -192,10 +192,6 @@ public final class ChatPipeline {
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
         turn.priority()).withRouteHeaders(turn.routeHeaders());
       SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
-      if (policy != null && config.route(chat.model()).skips(SwitchboardConfig.Route.CACHE, load.level())) {
-        load.skipped(SwitchboardConfig.Route.CACHE);
-        policy = null; // neither looked up nor filled: the turn goes straight to routing
-      }
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
         if (policy != null) {
@@ -277,7 +273,7 @@ public final class ChatPipeline {
           if (outcome.failed()) {
             flight.failed();
           } else {
-            flight.offer(outcome.result().completion() == null ? null
+            flight.offer(outcome.result().completion() == null || skipsFill(request) ? null
               : CachedAnswer.whole(outcome.result(), flight.expiresAt()));
           }
         });
@@ -314,7 +310,7 @@ public final class ChatPipeline {
         JsonObject message = sink.finalMessage(result);
         if (flight != null) {
           // a stream a fallback carried on, or one too big to keep, is served but not stored
-          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null
+          flight.offer(sink.recorded() == null || sink.attempts() > 1 || skipsFill(request) ? null
             : CachedAnswer.streamed(sink.recorded(), result, message, flight.expiresAt()));
         }
         remember(request, fresh, new ChatMessage(message));
@@ -355,6 +351,15 @@ public final class ChatPipeline {
   private Future<ChatResult> route(ChatRequest request) {
     return PreferLocal.<ChatResult>request(vertx.eventBus(), Addresses.ROUTING_CHAT, request,
       request.timeoutMillis() + BUS_MARGIN_MILLIS).map(Message::body);
+  }
+
+  /** Under overload, an answer is served but not stored in the cache (lookups go on: a hit spares the model). */
+  private boolean skipsFill(ChatRequest request) {
+    if (config.route(request.model()).skips(SwitchboardConfig.Route.CACHE_FILL, load.level())) {
+      load.skipped(SwitchboardConfig.Route.CACHE_FILL);
+      return true;
+    }
+    return false;
   }
 
   /** Stores the client's new messages and the answer, after the answer went out. */

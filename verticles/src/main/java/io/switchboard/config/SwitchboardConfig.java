@@ -95,9 +95,9 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
     /** Optional work a turn may go without under overload ({@code overload_skips}). */
-    public static final String CACHE = "cache";
+    public static final String CACHE_FILL = "cache_fill";
     public static final String MEMORY_WRITE = "memory_write";
-    public static final Set<String> OPTIONAL_WORK = Set.of(CACHE, MEMORY_WRITE);
+    public static final Set<String> OPTIONAL_WORK = Set.of(CACHE_FILL, MEMORY_WRITE);
 
     public Route {
       fallbacks = List.copyOf(fallbacks);
@@ -107,7 +107,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
 
     public static Route defaults(String model) {
       return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of(),
-        List.of(CACHE));
+        List.of(CACHE_FILL));
     }
 
     /**
@@ -359,17 +359,19 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * signal has stayed below {@link #CALM_SHARE} of the current level's threshold for {@code calmMillis}.
    *
    * @param checkMillis       how often the node measures itself
-   * @param loopDelayMillis   event-loop delay: how late a periodic timer fires (the worst of the last second)
+   * @param loopDelayMillis   event-loop delay: how late a periodic timer fires (the mean of the last ten checks, so
+   *                          one GC pause does not count as overload)
    * @param queued            turns waiting in this node's admission queues
    * @param heapPercent       heap in use after the last garbage collection, in percent of the maximum
    * @param calmMillis        how long the signals must stay calm before the level falls by one
-   * @param shedBelowPriority at level 3, new turns of a lower priority are refused (503 overloaded)
+   * @param shedBelowPriority at level 3, new turns of a lower priority are refused (503 overloaded); 0 (the
+   *                          default) refuses none: turns still wait by priority
    */
   public record Overload(boolean enabled, long checkMillis, List<Long> loopDelayMillis, List<Long> queued,
                          List<Long> heapPercent, long calmMillis, int shedBelowPriority) {
     public static final double CALM_SHARE = 0.8;
-    public static final Overload DEFAULTS = new Overload(true, 100, List.of(50L, 200L, 1_000L),
-      List.of(200L, 1_000L, 5_000L), List.of(75L, 85L, 95L), 5_000, 1);
+    public static final Overload DEFAULTS = new Overload(true, 100, List.of(100L, 500L, 2_000L),
+      List.of(200L, 1_000L, 5_000L), List.of(75L, 85L, 95L), 5_000, 0);
 
     public Overload {
       loopDelayMillis = List.copyOf(loopDelayMillis);

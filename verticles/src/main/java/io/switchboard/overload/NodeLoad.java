@@ -18,14 +18,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How loaded this node is, measured by itself: how late a periodic timer fires on an event loop, how many turns
+ * How loaded this node is, measured by itself: how late a periodic timer fires on an event loop (the mean of the
+ * last ten checks), how many turns
  * wait in its admission queues ({@code switchboard.routing.queued}), and how full the heap is after the last
  * garbage collection. Verticles read {@link #level()} (0 normal … 3 critical) to go without optional work first and
  * to shed low priorities last; {@code switchboard.overload.level} shows it, and each change is logged.
  */
 public final class NodeLoad {
   private static final Logger LOG = LoggerFactory.getLogger(NodeLoad.class);
-  /** The worst timer lateness of this many checks is the loop delay. */
+  /** The mean timer lateness of this many checks is the loop delay. */
   private static final int DELAY_WINDOW = 10;
 
   private final Overload settings;
@@ -76,10 +77,11 @@ public final class NodeLoad {
   }
 
   private void check(long nowMillis) {
-    long delay = 0;
+    long total = 0;
     for (long d : delays) {
-      delay = Math.max(delay, d);
+      total += d;
     }
+    long delay = total / DELAY_WINDOW;
     long queued = Math.round(registry.find("switchboard.routing.queued").gauges().stream()
       .mapToDouble(Gauge::value).sum());
     int before = levels.level();

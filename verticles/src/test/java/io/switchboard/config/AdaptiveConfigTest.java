@@ -62,7 +62,7 @@ class AdaptiveConfigTest {
   void overload_thresholds_rise_and_skips_name_optional_work() {
     SwitchboardConfig config = parse("");
     assertEquals(SwitchboardConfig.Overload.DEFAULTS, config.overload());
-    assertTrue(config.route("m").skips(SwitchboardConfig.Route.CACHE, 1));
+    assertTrue(config.route("m").skips(SwitchboardConfig.Route.CACHE_FILL, 1));
     assertTrue(!config.route("m").skips(SwitchboardConfig.Route.MEMORY_WRITE, 3), "memory is kept by default");
     String falling = assertThrows(ConfigException.class, () -> ConfigLoader.parse("test.yaml",
       "overload:\n  queued: [100, 50, 200]\n", Map.of())).getMessage();
