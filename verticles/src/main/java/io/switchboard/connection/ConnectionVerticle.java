@@ -109,6 +109,10 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::authenticate)
       .handler(this::chat);
     new EmbeddingsApi(vertx, registry, settings, this::fail, this::record, governance).mount(router, this::authenticate);
+    TranslatedTurns translated = new TranslatedTurns(vertx, pipeline, settings, rules, streamPauses, this::record);
+    new ResponsesApi(vertx, settings, translated, this::fail, (ctx, body) -> respondJson(ctx, 200, body))
+      .mount(router, this::authenticate);
+    new MessagesApi(settings, translated, governance, this::respondJson).mount(router);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);
