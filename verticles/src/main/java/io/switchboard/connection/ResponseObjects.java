@@ -65,7 +65,8 @@ final class ResponseObjects {
     JsonObject promptDetails = chat.getJsonObject("prompt_tokens_details", new JsonObject());
     JsonObject completionDetails = chat.getJsonObject("completion_tokens_details", new JsonObject());
     return new JsonObject().put("input_tokens", input)
-      .put("input_tokens_details", new JsonObject().put("cached_tokens", promptDetails.getInteger("cached_tokens", 0)))
+      .put("input_tokens_details", new JsonObject().put("cached_tokens", promptDetails.getInteger("cached_tokens", 0))
+        .put("cache_write_tokens", chat.getInteger("cache_creation_input_tokens", 0)))
       .put("output_tokens", output)
       .put("output_tokens_details", new JsonObject()
         .put("reasoning_tokens", completionDetails.getInteger("reasoning_tokens", 0)))
