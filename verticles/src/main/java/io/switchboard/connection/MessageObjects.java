@@ -37,7 +37,7 @@ final class MessageObjects {
     }
     JsonArray calls = message.getValue("tool_calls") instanceof JsonArray c ? c : new JsonArray();
     if (!text.isEmpty() || calls.isEmpty()) {
-      blocks.add(new JsonObject().put("type", "text").put("text", text));
+      blocks.add(new JsonObject().put("type", "text").put("text", text).putNull("citations"));
     }
     for (Object raw : calls) {
       JsonObject call = (JsonObject) raw;

@@ -49,6 +49,7 @@ final class MessagesApi {
 
   /** Anthropic's {@code x-api-key}, or {@code Authorization: Bearer}, checked as the chat API checks keys. */
   private void authenticate(RoutingContext ctx) {
+    ctx.response().putHeader("request-id", ctx.<String>get(ConnectionVerticle.REQUEST_ID)); // as Anthropic names it
     String apiKey = ctx.request().getHeader("x-api-key");
     String authorization = apiKey != null ? "Bearer " + apiKey : ctx.request().getHeader("authorization");
     governance.authenticate(authorization).onComplete(outcome -> {
@@ -105,6 +106,7 @@ final class MessagesApi {
       ctx.response().reset();
       return;
     }
+    ctx.response().putHeader("request-id", ctx.<String>get(ConnectionVerticle.REQUEST_ID));
     respond.respond(ctx, error.status(), MessageObjects.error(error, ctx.get(ConnectionVerticle.REQUEST_ID)));
   }
 }

@@ -39,7 +39,7 @@ final class MessagesSse extends TypedEventSink {
   @Override
   protected void textOpened(int block) {
     send("content_block_start", new JsonObject().put("index", block)
-      .put("content_block", new JsonObject().put("type", "text").put("text", "")));
+      .put("content_block", new JsonObject().put("type", "text").put("text", "").putNull("citations")));
   }
 
   @Override
