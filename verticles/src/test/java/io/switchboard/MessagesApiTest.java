@@ -221,4 +221,22 @@ class MessagesApiTest {
     assertTrue(error.getJsonObject("error").getString("message").startsWith("max_tokens"), missing.body());
     assertTrue(missing.headers().firstValue("request-id").isPresent());
   }
+
+  @Test
+  void a_body_too_large_and_a_stream_that_breaks_are_told_in_anthropics_shape() {
+    var large = Http.post(node.baseUrl() + "/v1/messages", new JsonObject().put("model", "switchboard-simulator")
+      .put("max_tokens", 16).put("messages", new JsonArray().add(new JsonObject().put("role", "user")
+        .put("content", "x".repeat(70_000)))).encode(), "x-api-key", TestConfigs.ACME_KEY);
+    assertEquals(413, large.statusCode());
+    assertEquals("request_too_large", new JsonObject(large.body()).getJsonObject("error").getString("type"));
+
+    String broken = Http.post(node.baseUrl() + "/v1/messages", new JsonObject().put("model", "sim-drop")
+      .put("max_tokens", 64).put("stream", true).put("messages", new JsonArray().add(new JsonObject()
+        .put("role", "user").put("content", "hi"))).encode(), "x-api-key", TestConfigs.ACME_KEY).body();
+    List<String> events = broken.lines().filter(l -> l.startsWith("event: ")).map(l -> l.substring(7)).toList();
+    assertEquals("error", events.get(events.size() - 1), broken);
+    assertTrue(!events.contains("message_stop"), "never a silent success");
+    String last = broken.lines().filter(l -> l.startsWith("data: ")).reduce((a, b) -> b).orElseThrow();
+    assertEquals("error", new JsonObject(last.substring(6)).getString("type"));
+  }
 }

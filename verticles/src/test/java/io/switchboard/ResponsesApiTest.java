@@ -258,4 +258,13 @@ class ResponsesApiTest {
     assertEquals(401, noKey.statusCode());
     assertTrue(noKey.headers().firstValue("x-request-id").isPresent(), "request ids as on chat");
   }
+
+  @Test
+  void a_stream_that_breaks_ends_with_an_error_event_not_completed() {
+    String broken = Http.post(node.baseUrl() + "/v1/responses", new JsonObject().put("model", "sim-drop")
+      .put("input", "hi").put("stream", true).encode(), "authorization", "Bearer " + TestConfigs.ACME_KEY).body();
+    List<String> events = broken.lines().filter(l -> l.startsWith("event: ")).map(l -> l.substring(7)).toList();
+    assertEquals("error", events.get(events.size() - 1), broken);
+    assertTrue(!events.contains("response.completed"), "never a silent success");
+  }
 }
