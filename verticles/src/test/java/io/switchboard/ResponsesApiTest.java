@@ -267,4 +267,22 @@ class ResponsesApiTest {
     assertEquals("error", events.get(events.size() - 1), broken);
     assertTrue(!events.contains("response.completed"), "never a silent success");
   }
+
+  @Test
+  void a_refusal_is_a_refusal_part_streamed_or_not() {
+    ResponseCreateParams params = ResponseCreateParams.builder().model("gpt-fake").input("please refuse").build();
+    Response whole = acme.responses().create(params);
+    assertEquals("I can't help with that.", whole.output().get(0).asMessage().content().get(0).asRefusal().refusal());
+    List<ResponseStreamEvent> events = new ArrayList<>();
+    try (StreamResponse<ResponseStreamEvent> stream = acme.responses().createStreaming(params)) {
+      stream.stream().forEach(events::add);
+    }
+    events.forEach(ResponseStreamEvent::validate);
+    StringBuilder deltas = new StringBuilder();
+    events.forEach(e -> e.refusalDelta().ifPresent(d -> deltas.append(d.delta())));
+    assertEquals("I can't help with that.", deltas.toString());
+    assertTrue(events.stream().anyMatch(ResponseStreamEvent::isRefusalDone));
+    Response completed = events.get(events.size() - 1).asCompleted().response();
+    assertEquals(whole.output().get(0).asMessage().content(), completed.output().get(0).asMessage().content());
+  }
 }

@@ -37,19 +37,19 @@ final class MessagesSse extends TypedEventSink {
   }
 
   @Override
-  protected void textOpened(int block) {
+  protected void textOpened(int block, boolean refusal) {
     send("content_block_start", new JsonObject().put("index", block)
       .put("content_block", new JsonObject().put("type", "text").put("text", "").putNull("citations")));
   }
 
   @Override
-  protected void textDelta(int block, String delta) {
+  protected void textDelta(int block, String delta, boolean refusal) {
     send("content_block_delta", new JsonObject().put("index", block)
       .put("delta", new JsonObject().put("type", "text_delta").put("text", delta)));
   }
 
   @Override
-  protected void textClosed(int block, String text) {
+  protected void textClosed(int block, String text, boolean refusal) {
     send("content_block_stop", new JsonObject().put("index", block));
   }
 

@@ -12,7 +12,8 @@ import java.util.function.BiConsumer;
  * One streamed {@code /v1/responses} answer as the Responses API's typed events, each with its
  * {@code sequence_number}: {@code response.created}, {@code response.in_progress}, then per output item
  * {@code response.output_item.added}, for text {@code response.content_part.added},
- * {@code response.output_text.delta}..., {@code response.output_text.done}, {@code response.content_part.done}, for
+ * {@code response.output_text.delta}..., {@code response.output_text.done} (a refusal: {@code response.refusal.delta}...,
+ * {@code response.refusal.done}), {@code response.content_part.done}, for
  * a function call {@code response.function_call_arguments.delta}..., {@code response.function_call_arguments.done},
  * then {@code response.output_item.done}; last {@code response.completed} (or {@code response.incomplete}) with the
  * whole response and its usage. A failure after the start is an {@code error} event.
@@ -53,27 +54,41 @@ final class ResponsesSse extends TypedEventSink {
     send("response.in_progress", new JsonObject().put("response", response));
   }
 
+  /** The part a text block is: output_text, or the model's refusal. */
+  private static JsonObject part(String text, boolean refusal) {
+    return refusal ? new JsonObject().put("type", "refusal").put("refusal", text) : ResponseObjects.textPart(text);
+  }
+
   @Override
-  protected void textOpened(int block) {
+  protected void textOpened(int block, boolean refusal) {
     String itemId = ResponseObjects.messageId(responseId);
     send("response.output_item.added", ofItem(block)
       .put("item", ResponseObjects.messageItem(responseId, "in_progress", new JsonArray())));
     send("response.content_part.added", ofItem(block).put("item_id", itemId).put("content_index", 0)
-      .put("part", ResponseObjects.textPart("")));
+      .put("part", part("", refusal)));
   }
 
   @Override
-  protected void textDelta(int block, String delta) {
-    send("response.output_text.delta", ofItem(block).put("item_id", ResponseObjects.messageId(responseId))
-      .put("content_index", 0).put("delta", delta).put("logprobs", new JsonArray()));
+  protected void textDelta(int block, String delta, boolean refusal) {
+    JsonObject event = ofItem(block).put("item_id", ResponseObjects.messageId(responseId)).put("content_index", 0)
+      .put("delta", delta);
+    if (refusal) {
+      send("response.refusal.delta", event);
+    } else {
+      send("response.output_text.delta", event.put("logprobs", new JsonArray()));
+    }
   }
 
   @Override
-  protected void textClosed(int block, String text) {
+  protected void textClosed(int block, String text, boolean refusal) {
     String itemId = ResponseObjects.messageId(responseId);
-    JsonObject part = ResponseObjects.textPart(text);
-    send("response.output_text.done", ofItem(block).put("item_id", itemId).put("content_index", 0)
-      .put("text", text).put("logprobs", new JsonArray()));
+    JsonObject part = part(text, refusal);
+    JsonObject done = ofItem(block).put("item_id", itemId).put("content_index", 0);
+    if (refusal) {
+      send("response.refusal.done", done.put("refusal", text));
+    } else {
+      send("response.output_text.done", done.put("text", text).put("logprobs", new JsonArray()));
+    }
     send("response.content_part.done", ofItem(block).put("item_id", itemId).put("content_index", 0)
       .put("part", part));
     JsonObject item = ResponseObjects.messageItem(responseId, "completed", new JsonArray().add(part));
@@ -106,8 +121,8 @@ final class ResponsesSse extends TypedEventSink {
   @Override
   protected void finish(ChatResult result) {
     if (output.isEmpty()) { // an empty answer is still one (empty) message, as the whole answer has
-      textOpened(0);
-      textClosed(0, "");
+      textOpened(0, false);
+      textClosed(0, "", false);
     }
     JsonObject response = ResponseObjects.response(responseId, createdAt, request, output, result);
     completed.accept(response, finalMessage(result));

@@ -32,6 +32,8 @@ abstract class TypedEventSink extends StreamSink {
   /** The block open now: -1 none, else its place in the answer (0, 1, ...). */
   private int openBlock = -1;
   private boolean openIsText;
+  /** The open text block is a refusal (OpenAI's {@code refusal} deltas), not content. */
+  private boolean openIsRefusal;
   private int blocks;
   private final StringBuilder blockText = new StringBuilder();
   /** OpenAI's tool call index to the call's block; a call's arguments so far, id and name. */
@@ -59,11 +61,12 @@ abstract class TypedEventSink extends StreamSink {
   /** The first events of the stream (the answer's envelope), before any block. */
   protected abstract void begin();
 
-  protected abstract void textOpened(int block);
+  /** @param refusal the block is the model's refusal rather than its content */
+  protected abstract void textOpened(int block, boolean refusal);
 
-  protected abstract void textDelta(int block, String delta);
+  protected abstract void textDelta(int block, String delta, boolean refusal);
 
-  protected abstract void textClosed(int block, String text);
+  protected abstract void textClosed(int block, String text, boolean refusal);
 
   protected abstract void toolOpened(int block, ToolCall call);
 
@@ -111,18 +114,8 @@ abstract class TypedEventSink extends StreamSink {
       || !(choice.getValue("delta") instanceof JsonObject delta)) {
       return;
     }
-    String text = delta.getValue("content") instanceof String content ? content
-      : delta.getValue("refusal") instanceof String refusal ? refusal : null;
-    if (text != null && !text.isEmpty()) {
-      if (openBlock < 0 || !openIsText) {
-        closeOpen();
-        openBlock = blocks++;
-        openIsText = true;
-        textOpened(openBlock);
-      }
-      blockText.append(text);
-      textDelta(openBlock, text);
-    }
+    text(delta.getValue("content"), false);
+    text(delta.getValue("refusal"), true);
     if (delta.getValue("tool_calls") instanceof JsonArray toolCalls) {
       for (Object raw : toolCalls) {
         if (raw instanceof JsonObject call) {
@@ -130,6 +123,21 @@ abstract class TypedEventSink extends StreamSink {
         }
       }
     }
+  }
+
+  private void text(Object value, boolean refusal) {
+    if (!(value instanceof String text) || text.isEmpty()) {
+      return;
+    }
+    if (openBlock < 0 || !openIsText || openIsRefusal != refusal) {
+      closeOpen();
+      openBlock = blocks++;
+      openIsText = true;
+      openIsRefusal = refusal;
+      textOpened(openBlock, refusal);
+    }
+    blockText.append(text);
+    textDelta(openBlock, text, refusal);
   }
 
   private void toolCall(JsonObject delta) {
@@ -156,7 +164,7 @@ abstract class TypedEventSink extends StreamSink {
       return;
     }
     if (openIsText) {
-      textClosed(openBlock, blockText.toString());
+      textClosed(openBlock, blockText.toString(), openIsRefusal);
       blockText.setLength(0);
     } else {
       for (ToolCall call : calls.values()) {
