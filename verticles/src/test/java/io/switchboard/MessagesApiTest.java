@@ -6,6 +6,7 @@ import com.anthropic.core.JsonValue;
 import com.anthropic.core.http.StreamResponse;
 import com.anthropic.errors.BadRequestException;
 import com.anthropic.errors.NotFoundException;
+import com.anthropic.errors.RateLimitException;
 import com.anthropic.errors.UnauthorizedException;
 import com.anthropic.helpers.MessageAccumulator;
 import com.anthropic.models.messages.Base64ImageSource;
@@ -47,6 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MessagesApiTest {
   private static final String PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+  private static final String LIMITED_KEY = "test-key-initech-0123456789";
   private static FakeOpenAi upstream;
   private static TestNode node;
   private static AnthropicClient client;
@@ -55,6 +57,8 @@ class MessagesApiTest {
   static void start() throws Exception {
     upstream = new FakeOpenAi();
     String config = TestConfigs.GATEWAY.replace("max_body_bytes: 4096", "max_body_bytes: 65536")
+      .replace("      tenant: globex\n", "      tenant: globex\n    - key: " + LIMITED_KEY
+        + "\n      tenant: initech\n      rpm_limit: 1\n")
       .replace("model_list:\n", """
         model_list:
           - model_name: gpt-fake
@@ -238,5 +242,20 @@ class MessagesApiTest {
     assertTrue(!events.contains("message_stop"), "never a silent success");
     String last = broken.lines().filter(l -> l.startsWith("data: ")).reduce((a, b) -> b).orElseThrow();
     assertEquals("error", new JsonObject(last.substring(6)).getString("type"));
+  }
+
+  @Test
+  void a_key_over_its_limit_gets_anthropics_rate_limit_error_with_retry_after() {
+    AnthropicClient limited = sdk(LIMITED_KEY);
+    try {
+      MessageCreateParams params = MessageCreateParams.builder().model("switchboard-simulator").maxTokens(16)
+        .addUserMessage("hi").build();
+      limited.messages().create(params);
+      RateLimitException refused = assertThrows(RateLimitException.class, () -> limited.messages().create(params));
+      assertEquals("rate_limit_error", refused.type().orElseThrow().toString());
+      assertTrue(refused.headers().values("retry-after").size() == 1, "retry-after, as Anthropic sends it");
+    } finally {
+      limited.close();
+    }
   }
 }

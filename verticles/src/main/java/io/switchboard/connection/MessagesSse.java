@@ -81,6 +81,6 @@ final class MessagesSse extends TypedEventSink {
 
   @Override
   protected void errorEvent(ApiError error) {
-    send("error", MessageObjects.error(error, requestId).copy());
+    event("error", MessageObjects.error(error, requestId));
   }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.connection;
 
+import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatResult;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -40,7 +41,7 @@ final class ResponseObjects {
   /** The output items of an assistant message: its text (or refusal), then its tool calls. */
   static JsonArray output(String responseId, JsonObject message) {
     JsonArray output = new JsonArray();
-    String text = new io.switchboard.bus.ChatMessage(message).text();
+    String text = new ChatMessage(message).text();
     JsonArray calls = message.getValue("tool_calls") instanceof JsonArray c ? c : new JsonArray();
     if (message.getValue("refusal") instanceof String refusal && !refusal.isEmpty()) {
       output.add(messageItem(responseId, "completed", new JsonArray().add(new JsonObject().put("type", "refusal")

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.switchboard.bus.ApiError;
 import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
+import io.switchboard.chat.InvalidRequest;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.governance.Caller;
 import io.vertx.core.Future;
@@ -42,12 +43,12 @@ final class TranslatedTurns {
     this.record = record;
   }
 
-  /** The turn for a translated request, or the 404 for a model no deployment serves. */
+  /** The turn for a translated request; an {@link InvalidRequest} with the 404 for a model no deployment serves. */
   ChatPipeline.ChatTurn turn(RoutingContext ctx, ChatCompletionRequest chat) {
     ApiError refusal = rules.refusal(chat.model());
     if (refusal != null) {
       ctx.put("model", ChatRules.echoed(chat.model()));
-      throw new io.switchboard.chat.InvalidRequest(refusal);
+      throw new InvalidRequest(refusal);
     }
     ctx.put("model", chat.model());
     Caller caller = ctx.get(ConnectionVerticle.CALLER);

@@ -1,5 +1,6 @@
 package io.switchboard.connection;
 
+import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
@@ -8,6 +9,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -20,9 +22,9 @@ import java.util.Map;
  * The events one chunk stands for go out in one write.
  */
 abstract class TypedEventSink extends StreamSink {
-  private static final byte[] EVENT = "event: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  private static final byte[] DATA = "\ndata: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  private static final byte[] END = "\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] EVENT = "event: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DATA = "\ndata: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
 
   private final HttpServerResponse response;
   private final FlowGate gate;
@@ -78,7 +80,7 @@ abstract class TypedEventSink extends StreamSink {
   protected abstract void finish(ChatResult result);
 
   /** A failure after the stream began, as the client's error event. */
-  protected abstract void errorEvent(io.switchboard.bus.ApiError error);
+  protected abstract void errorEvent(ApiError error);
 
   @Override
   public final boolean started() {
@@ -211,7 +213,7 @@ abstract class TypedEventSink extends StreamSink {
   }
 
   @Override
-  public final void error(io.switchboard.bus.ApiError error) {
+  public final void error(ApiError error) {
     if (response.closed()) {
       return;
     }
