@@ -47,7 +47,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
+ * The public door: the OpenAI-compatible HTTP API (with OpenAI's Responses API and Anthropic's Messages API as
+ * translations onto the same chat turn). Reads and checks requests, loads conversation memory,
  * hands turns to routing, and writes answers back (SSE for streams, whose chunks arrive at this instance's
  * inbox, registered once at start-up). Stateless apart from the turns in flight.
  */
