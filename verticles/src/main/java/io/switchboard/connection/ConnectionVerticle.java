@@ -67,8 +67,6 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final NodeLoad load;
-  /** Request headers route rules match on: handed to routing, and nothing else of the headers. */
-  private final Set<String> routeHeaders;
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final Governance governance;
@@ -95,7 +93,6 @@ public final class ConnectionVerticle extends VerticleBase {
                             ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.config = config;
     this.load = load;
-    this.routeHeaders = config.routeHeaders();
     this.settings = config.server();
     this.governance = governance;
     this.rules = new ChatRules(config);
@@ -196,21 +193,6 @@ public final class ConnectionVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return server.shutdown(30, TimeUnit.SECONDS);
-  }
-
-  /** The request's headers that route rules match on; null when no rule matches a header (the usual case). */
-  private JsonObject routeHeaders(RoutingContext ctx) {
-    if (routeHeaders.isEmpty()) {
-      return null;
-    }
-    JsonObject values = new JsonObject();
-    for (String name : routeHeaders) {
-      String value = ctx.request().getHeader(name);
-      if (value != null) {
-        values.put(name, value);
-      }
-    }
-    return values;
   }
 
   private void assignRequestId(RoutingContext ctx) {
@@ -318,7 +300,7 @@ public final class ConnectionVerticle extends VerticleBase {
         if (!response.headWritten()) {
           limits.forEach(response::putHeader);
         }
-      }, routeHeaders(ctx));
+      }, rules.routeHeaders(ctx.request()));
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {
