@@ -213,6 +213,8 @@ public final class RoutingVerticle extends VerticleBase {
     private final List<String> chain = new ArrayList<>();
     private final long deadline;
     private final Set<String> excluded = new HashSet<>();
+    /** model → its deployments this turn's route rules leave out (worked out once per model). */
+    private final Map<String, Set<String>> ruledOutByModel = new HashMap<>(2);
     /** Deployments at their own rpm_limit / tpm_limit: skipped for the rest of this turn. */
     private final Set<String> limited = new HashSet<>();
     private long limitedRetryAfterMillis;
@@ -319,7 +321,7 @@ public final class RoutingVerticle extends VerticleBase {
 
     /** Deployments of {@code model} this attempt may not go to: tried, at their rate limit, or left out by a rule. */
     private Set<String> skipped(String model) {
-      Set<String> ruledOut = rules.get(model).leftOut(request);
+      Set<String> ruledOut = ruledOutByModel.computeIfAbsent(model, m -> rules.get(m).leftOut(request));
       if (limited.isEmpty() && ruledOut.isEmpty()) {
         return excluded;
       }
