@@ -51,6 +51,15 @@ final class GeminiUpstream extends HttpUpstream {
     }
   }
 
+  /** Google refuses a bad API key with a 400 whose ErrorInfo says API_KEY_INVALID: a refused key, as a 401 is. */
+  @Override
+  protected int status(int status, Buffer errorBody) {
+    if (status == 400 && errorBody.length() < 10_000 && errorBody.toString().contains("\"API_KEY_INVALID\"")) {
+      return 401;
+    }
+    return status;
+  }
+
   @Override
   protected Buffer body(ChatRequest request) {
     try {

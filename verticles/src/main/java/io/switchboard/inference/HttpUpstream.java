@@ -156,14 +156,14 @@ abstract class HttpUpstream implements Upstream {
           return answered.apply(response);
         }
         return response.body().compose(errorBody -> {
-          noteKeyTrouble(usedKey, response);
-          if (response.statusCode() == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
+          int status = status(response.statusCode(), errorBody);
+          noteKeyTrouble(usedKey, status, response);
+          if (status == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
             // only this key is limited: another try goes at once with the next key, the deployment does not rest
             return Future.failedFuture(UpstreamFailure.retryable(ApiError.upstreamFailed(
               "The model's provider rate limited one of the gateway's API keys.")));
           }
-          return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
-            response.getHeader("retry-after")));
+          return Future.failedFuture(HttpFailures.fromStatus(status, errorBody, response.getHeader("retry-after")));
         });
       })
       .andThen(done -> slot.release()))
@@ -171,11 +171,18 @@ abstract class HttpUpstream implements Upstream {
         : HttpFailures.unreachable()));
   }
 
-  private void noteKeyTrouble(int key, HttpClientResponse response) {
+  /**
+   * What an error answer means, as an HTTP status: its own, unless the protocol says otherwise (Gemini answers a bad
+   * API key with a 400).
+   */
+  protected int status(int status, Buffer errorBody) {
+    return status;
+  }
+
+  private void noteKeyTrouble(int key, int status, HttpClientResponse response) {
     if (key < 0) {
       return;
     }
-    int status = response.statusCode();
     if (status == 401 || status == 403) {
       keys.refused(key, status);
     } else if (status == 429) {

@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
  * the finish reason on the last) and its refusals in Google's error shape
  * ({@code {"error":{"code":400,"message":...,"status":"INVALID_ARGUMENT"}}}): unknown fields, no contents, a role
  * other than user and model, a function call turn not after a user turn, function responses not matching the calls
- * before them, unsupported MIME types, a bad API key (a 400, as Google answers it), and for gemini-3 models a
- * function call sent back without its thought signature.
+ * before them, unsupported MIME types, and for gemini-3 models a
+ * function call sent back without its thought signature. A bad API key is a 400 whose ErrorInfo says API_KEY_INVALID,
+ * as Google answers it.
  *
  * <p>Answers: to function responses, "The tool said: ..."; given function declarations, a call of the first (or the
  * only allowed one) with the last user text as its first property; given an image, its MIME type and size; otherwise
@@ -60,7 +61,12 @@ final class FakeGemini extends FakeProvider {
       return;
     }
     if (!KEYS.contains(key)) {
-      error(response, 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
+      response.setStatusCode(400).putHeader("content-type", "application/json; charset=UTF-8")
+        .end(new JsonObject().put("error", new JsonObject().put("code", 400)
+          .put("message", "API key not valid. Please pass a valid API key.").put("status", "INVALID_ARGUMENT")
+          .put("details", new JsonArray().add(new JsonObject().put("@type", "type.googleapis.com/google.rpc.ErrorInfo")
+            .put("reason", "API_KEY_INVALID").put("domain", "googleapis.com")
+            .put("metadata", new JsonObject().put("service", "generativelanguage.googleapis.com"))))).encode());
       return;
     }
     JsonObject body = raw.toJsonObject();

@@ -52,11 +52,17 @@ class GeminiThroughGatewayTest {
       model_list:
         - model_name: gemini
           provider: gemini
-          api_base: %s
-          api_keys: [%s, %s]
+          api_base: %1$s
+          api_keys: [%2$s, %3$s]
           upstream_model: gemini-3-pro-preview
+        - model_name: gemini-one-bad-key
+          provider: gemini
+          api_base: %1$s
+          api_keys: [AIzaSy-revoked-key-0000000000000000000, %2$s]
+          upstream_model: gemini-2.5-flash
       routes:
         - {model_name: gemini, num_retries: 1, retry_base_ms: 5, retry_max_ms: 20}
+        - {model_name: gemini-one-bad-key, num_retries: 1, retry_base_ms: 5, retry_max_ms: 20}
       """.formatted(gemini.origin(), keys.get(0), keys.get(1)));
     client = OpenAiSdk.client(node.baseUrl() + "/v1", "unused");
   }
@@ -211,5 +217,18 @@ class GeminiThroughGatewayTest {
     assertEquals(before + 2, gemini.received.size());
     assertNotEquals(gemini.received.get(before).header("x-goog-api-key"),
       gemini.received.get(before + 1).header("x-goog-api-key"));
+  }
+
+  @Test
+  void a_key_google_calls_not_valid_leaves_the_pool_and_the_turn_goes_on_with_the_next() {
+    ChatCompletionCreateParams params = ChatCompletionCreateParams.builder().model("gemini-one-bad-key")
+      .addUserMessage("Say hello").build();
+    int before = gemini.received.size();
+    assertEquals("Hello from Gemini.", client.chat().completions().create(params).choices().get(0).message().content()
+      .orElseThrow(), "Google's 400 API_KEY_INVALID is a refused key, not the client's mistake");
+    assertEquals(before + 2, gemini.received.size());
+    assertEquals("Hello from Gemini.", client.chat().completions().create(params).choices().get(0).message().content()
+      .orElseThrow());
+    assertEquals(before + 3, gemini.received.size(), "the refused key is not tried again");
   }
 }
