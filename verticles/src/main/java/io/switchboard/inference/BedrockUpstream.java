@@ -35,7 +35,6 @@ import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -131,6 +130,18 @@ final class BedrockUpstream extends HttpUpstream {
       });
       return null;
     });
+  }
+
+  @Override
+  public Future<Void> close() {
+    if (credentials instanceof AutoCloseable chain) { // the default chain may hold a refreshing thread
+      try {
+        chain.close();
+      } catch (Exception e) {
+        LOG.debug("deployment {}: closing the AWS credentials chain failed", deployment.id(), e);
+      }
+    }
+    return super.close();
   }
 
   @Override

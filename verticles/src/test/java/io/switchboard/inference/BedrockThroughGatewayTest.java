@@ -248,4 +248,13 @@ class BedrockThroughGatewayTest {
     assertTrue(bedrock.last().uri().contains(CLAUDE.replace(":", "%3A")), "the ThrottlingException moved the turn to "
       + "the fallback: " + bedrock.last().uri());
   }
+
+  @Test
+  void an_exception_frame_before_any_text_is_retried() {
+    int before = bedrock.received.size();
+    bedrock.streamExceptionNext = "throttlingException";
+    ChatCompletion answer = OpenAiSdk.streamed(client, hello("claude").build());
+    assertEquals("Hello from Bedrock.", answer.choices().get(0).message().content().orElseThrow());
+    assertEquals(before + 2, bedrock.received.size(), "the stream that failed, then the retry");
+  }
 }

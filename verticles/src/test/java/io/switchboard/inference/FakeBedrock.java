@@ -57,6 +57,8 @@ final class FakeBedrock extends FakeProvider {
   static final List<String> DELTAS = List.of("Hello", " from", " Bedrock", ".");
   static final String TOOL_INTRO = "Let me check that.";
   private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
+  /** An exception type the next stream fails with, after its messageStart (null: none). */
+  volatile String streamExceptionNext;
   private static final Pattern PATH = Pattern.compile("/model/([^/]+)/(converse|converse-stream)");
   private static final Pattern AUTHORIZATION = Pattern.compile(
     "AWS4-HMAC-SHA256 Credential=([^/]+)/(\\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})");
@@ -127,6 +129,14 @@ final class FakeBedrock extends FakeProvider {
     response.setChunked(true).putHeader("content-type", "application/vnd.amazon.eventstream");
     List<Buffer> frames = new ArrayList<>();
     frames.add(event("messageStart", new JsonObject().put("role", "assistant")));
+    String exception = streamExceptionNext;
+    if (exception != null) {
+      streamExceptionNext = null;
+      frames.add(exception(exception, "Too many requests, please wait before trying again."));
+      frames.forEach(response::write);
+      response.end();
+      return;
+    }
     for (int i = 0; i < blocks.size(); i++) {
       JsonObject block = blocks.get(i);
       if (block.getValue("toolUse") instanceof JsonObject use) {
@@ -321,6 +331,19 @@ final class FakeBedrock extends FakeProvider {
     byte[] bytes = payload.copy().put("p", "abcdefghijklmnopqrstuvwxyzABCDEF".substring(0, 5 + type.length()))
       .encode().getBytes(StandardCharsets.UTF_8);
     java.nio.ByteBuffer encoded = new Message(headers, bytes).toByteBuffer();
+    byte[] frame = new byte[encoded.remaining()];
+    encoded.get(frame);
+    return Buffer.buffer(frame);
+  }
+
+  /** An exception frame, as ConverseStream sends one in the middle of a stream. */
+  private static Buffer exception(String type, String message) {
+    Map<String, HeaderValue> headers = new LinkedHashMap<>();
+    headers.put(":exception-type", HeaderValue.fromString(type));
+    headers.put(":content-type", HeaderValue.fromString("application/json"));
+    headers.put(":message-type", HeaderValue.fromString("exception"));
+    java.nio.ByteBuffer encoded = new Message(headers, new JsonObject().put("message", message).encode()
+      .getBytes(StandardCharsets.UTF_8)).toByteBuffer();
     byte[] frame = new byte[encoded.remaining()];
     encoded.get(frame);
     return Buffer.buffer(frame);
