@@ -22,8 +22,10 @@ final class AzureOpenAiUpstream extends OpenAiUpstream {
     this.adToken = deployment.cloud().azureAdToken();
   }
 
+  /** The resource endpoint, given with or without Azure's {@code /openai} path (both are seen in the wild). */
   private static String url(Deployment deployment, String baseUrl, String operation) {
-    return baseUrl + "/openai/deployments/" + URLEncoder.encode(deployment.cloud().azureDeployment(),
+    String resource = baseUrl.endsWith("/openai") ? baseUrl.substring(0, baseUrl.length() - 7) : baseUrl;
+    return resource + "/openai/deployments/" + URLEncoder.encode(deployment.cloud().azureDeployment(),
       StandardCharsets.UTF_8) + "/" + operation + "?api-version=" + URLEncoder.encode(deployment.cloud().apiVersion(),
       StandardCharsets.UTF_8);
   }

@@ -51,7 +51,7 @@ class AzureThroughGatewayTest {
           api_key: %3$s
         - model_name: gpt-4o-entra
           provider: azure
-          api_base: %1$s
+          api_base: %1$s/openai
           azure_deployment: %2$s
           api_version: 2025-01-01-preview
           azure_ad_token: %4$s
@@ -116,12 +116,12 @@ class AzureThroughGatewayTest {
   }
 
   @Test
-  void an_entra_id_token_goes_as_a_bearer_with_its_api_version() {
+  void an_entra_id_token_goes_as_a_bearer_with_its_api_version_to_an_endpoint_given_with_its_openai_path() {
     client.chat().completions().create(hello("gpt-4o-entra").build());
     FakeProvider.Received call = azure.last();
     assertEquals("Bearer " + FakeAzure.AD_TOKEN, call.header("authorization"));
     assertNull(call.header("api-key"));
-    assertTrue(call.uri().endsWith("?api-version=2025-01-01-preview"), call.uri());
+    assertEquals("/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview", call.uri());
   }
 
   private static void toolRounds(boolean stream) {
