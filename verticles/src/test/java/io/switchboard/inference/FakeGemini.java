@@ -33,6 +33,8 @@ final class FakeGemini extends FakeProvider {
   static final String SIGNATURE = "CiQB0e2Kb7sEXAMPLEthoughtsignature==";
   static final String BLOCKED = "[blocked]";
   static final String SAFETY = "[safety]";
+  /** The stream breaks off after its first event with an error event, as Gemini ends a failing stream. */
+  static final String STREAM_ERROR = "[stream-error]";
   private static final Pattern PATH = Pattern.compile("/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)");
   private static final Set<String> FIELDS = Set.of("contents", "systemInstruction", "tools", "toolConfig",
     "generationConfig", "safetySettings", "cachedContent");
@@ -113,6 +115,12 @@ final class FakeGemini extends FakeProvider {
       JsonObject event = candidate(pieces.get(i), end ? finish : null, end ? usage
         : new JsonObject().put("promptTokenCount", 12).put("totalTokenCount", 12));
       response.write("data: " + event.encode() + "\r\n\r\n");
+      if (prompt.contains(STREAM_ERROR)) {
+        response.end("data: " + new JsonObject().put("error", new JsonObject().put("code", 503)
+          .put("message", "The model is overloaded. Please try again later.").put("status", "UNAVAILABLE")).encode()
+          + "\r\n\r\n");
+        return;
+      }
     }
     response.end();
   }

@@ -231,4 +231,17 @@ class GeminiThroughGatewayTest {
       .orElseThrow());
     assertEquals(before + 3, gemini.received.size(), "the refused key is not tried again");
   }
+
+  @Test
+  void a_stream_that_ends_in_an_error_event_is_continued_not_cut_short() {
+    int before = gemini.received.size();
+    ChatCompletion answer = OpenAiSdk.streamed(client, ChatCompletionCreateParams.builder().model("gemini")
+      .addUserMessage("Say hello " + FakeGemini.STREAM_ERROR).build());
+    assertEquals("Hello" + "Hello from Gemini.", answer.choices().get(0).message().content().orElseThrow(),
+      "one stream: what was sent, then the continuation (the fake answers a continuation afresh)");
+    assertEquals(before + 2, gemini.received.size());
+    JsonArray contents = gemini.last().body().getJsonArray("contents");
+    assertEquals(new JsonObject().put("role", "model").put("parts", new JsonArray().add(new JsonObject()
+      .put("text", "Hello"))), contents.getJsonObject(1), "the partial answer went up as the model's turn");
+  }
 }
