@@ -194,6 +194,7 @@ final class BedrockUpstream extends HttpUpstream {
     if (!system.isEmpty()) {
       body.put("system", system);
     }
+    GeminiUpstream.requireOneChoice(options);
     JsonObject inference = new JsonObject();
     Number maxTokens = options.getNumber("max_completion_tokens", options.getNumber("max_tokens"));
     if (maxTokens != null) {

@@ -132,10 +132,7 @@ final class GeminiUpstream extends HttpUpstream {
 
   private static JsonObject generationConfig(JsonObject options) {
     JsonObject config = new JsonObject();
-    Number n = options.getNumber("n");
-    if (n != null && n.intValue() != 1) {
-      throw untranslatable("Only one choice (n: 1) can be asked of this model.", "n");
-    }
+    requireOneChoice(options);
     copyNumber(options, "temperature", config, "temperature");
     copyNumber(options, "top_p", config, "topP");
     copyNumber(options, "presence_penalty", config, "presencePenalty");
@@ -175,6 +172,14 @@ final class GeminiUpstream extends HttpUpstream {
       }
     }
     return config;
+  }
+
+  /** Translated providers answer with one choice: asking for more is refused, not answered with fewer. */
+  static void requireOneChoice(JsonObject options) {
+    Number n = options.getNumber("n");
+    if (n != null && n.intValue() != 1) {
+      throw untranslatable("Only one choice (n: 1) can be asked of this model.", "n");
+    }
   }
 
   private static void copyNumber(JsonObject from, String field, JsonObject to, String as) {

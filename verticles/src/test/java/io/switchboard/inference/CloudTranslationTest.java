@@ -126,6 +126,7 @@ class CloudTranslationTest {
       new ChatMessage("user", "Oslo")));
     assertEquals(new JsonObject().put("any", new JsonObject()),
       required.getJsonObject("toolConfig").getJsonObject("toolChoice"));
+    assertEquals("n", param(() -> bedrock.requestBody(request("{\"n\":3}", new ChatMessage("user", "hi")))));
     assertEquals("messages[0].content[0].type", param(() -> bedrock.requestBody(request(null,
       json("{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AA\",\"format\":\"wav\"}}]}")))));
   }
