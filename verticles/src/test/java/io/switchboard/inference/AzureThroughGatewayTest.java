@@ -4,6 +4,9 @@ import com.openai.client.OpenAIClient;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.OpenAIServiceException;
 import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartImage;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
@@ -186,5 +189,20 @@ class AzureThroughGatewayTest {
     assertEquals("Hello from Azure.", fallback.choices().get(0).message().content().orElseThrow());
     assertEquals("/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21", azure.last().uri(),
       "DeploymentNotFound (404) moved the turn to the fallback");
+  }
+
+  @Test
+  void an_image_part_reaches_azure_as_the_client_wrote_it() {
+    String url = "https://example.com/cat.png";
+    client.chat().completions().create(ChatCompletionCreateParams.builder().model("gpt-4o")
+      .addUserMessageOfArrayOfContentParts(List.of(
+        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("What is this?").build()),
+        ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder()
+          .imageUrl(ChatCompletionContentPartImage.ImageUrl.builder().url(url)
+            .detail(ChatCompletionContentPartImage.ImageUrl.Detail.HIGH).build()).build()))).build());
+    assertEquals(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", url)
+        .put("detail", "high")),
+      azure.last().body().getJsonArray("messages").getJsonObject(0).getJsonArray("content").getJsonObject(1),
+      "Azure reads OpenAI's parts: nothing to translate, nothing dropped");
   }
 }
