@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -495,7 +496,7 @@ public final class ConfigLoader {
           if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
             throw when.error("header", "'" + name + "' is not an HTTP header name");
           }
-          headers.put(name.toLowerCase(java.util.Locale.ROOT), value);
+          headers.put(name.toLowerCase(Locale.ROOT), value);
         });
       }
       when.rejectUnknownKeys();

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** The whole validated configuration of one node. Built by {@link ConfigLoader}; immutable. */
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
@@ -70,6 +71,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
+  /** Every request header a route rule matches on (lower-case): the connection hands these, and only these, on. */
+  public Set<String> routeHeaders() {
+    Set<String> names = new TreeSet<>();
+    routes.values().forEach(route -> route.rules().forEach(rule -> names.addAll(rule.headers().keySet())));
+    return Set.copyOf(names);
+  }
+
   /**
    * Routing of one public model.
    *
@@ -82,14 +90,9 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param contextTokens    conversation memory sent upstream is trimmed to this many tokens (system prompt
    *                         and newest turn always kept)
    * @param cache            the response cache for this model; null = answers are not cached
+   * @param rules            which deployments serve a turn by what it needs ({@code rules:}); empty = any of them
+   * @param overloadSkips    optional work given up under overload, in order ({@code overload_skips:})
    */
-  /** Every request header a route rule matches on (lower-case): the connection hands these, and only these, on. */
-  public Set<String> routeHeaders() {
-    Set<String> names = new java.util.TreeSet<>();
-    routes.values().forEach(route -> route.rules().forEach(rule -> names.addAll(rule.headers().keySet())));
-    return Set.copyOf(names);
-  }
-
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
                       int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips) {
