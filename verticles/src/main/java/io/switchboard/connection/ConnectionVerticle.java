@@ -18,6 +18,7 @@ import io.switchboard.chat.InvalidRequest;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
@@ -47,7 +48,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
+ * The public door: the OpenAI-compatible HTTP API (with OpenAI's Responses API and Anthropic's Messages API as
+ * translations onto the same chat turn). Reads and checks requests, loads conversation memory,
  * hands turns to routing, and writes answers back (SSE for streams, whose chunks arrive at this instance's
  * inbox, registered once at start-up). Stateless apart from the turns in flight.
  */
@@ -64,6 +66,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
+  private final NodeLoad load;
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final Governance governance;
@@ -84,10 +87,12 @@ public final class ConnectionVerticle extends VerticleBase {
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
    * @param spend the node's spend log and token metrics, shared by its instances
+   * @param load  the node's overload level
    */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache, Governance governance, Spend spend) {
+                            ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.config = config;
+    this.load = load;
     this.settings = config.server();
     this.governance = governance;
     this.rules = new ChatRules(config);
@@ -99,7 +104,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend, load);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -111,6 +116,10 @@ public final class ConnectionVerticle extends VerticleBase {
     new EmbeddingsApi(vertx, registry, settings, this::fail, this::record, governance).mount(router, this::authenticate);
     new TranscriptionsApi(vertx, registry, settings, this::fail, this::record, governance)
       .mount(router, this::authenticate);
+    TranslatedTurns translated = new TranslatedTurns(vertx, pipeline, settings, rules, streamPauses, this::record);
+    new ResponsesApi(vertx, settings, translated, this::fail, (ctx, body) -> respondJson(ctx, 200, body))
+      .mount(router, this::authenticate);
+    new MessagesApi(settings, translated, governance, this::respondJson).mount(router);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);
@@ -293,7 +302,7 @@ public final class ConnectionVerticle extends VerticleBase {
         if (!response.headWritten()) {
           limits.forEach(response::putHeader);
         }
-      });
+      }, rules.routeHeaders(ctx.request()));
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {

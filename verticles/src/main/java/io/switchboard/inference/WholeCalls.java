@@ -6,8 +6,6 @@ import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.WholeCall;
 import io.switchboard.config.SwitchboardConfig.Deployment;
-import io.vertx.circuitbreaker.CircuitBreaker;
-import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -49,7 +47,7 @@ final class WholeCalls {
     return calls.size();
   }
 
-  <Q extends WholeCall, A extends WholeCall.Answer> void serve(Deployment deployment, CircuitBreaker breaker,
+  <Q extends WholeCall, A extends WholeCall.Answer> void serve(Deployment deployment, DeploymentBreaker breaker,
                                                                 Message<Q> message, Send<Q, A> upstream) {
     Q request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
@@ -59,7 +57,8 @@ final class WholeCalls {
     Call call = new Call(request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
     long startNanos = System.nanoTime();
-    breaker.<WholeCall.Answer>execute(() -> call.run(deployment, cancel -> upstream.send(request, cancel)))
+    breaker.<WholeCall.Answer>execute(() -> call.run(deployment, cancel -> upstream.send(request, cancel)),
+        () -> System.nanoTime() - startNanos)
       .onComplete(outcome -> {
         call.end();
         List<Call> sameTurn = calls.get(request.requestId());
@@ -94,7 +93,7 @@ final class WholeCalls {
     if (cause instanceof UpstreamFailure failure) {
       return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), 0, "");
     }
-    if (cause instanceof OpenCircuitException) {
+    if (cause instanceof DeploymentBreaker.Open) {
       return new BusFailure(ApiError.circuitOpen(deployment.modelName()), true,
         deployment.breaker().resetTimeoutMillis(), 0, "");
     }
