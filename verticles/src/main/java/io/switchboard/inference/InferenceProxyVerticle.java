@@ -82,7 +82,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
       breakers.add(breaker);
-      registrations.add(deployment.embedding()
+      registrations.add(deployment.wholeCall()
         ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
           message -> embeddings.serve(deployment, upstream, breaker, message))
         : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),

@@ -21,7 +21,7 @@ final class OpenAiUpstream extends HttpUpstream {
 
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
     super(deployment, baseUrl + "/chat/completions", client, slots);
-    this.embeddingsUrl = baseUrl + "/embeddings";
+    this.embeddingsUrl = baseUrl + (deployment.moderation() ? "/moderations" : "/embeddings");
   }
 
   @Override

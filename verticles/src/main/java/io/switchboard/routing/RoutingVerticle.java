@@ -68,6 +68,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final ModelCatalog catalog;
   /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
   private final Set<String> embeddingModels = new HashSet<>();
+  /** Public models whose deployments serve moderations (model_info.mode: moderation). */
+  private final Set<String> moderationModels = new HashSet<>();
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
     this(config, nodeId, registry, null);
@@ -85,6 +87,8 @@ public final class RoutingVerticle extends VerticleBase {
       byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(new DeploymentState(deployment));
       if (deployment.embedding()) {
         embeddingModels.add(deployment.modelName());
+      } else if (deployment.moderation()) {
+        moderationModels.add(deployment.modelName());
       }
     }
     List<ModelCatalog.Model> models = new ArrayList<>();
@@ -410,10 +414,21 @@ public final class RoutingVerticle extends VerticleBase {
 
     /** Whether a model serves what this turn asks for (embeddings, or chat). */
     private boolean servesKind(String model) {
-      return embeddingModels.contains(model) == request instanceof EmbeddingRequest;
+      if (request instanceof EmbeddingRequest call) {
+        return (call.moderation() ? moderationModels : embeddingModels).contains(model);
+      }
+      return !embeddingModels.contains(model) && !moderationModels.contains(model);
     }
 
     private ApiError wrongKind() {
+      if (request instanceof EmbeddingRequest call && call.moderation()) {
+        return new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is not a moderation model; use a model of mode moderation with /v1/moderations.", "model");
+      }
+      if (moderationModels.contains(request.model())) {
+        return new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is a moderation model; use /v1/moderations.", "model");
+      }
       return request instanceof EmbeddingRequest
         ? new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
           + "' is a chat model and does not serve embeddings; use /v1/chat/completions.", "model")

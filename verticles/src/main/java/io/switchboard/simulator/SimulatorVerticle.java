@@ -39,13 +39,20 @@ public final class SimulatorVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final SimulatorKnobs defaults;
+  private final Moderations moderations;
   private final AtomicLong calls = new AtomicLong();
   private HttpServer server;
 
   public SimulatorVerticle(String host, int port, SimulatorKnobs defaults) {
+    this(host, port, defaults, java.util.List.of(Moderations.DEFAULT_WORD));
+  }
+
+  /** @param moderationWords its moderation model flags an input holding one of these */
+  public SimulatorVerticle(String host, int port, SimulatorKnobs defaults, java.util.List<String> moderationWords) {
     this.host = host;
     this.port = port;
     this.defaults = defaults;
+    this.moderations = new Moderations(moderationWords);
   }
 
   /** The base URL for a deployment with these knobs, once the server listens. */
@@ -94,7 +101,8 @@ public final class SimulatorVerticle extends VerticleBase {
       return;
     }
     boolean chat = path.equals("/v1/chat/completions");
-    if (!(chat || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
+    boolean moderation = path.equals("/v1/moderations");
+    if (!(chat || moderation || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
       error(request.response(), 404, "no such simulator path");
       return;
     }
@@ -102,6 +110,8 @@ public final class SimulatorVerticle extends VerticleBase {
     request.body().onSuccess(body -> {
       if (chat) {
         complete(request, body, chosen);
+      } else if (moderation) {
+        moderate(request, body, chosen);
       } else {
         embed(request, body, chosen);
       }
@@ -152,6 +162,25 @@ public final class SimulatorVerticle extends VerticleBase {
     String answer;
     try {
       answer = Embeddings.respond(json);
+    } catch (SimulatorError e) {
+      error(response, e);
+      return;
+    }
+    calls.incrementAndGet();
+    if (answers(response, knobs)) {
+      after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
+    }
+  }
+
+  private void moderate(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    JsonObject json = json(response, body);
+    if (json == null) {
+      return;
+    }
+    String answer;
+    try {
+      answer = moderations.respond(json);
     } catch (SimulatorError e) {
       error(response, e);
       return;
