@@ -58,14 +58,28 @@ class GuardrailsTest {
         - {name: pii-in, type: pii, detectors: [cn_mobile, email], on: [input], action: redact}
         - {name: pii-out, type: pii, detectors: [cn_mobile], on: [output], action: redact}
         - {name: mod, type: moderation, model: sim-moderation, on: [input], action: block, timeout_ms: 5000}
+        - {name: mod-out, type: moderation, model: sim-moderation, on: [output], action: block, timeout_ms: 5000}
+        - {name: op-mod, type: moderation, url: '%s/guard', on: [input], action: block, timeout_ms: 5000}
+        - {name: op-slow-allow, type: moderation, url: '%s/slow', action: block, timeout_ms: 200, on_error: allow}
+        - {name: op-slow-block, type: moderation, url: '%s/slow', action: block, timeout_ms: 200, on_error: block}
       model_list:
         - {model_name: scripted, provider: openai, api_base: '%s', api_key: sk-test-0001}
         - {model_name: scripted-mod, provider: openai, api_base: '%s', api_key: sk-test-0001}
+        - {model_name: scripted-mod-out, provider: openai, api_base: '%s', api_key: sk-test-0001}
+        - {model_name: scripted-op, provider: openai, api_base: '%s', api_key: sk-test-0001}
+        - {model_name: scripted-slow-allow, provider: openai, api_base: '%s', api_key: sk-test-0001}
+        - {model_name: scripted-slow-block, provider: openai, api_base: '%s', api_key: sk-test-0001}
         - {model_name: sim-moderation, provider: simulator, model_info: {mode: moderation}}
       routes:
         - {model_name: scripted, guardrails: [cn-words, pii-out]}
         - {model_name: scripted-mod, guardrails: [mod]}
-      """.formatted(TestConfigs.ACME_KEY, TestConfigs.GLOBEX_KEY, words, upstream.baseUrl(), upstream.baseUrl()));
+        - {model_name: scripted-mod-out, guardrails: [mod-out]}
+        - {model_name: scripted-op, guardrails: [op-mod]}
+        - {model_name: scripted-slow-allow, guardrails: [op-slow-allow]}
+        - {model_name: scripted-slow-block, guardrails: [op-slow-block]}
+      """.formatted(TestConfigs.ACME_KEY, TestConfigs.GLOBEX_KEY, words, upstream.root(), upstream.root(),
+        upstream.root(), upstream.baseUrl(), upstream.baseUrl(), upstream.baseUrl(), upstream.baseUrl(),
+        upstream.baseUrl(), upstream.baseUrl()));
     vertx = Vertx.vertx();
     sockets = vertx.createWebSocketClient();
   }
@@ -196,6 +210,52 @@ class GuardrailsTest {
   }
 
   @Test
+  void an_operators_moderation_endpoint_is_asked_and_its_failures_go_by_on_error() {
+    HttpResponse<String> refused = post(chat("scripted-op", "something nasty", false), GLOBEX);
+    assertEquals("content_policy_violation", error(refused).getString("code"), refused.body());
+    assertEquals("something nasty", upstream.moderated.get(upstream.moderated.size() - 1).getString("input")
+      .strip());
+    upstream.answer = List.of("Fine.");
+    assertEquals(200, post(chat("scripted-op", "something nice", false), GLOBEX).statusCode());
+
+    assertEquals(200, post(chat("scripted-slow-allow", "anything", false), GLOBEX).statusCode(),
+      "a moderation endpoint that times out lets the turn through with on_error: allow");
+    HttpResponse<String> closed = post(chat("scripted-slow-block", "anything", false), GLOBEX);
+    assertEquals(400, closed.statusCode(), closed.body());
+    assertTrue(error(closed).getString("message").contains("op-slow-block"), closed.body());
+    String metrics = Http.get(node.managementUrl() + "/metrics").body();
+    assertTrue(metric(metrics, "switchboard_guardrails_decisions_total{action=\"error_allowed\",policy=\"op-slow-allow\"")
+      >= 1, metrics.lines().filter(l -> l.contains("guardrails")).toList().toString());
+    assertTrue(metric(metrics, "switchboard_guardrails_decisions_total{action=\"error_blocked\",policy=\"op-slow-block\"")
+      >= 1);
+  }
+
+  @Test
+  void a_streamed_answer_the_moderation_model_flags_ends_with_the_error_event_instead_of_done() {
+    upstream.answer = List.of("This answer ", "holds a simulated-violation", " somewhere.");
+    List<String> flagged = stream(chat("scripted-mod-out", "go", true));
+    assertTrue(flagged.get(flagged.size() - 1).contains("content_policy_violation"), flagged.toString());
+    assertFalse(flagged.contains("[DONE]"));
+    upstream.answer = List.of("A clean ", "answer.");
+    List<String> clean = stream(chat("scripted-mod-out", "go", true));
+    assertEquals("[DONE]", clean.get(clean.size() - 1), clean.toString());
+    assertEquals("A clean answer.", deltas(clean));
+  }
+
+  @Test
+  void memory_keeps_the_redacted_question_not_the_personal_data() {
+    upstream.answer = List.of("Noted.");
+    String conversation = "guard-conv-" + System.nanoTime();
+    HttpResponse<String> answered = Http.post(node.baseUrl() + "/v1/chat/completions",
+      chat("scripted", "my id is 11010519491231002X, mail me at li@example.com", false), "authorization", ACME,
+      "x-conversation-id", conversation);
+    assertEquals(200, answered.statusCode(), answered.body());
+    String stored = Http.get(node.baseUrl() + "/v1/conversations/" + conversation, "authorization", ACME).body();
+    assertTrue(stored.contains("[EMAIL]"), stored);
+    assertFalse(stored.contains("li@example.com"), stored);
+  }
+
+  @Test
   void a_websocket_chat_gets_the_refusal_as_an_error_message() throws Exception {
     try (ChatSocket socket = ChatSocket.connect(sockets, node.apiPort)) {
       socket.send(new JsonObject().put("type", "auth").put("api_key", TestConfigs.GLOBEX_KEY));
@@ -216,6 +276,8 @@ class GuardrailsTest {
     private final Vertx vertx = Vertx.vertx();
     private final HttpServer server;
     final List<JsonObject> requests = new CopyOnWriteArrayList<>();
+    /** What the operator's moderation endpoint ({@code /guard}) was asked. */
+    final List<JsonObject> moderated = new CopyOnWriteArrayList<>();
     volatile List<String> answer = List.of("Hello.");
 
     ScriptedOpenAi() throws Exception {
@@ -223,8 +285,12 @@ class GuardrailsTest {
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
+    String root() {
+      return "http://127.0.0.1:" + server.actualPort();
+    }
+
     String baseUrl() {
-      return "http://127.0.0.1:" + server.actualPort() + "/v1";
+      return root() + "/v1";
     }
 
     String lastUserText() {
@@ -233,8 +299,19 @@ class GuardrailsTest {
     }
 
     private void handle(HttpServerRequest request) {
+      if (request.path().equals("/slow")) {
+        return; // an operator's endpoint that never answers
+      }
       request.body().onSuccess(buffer -> {
         JsonObject body = buffer.toJsonObject();
+        if (request.path().equals("/guard")) {
+          moderated.add(body);
+          boolean flagged = body.getString("input").contains("nasty");
+          request.response().putHeader("content-type", "application/json").end(new JsonObject()
+            .put("id", "modr-op").put("model", "operator-guard").put("results", new JsonArray()
+              .add(new JsonObject().put("flagged", flagged))).encode());
+          return;
+        }
         requests.add(body);
         List<String> pieces = answer;
         JsonObject usage = new JsonObject().put("prompt_tokens", 5).put("completion_tokens", pieces.size())

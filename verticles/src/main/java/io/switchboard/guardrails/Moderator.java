@@ -41,7 +41,8 @@ final class Moderator {
         .map(reply -> reply.body().response());
     } else {
       answer = client().request(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(policy.config.url())
-          .putHeader("content-type", "application/json").setConnectTimeout(timeout))
+          .putHeader("content-type", "application/json").setConnectTimeout(timeout)
+          .setIdleTimeout(timeout)) // an endpoint that stops answering lets go of its connection too
         .compose(request -> request.send(body.toBuffer()))
         .compose(response -> response.statusCode() / 100 == 2 ? response.body()
           : Future.failedFuture("moderation endpoint answered " + response.statusCode()));
