@@ -1,5 +1,12 @@
 package io.switchboard;
 
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.BadRequestException;
+import com.openai.models.ChatModel;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.moderations.ModerationCreateParams;
+import com.openai.models.moderations.ModerationCreateResponse;
 import io.switchboard.testing.ChatSocket;
 import io.switchboard.testing.Http;
 import io.switchboard.testing.TestConfigs;
@@ -253,6 +260,24 @@ class GuardrailsTest {
     String stored = Http.get(node.baseUrl() + "/v1/conversations/" + conversation, "authorization", ACME).body();
     assertTrue(stored.contains("[EMAIL]"), stored);
     assertFalse(stored.contains("li@example.com"), stored);
+  }
+
+  @Test
+  void the_official_sdk_sees_moderations_and_refusals_as_openai_sends_them() {
+    OpenAIClient sdk = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(TestConfigs.GLOBEX_KEY)
+      .maxRetries(0).build();
+    try {
+      ModerationCreateResponse moderation = sdk.moderations().create(ModerationCreateParams.builder()
+        .model("sim-moderation").input("one simulated-violation").build());
+      assertTrue(moderation.results().get(0).flagged());
+      assertTrue(moderation.results().get(0).categories().harassment());
+      BadRequestException refused = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+        () -> sdk.chat().completions().create(ChatCompletionCreateParams.builder().model(ChatModel.of("scripted"))
+          .addUserMessage("forbidden").build()));
+      assertEquals("content_policy_violation", refused.code().orElseThrow());
+    } finally {
+      sdk.close();
+    }
   }
 
   @Test
