@@ -124,6 +124,11 @@ final class GuardrailConfig {
       type.equals("moderation") ? entry.oneOf("on_error", "allow", Guardrail.ON_ERROR) : null,
       type.equals("moderation") ? 0 : entry.integer("window_chars", type.equals("words")
         ? Math.max(1, words.stream().mapToInt(String::length).max().orElse(1)) : DEFAULT_WINDOW, 1, 4_096));
+    int longest = words.stream().mapToInt(String::length).max().orElse(0);
+    if (policy.windowChars() < longest) {
+      throw entry.error("window_chars", "is " + policy.windowChars() + ", shorter than the longest word (" + longest
+        + " characters): a word split across streamed chunks could slip through");
+    }
     entry.rejectUnknownKeys();
     return policy;
   }

@@ -227,8 +227,13 @@ public final class Guardrails {
       }
       decided.add(policy);
       policy.count(stage, policy.config.action());
-      LOG.info("request {}: guardrail {} ({}) matched the {}: {}", requestId, policy.name(), policy.config.type(),
-        stage, policy.config.action());
+      if (policy.blocks()) {
+        LOG.info("request {}: guardrail {} ({}) blocked the {}", requestId, policy.name(), policy.config.type(), stage);
+      } else {
+        // redactions are routine (a phone number in a question): counted, and logged only when asked for
+        LOG.debug("request {}: guardrail {} ({}) matched the {}: {}", requestId, policy.name(), policy.config.type(),
+          stage, policy.config.action());
+      }
     }
   }
 }

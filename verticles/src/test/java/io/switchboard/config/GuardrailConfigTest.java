@@ -76,5 +76,13 @@ class GuardrailConfigTest {
       guardrails:
         - {name: w, type: words, words: [a], acton: block}
       """).contains("acton"));
+    assertTrue(refused("""
+      guardrails:
+        - {name: w, type: words, words: [abcdef], window_chars: 3}
+      """).contains("longest word"));
+    assertTrue(refused("""
+      guardrails:
+        - {name: m, type: moderation, model: x, window_chars: 3}
+      """).contains("window_chars"));
   }
 }
