@@ -34,7 +34,8 @@ public final class Guardrails {
 
   private final SwitchboardConfig config;
   private final Map<String, Policy> policies = new LinkedHashMap<>();
-  private final Map<String, List<Policy>> byTurn = new HashMap<>();
+  /** stage → tenant → model → the policies, worked out once per combination. */
+  private final Map<String, Map<String, Map<String, List<Policy>>>> byTurn = new HashMap<>();
   private final Moderator moderator;
 
   public Guardrails(Vertx vertx, MeterRegistry registry, SwitchboardConfig config) {
@@ -55,15 +56,23 @@ public final class Guardrails {
 
   /** The policies of a tenant's turn on a model: the route's, then the tenant's, each once. */
   private List<Policy> of(String tenant, String model, String stage) {
-    return byTurn.computeIfAbsent(stage + '\u0000' + tenant + '\u0000' + model, k -> {
+    if (policies.isEmpty()) {
+      return List.of();
+    }
+    Map<String, List<Policy>> byModel = byTurn.computeIfAbsent(stage, k -> new HashMap<>())
+      .computeIfAbsent(tenant, k -> new HashMap<>());
+    List<Policy> found = byModel.get(model);
+    if (found == null) {
       List<String> names = new ArrayList<>(config.route(model).guardrails());
       config.guardrails().byTenant().getOrDefault(tenant, List.of()).forEach(name -> {
         if (!names.contains(name)) {
           names.add(name);
         }
       });
-      return names.stream().map(policies::get).filter(p -> p.config.checks(stage)).toList();
-    });
+      found = names.stream().map(policies::get).filter(p -> p.config.checks(stage)).toList();
+      byModel.put(model, found);
+    }
+    return found;
   }
 
   /**

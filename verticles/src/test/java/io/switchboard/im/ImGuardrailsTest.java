@@ -28,8 +28,9 @@ class ImGuardrailsTest {
       session: {store: memory}
       guardrails:
         - {name: im-words, type: words, words: [禁词, forbidden], on: [input, output], action: block}
+        - {name: im-pii-out, type: pii, detectors: [cn_mobile], on: [output], action: redact}
       tenants:
-        - {name: acme, guardrails: [im-words]}
+        - {name: acme, guardrails: [im-words, im-pii-out]}
       """));
   }
 
@@ -51,6 +52,16 @@ class ImGuardrailsTest {
     assertEquals(ImAnswers.REFUSAL, answers.get(0).text());
     assertFalse(answers.get(0).text().contains("禁词"));
     assertEquals(modelCalls, fake.modelCalls.size());
+  }
+
+  @Test
+  void personal_data_in_an_answer_reaches_the_chat_redacted() throws Exception {
+    String user = "zhaoliu-" + System.nanoTime();
+    wecomText(ImBotsTest.WECOM, user, "8803" + System.nanoTime() % 100000, "我的电话 13800138000", nowSeconds())
+      .send(node.baseUrl());
+    List<Sent> answers = fake.awaitSent(s -> s.platform().equals("wecom")
+      && user.equals(s.body().getString("touser")), 1);
+    assertEquals("echo: 我的电话 [PHONE]", answers.get(0).text());
   }
 
   @Test
