@@ -61,7 +61,9 @@ public final class Guardrails {
     }
     Map<String, List<Policy>> byModel = byTurn.computeIfAbsent(stage, k -> new HashMap<>())
       .computeIfAbsent(tenant, k -> new HashMap<>());
-    List<Policy> found = byModel.get(model);
+    // a model without a route has none of its own: one entry for them all, however many names clients send
+    String key = config.routes().containsKey(model) ? model : "";
+    List<Policy> found = byModel.get(key);
     if (found == null) {
       List<String> names = new ArrayList<>(config.route(model).guardrails());
       config.guardrails().byTenant().getOrDefault(tenant, List.of()).forEach(name -> {
@@ -70,7 +72,7 @@ public final class Guardrails {
         }
       });
       found = names.stream().map(policies::get).filter(p -> p.config.checks(stage)).toList();
-      byModel.put(model, found);
+      byModel.put(key, found);
     }
     return found;
   }
