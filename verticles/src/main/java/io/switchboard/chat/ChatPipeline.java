@@ -22,6 +22,7 @@ import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.governance.TurnRecord;
 import io.switchboard.guardrails.Guardrails;
 import io.vertx.core.AsyncResult;
@@ -63,14 +64,21 @@ public final class ChatPipeline {
    *                     channel writes it as headers); null when nobody listens
    */
   public record ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
-                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits) {
+                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits,
+                         JsonObject routeHeaders) {
     public ChatTurn {
       caller = caller == null ? Caller.ANONYMOUS : caller;
     }
 
+    /** The same turn asking with other messages (as the input guardrails redacted them). */
+    public ChatTurn withMessages(List<ChatMessage> messages) {
+      return new ChatTurn(requestId, caller, new ChatCompletionRequest(chat.model(), messages, chat.stream(),
+        chat.includeUsage(), chat.options()), conversationId, timeoutMillis, cacheControl, limits, routeHeaders);
+    }
+
     public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
-      this(requestId, caller, chat, conversationId, timeoutMillis, null, null);
+      this(requestId, caller, chat, conversationId, timeoutMillis, null, null, null);
     }
 
     /** A turn for a tenant alone (an IM channel). */
@@ -103,6 +111,7 @@ public final class ChatPipeline {
   public static final String MISS = "miss";
   public static final String BYPASS = "bypass";
 
+  private final NodeLoad load;
   private final Vertx vertx;
   private final MeterRegistry registry;
   private final SwitchboardConfig config;
@@ -120,10 +129,12 @@ public final class ChatPipeline {
    * @param cache the node's response cache; null when no route caches
    * @param governance the node's keys and limits; null when turns are not admitted (tests of the pipeline alone)
    * @param spend the node's spend log and token metrics
+   * @param load  the node's overload level: under overload, a route's overload_skips are gone without
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache, Governance governance, Spend spend) {
+                      ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.vertx = vertx;
+    this.load = load;
     this.governance = governance;
     this.registry = registry;
     this.config = config;
@@ -190,9 +201,7 @@ public final class ChatPipeline {
   private Future<Answer> admitted(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
     return guardrails.input(turn.requestId(), turn.tenant(), chat.model(), chat.messages()).compose(messages ->
-      guarded(messages == chat.messages() ? turn : new ChatTurn(turn.requestId(), turn.caller(),
-        new ChatCompletionRequest(chat.model(), messages, chat.stream(), chat.includeUsage(), chat.options()),
-        turn.conversationId(), turn.timeoutMillis(), turn.cacheControl(), turn.limits()), sink));
+      guarded(messages == chat.messages() ? turn : turn.withMessages(messages), sink));
   }
 
   private Future<Answer> guarded(ChatTurn turn, StreamSink sink) {
@@ -201,7 +210,7 @@ public final class ChatPipeline {
     return prompt(turn).compose(prompt -> {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
-        turn.priority());
+        turn.priority()).withRouteHeaders(turn.routeHeaders());
       SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
@@ -286,7 +295,7 @@ public final class ChatPipeline {
           if (outcome.failed()) {
             flight.failed();
           } else {
-            flight.offer(outcome.result().completion() == null ? null
+            flight.offer(outcome.result().completion() == null || skipsFill(request) ? null
               : CachedAnswer.whole(outcome.result(), flight.expiresAt()));
           }
         });
@@ -333,7 +342,7 @@ public final class ChatPipeline {
         JsonObject message = sink.finalMessage(result);
         if (flight != null) {
           // a stream a fallback carried on, or one too big to keep, is served but not stored
-          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null
+          flight.offer(sink.recorded() == null || sink.attempts() > 1 || skipsFill(request) ? null
             : CachedAnswer.streamed(sink.recorded(), result, message, flight.expiresAt()));
         }
         remember(request, fresh, new ChatMessage(message));
@@ -376,9 +385,22 @@ public final class ChatPipeline {
       request.timeoutMillis() + BUS_MARGIN_MILLIS).map(Message::body);
   }
 
+  /** Under overload, an answer is served but not stored in the cache (lookups go on: a hit spares the model). */
+  private boolean skipsFill(ChatRequest request) {
+    if (config.route(request.model()).skips(SwitchboardConfig.Route.CACHE_FILL, load.level())) {
+      load.skipped(SwitchboardConfig.Route.CACHE_FILL);
+      return true;
+    }
+    return false;
+  }
+
   /** Stores the client's new messages and the answer, after the answer went out. */
   private void remember(ChatRequest request, List<ChatMessage> fresh, ChatMessage answer) {
     if (request.conversationId() == null) {
+      return;
+    }
+    if (config.route(request.model()).skips(SwitchboardConfig.Route.MEMORY_WRITE, load.level())) {
+      load.skipped(SwitchboardConfig.Route.MEMORY_WRITE);
       return;
     }
     List<ChatMessage> turn = new ArrayList<>(fresh.size() + 1);

@@ -16,7 +16,11 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 
@@ -41,6 +45,8 @@ public final class SimulatorVerticle extends VerticleBase {
   private final SimulatorKnobs defaults;
   private final Moderations moderations;
   private final AtomicLong calls = new AtomicLong();
+  /** Calls in flight per knobs path, for {@link SimulatorKnobs#ttftPerInflightMillis()}. */
+  private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private HttpServer server;
 
   public SimulatorVerticle(String host, int port, SimulatorKnobs defaults) {
@@ -106,7 +112,7 @@ public final class SimulatorVerticle extends VerticleBase {
       error(request.response(), 404, "no such simulator path");
       return;
     }
-    SimulatorKnobs chosen = knobs;
+    SimulatorKnobs chosen = knobs.ttftPerInflightMillis() > 0 ? loaded(request, knobs) : knobs;
     request.body().onSuccess(body -> {
       if (chat) {
         complete(request, body, chosen);
@@ -116,6 +122,20 @@ public final class SimulatorVerticle extends VerticleBase {
         embed(request, body, chosen);
       }
     });
+  }
+
+  /** The knobs of one more call in flight on this path: its delay grows with the calls already there. */
+  private SimulatorKnobs loaded(HttpServerRequest request, SimulatorKnobs knobs) {
+    AtomicInteger count = inflight.computeIfAbsent(request.path(), p -> new AtomicInteger());
+    int others = count.getAndIncrement();
+    AtomicBoolean released = new AtomicBoolean();
+    Runnable release = () -> {
+      if (released.compareAndSet(false, true)) {
+        count.decrementAndGet();
+      }
+    };
+    request.response().endHandler(v -> release.run()).closeHandler(v -> release.run());
+    return knobs.withLoad(others);
   }
 
   /** The body as a JSON object, or null once a 400 is sent. */
