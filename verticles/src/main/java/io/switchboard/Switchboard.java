@@ -270,7 +270,7 @@ public final class Switchboard {
       return Future.succeededFuture(urls);
     }
     SimulatorVerticle simulator = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
-      config.simulator().defaults());
+      config.simulator().defaults(), config.simulator().moderationWords());
     return vertx.deployVerticle(simulator).map(id -> {
       config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs())
         : d.apiBase() != null ? d.apiBase() : "bridge"));

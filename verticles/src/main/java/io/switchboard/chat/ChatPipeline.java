@@ -24,6 +24,7 @@ import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Spend;
 import io.switchboard.overload.NodeLoad;
 import io.switchboard.governance.TurnRecord;
+import io.switchboard.guardrails.Guardrails;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -69,6 +70,12 @@ public final class ChatPipeline {
       caller = caller == null ? Caller.ANONYMOUS : caller;
     }
 
+    /** The same turn asking with other messages (as the input guardrails redacted them). */
+    public ChatTurn withMessages(List<ChatMessage> messages) {
+      return new ChatTurn(requestId, caller, new ChatCompletionRequest(chat.model(), messages, chat.stream(),
+        chat.includeUsage(), chat.options()), conversationId, timeoutMillis, cacheControl, limits, routeHeaders);
+    }
+
     public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
       this(requestId, caller, chat, conversationId, timeoutMillis, null, null, null);
@@ -112,6 +119,7 @@ public final class ChatPipeline {
   private final ResponseCache cache;
   private final Governance governance;
   private final Spend spend;
+  private final Guardrails guardrails;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
@@ -133,6 +141,7 @@ public final class ChatPipeline {
     this.inbox = inbox;
     this.cache = cache;
     this.spend = spend;
+    this.guardrails = new Guardrails(vertx, registry, config);
     this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
   }
 
@@ -150,7 +159,8 @@ public final class ChatPipeline {
     } else if (message.body() instanceof StreamProgress query) {
       StreamSink sink = streams.get(query.requestId());
       message.reply(sink == null ? new StreamProgress(query.requestId(), 0, "", true, false)
-        : new StreamProgress(query.requestId(), sink.delivered(), sink.text(), sink.ended(), sink.continuable()));
+        : new StreamProgress(query.requestId(), sink.delivered(), sink.progressText(), sink.ended(),
+          sink.continuable()));
     }
   }
 
@@ -184,7 +194,17 @@ public final class ChatPipeline {
       : null, outcome.succeeded() && outcome.result().cacheHit()));
   }
 
+  /**
+   * The client's new messages through the input guardrails first: a refused turn goes no further; a redacted one
+   * goes upstream, into the cache key and into memory as redacted (personal data is neither sent nor kept).
+   */
   private Future<Answer> admitted(ChatTurn turn, StreamSink sink) {
+    ChatCompletionRequest chat = turn.chat();
+    return guardrails.input(turn.requestId(), turn.tenant(), chat.model(), chat.messages()).compose(messages ->
+      guarded(messages == chat.messages() ? turn : turn.withMessages(messages), sink));
+  }
+
+  private Future<Answer> guarded(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
     boolean streaming = sink != null;
     return prompt(turn).compose(prompt -> {
@@ -266,8 +286,10 @@ public final class ChatPipeline {
   private Future<Answer> routed(ChatTurn turn, ChatRequest request, Prompt prompt, StreamSink sink,
                                 ResponseCache.Flight flight, String cacheState) {
     List<ChatMessage> fresh = turn.chat().messages();
-    Future<ChatResult> routed = route(request);
     if (sink == null) {
+      // the answer through the output guardrails before anything (the cache included) sees it
+      Future<ChatResult> routed = route(request).compose(result -> guardrails.output(turn.requestId(), turn.tenant(),
+        turn.chat().model(), result));
       if (flight != null) {
         routed.onComplete(outcome -> {
           if (outcome.failed()) {
@@ -283,8 +305,10 @@ public final class ChatPipeline {
         return new Answer(result, prompt.memory(), cacheState);
       });
     }
+    Future<ChatResult> routed = route(request);
     sink.memory(prompt.memory());
     sink.cache(cacheState);
+    sink.guard(guardrails.stream(turn.requestId(), turn.tenant(), turn.chat().model()));
     if (flight != null) {
       sink.record(flight.maxBytes());
     }
@@ -295,8 +319,11 @@ public final class ChatPipeline {
       if (outcome.failed()) {
         sink.fail(outcome.cause());
       } else if (!sink.ended()) {
-        vertx.setTimer(LOST_END_WAIT_MILLIS, t -> sink.fail(ApiError.upstreamFailed(
-          "The end of the answer was lost between gateway nodes.").toException()));
+        vertx.setTimer(LOST_END_WAIT_MILLIS, t -> {
+          if (!sink.ending()) { // an end being vetted by a moderation model is not lost
+            sink.fail(ApiError.upstreamFailed("The end of the answer was lost between gateway nodes.").toException());
+          }
+        });
       }
     });
     return sink.done()
@@ -304,6 +331,11 @@ public final class ChatPipeline {
         streams.remove(turn.requestId());
         if (flight != null && ended.failed()) {
           flight.failed();
+        }
+        if (ended.failed() && Guardrails.isViolation(ApiError.from(ended.cause()))) {
+          // a guardrail ended the answer: the upstream call stops too
+          vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(turn.requestId(), CancelTurn.ALL,
+            "content policy"));
         }
       })
       .map(result -> {

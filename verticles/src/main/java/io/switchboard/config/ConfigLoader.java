@@ -100,14 +100,17 @@ public final class ConfigLoader {
     }
     ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
     Map<String, Limits> deploymentLimits = new HashMap<>();
+    Map<String, List<String>> tenantGuardrails = new HashMap<>();
     List<SwitchboardConfig.Deployment> deployments = deployments(root, env, deploymentLimits);
     SwitchboardConfig.Session session = session(root.child("session"));
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root, deployments), bridge(root.child("bridge"), deployments),
-      cache(root.child("cache"), session), governance(root, session, deploymentLimits), spendLog(root.child("spend_log")),
-      overload(root.child("overload")));
+      cache(root.child("cache"), session),
+      governance(root, session, deploymentLimits, tenantGuardrails), spendLog(root.child("spend_log")),
+      overload(root.child("overload")), null);
+    config = withGuardrails(config, GuardrailConfig.load(root, baseDir(name), tenantGuardrails, config.routes()));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -194,7 +197,8 @@ public final class ConfigLoader {
    * conversations are (session.store: redis, with its redis_url), else kept in this node's memory.
    */
   private static SwitchboardConfig.Governance governance(ConfigNode root, SwitchboardConfig.Session session,
-                                                         Map<String, Limits> deploymentLimits) {
+                                                         Map<String, Limits> deploymentLimits,
+                                                         Map<String, List<String>> guardrails) {
     ConfigNode node = root.child("governance");
     boolean redisSession = session.store().equals("redis");
     List<Tenant> tenants = new ArrayList<>();
@@ -208,6 +212,7 @@ public final class ConfigLoader {
         throw entry.error("name", "'" + name + "' is listed twice");
       }
       tenants.add(new Tenant(name, Set.copyOf(entry.strings("models", List.of())), limits(entry), Tenant.CONFIG));
+      guardrails.put(name, entry.strings("guardrails", List.of()));
       entry.rejectUnknownKeys();
     }
     var governance = new SwitchboardConfig.Governance(
@@ -224,7 +229,8 @@ public final class ConfigLoader {
 
   private static SwitchboardConfig.Simulator simulator(ConfigNode node) {
     var simulator = new SwitchboardConfig.Simulator(node.string("host", "127.0.0.1"),
-      node.integer("port", 0, 0, 65535), knobs(node, SimulatorKnobs.DEFAULTS));
+      node.integer("port", 0, 0, 65535), knobs(node, SimulatorKnobs.DEFAULTS),
+      node.strings("moderation_words", List.of("simulated-violation")));
     node.rejectUnknownKeys();
     return simulator;
   }
@@ -403,18 +409,27 @@ public final class ConfigLoader {
   /** The simulator's model for each mode, what a simulator deployment calls unless it names an upstream_model. */
   private static final Map<String, String> SIMULATOR_MODELS = Map.of(SwitchboardConfig.Deployment.CHAT,
     "switchboard-simulator", SwitchboardConfig.Deployment.EMBEDDING, "switchboard-simulator-embedding",
+    SwitchboardConfig.Deployment.MODERATION, "switchboard-simulator-moderation",
     SwitchboardConfig.Deployment.AUDIO_TRANSCRIPTION, "switchboard-simulator-whisper");
 
-  /** LiteLLM's {@code model_info: {mode: chat | embedding | audio_transcription}}; one model name has one mode. */
+  /**
+   * LiteLLM's {@code model_info: {mode: chat | embedding | moderation | audio_transcription}}; one model name has one
+   * mode.
+   */
   private static String mode(ConfigNode entry, String provider, Map<String, String> modes) {
     ConfigNode info = entry.child("model_info");
     String mode = info.oneOf("mode", SwitchboardConfig.Deployment.CHAT, SwitchboardConfig.Deployment.MODES);
     info.rejectUnknownKeys();
-    if (!mode.equals(SwitchboardConfig.Deployment.CHAT)
+    if ((mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
+      || mode.equals(SwitchboardConfig.Deployment.AUDIO_TRANSCRIPTION))
       && !SwitchboardConfig.Deployment.EMBEDDING_PROVIDERS.contains(provider)) {
       throw entry.error("model_info", "mode " + mode + " needs an OpenAI-compatible provider (openai, azure or "
         + "simulator); " + provider + " has no " + (mode.equals(SwitchboardConfig.Deployment.EMBEDDING) ? "embeddings"
         : "audio transcriptions") + " API");
+    }
+    if (mode.equals(SwitchboardConfig.Deployment.MODERATION) && !Set.of("openai", "simulator").contains(provider)) {
+      throw entry.error("model_info", "mode moderation needs an OpenAI-compatible provider with /moderations "
+        + "(openai or simulator); " + provider + " has no moderations API");
     }
     String model = entry.requiredString("model_name");
     String earlier = modes.putIfAbsent(model, mode);
@@ -558,7 +573,8 @@ public final class ConfigLoader {
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
         queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
         entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000),
-        routeCache(entry), rules(entry, model, deployments), overloadSkips(entry, defaults));
+        routeCache(entry), rules(entry, model, deployments), overloadSkips(entry, defaults),
+        entry.strings("guardrails", List.of()));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {
@@ -774,6 +790,18 @@ public final class ConfigLoader {
       }
     }
     return verticles;
+  }
+
+  /** Where relative files named in the configuration (guardrail word lists) are found: beside the config file. */
+  private static Path baseDir(String name) {
+    Path parent = Path.of(name.replace(" (bundled)", "")).toAbsolutePath().getParent();
+    return parent != null ? parent : Path.of("").toAbsolutePath();
+  }
+
+  private static SwitchboardConfig withGuardrails(SwitchboardConfig c, SwitchboardConfig.Guardrails guardrails) {
+    return new SwitchboardConfig(c.server(), c.management(), c.auth(), c.simulator(), c.deployments(), c.routes(),
+      c.session(), c.cluster(), c.verticles(), c.imChannels(), c.bridge(), c.cache(), c.governance(), c.spendLog(),
+      c.overload(), guardrails);
   }
 
   private static String stripSlash(String url) {

@@ -15,7 +15,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
                                 Bridge bridge, Cache cache, Governance governance, SpendLog spendLog,
-                                Overload overload) {
+                                Overload overload, Guardrails guardrails) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -96,7 +96,8 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
-                      int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips) {
+                      int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips,
+                      List<String> guardrails) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
     /** Optional work a turn may go without under overload ({@code overload_skips}). */
     public static final String CACHE_FILL = "cache_fill";
@@ -107,11 +108,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
       fallbacks = List.copyOf(fallbacks);
       rules = List.copyOf(rules);
       overloadSkips = List.copyOf(overloadSkips);
+      guardrails = List.copyOf(guardrails);
     }
 
     public static Route defaults(String model) {
       return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of(),
-        List.of(CACHE_FILL));
+        List.of(CACHE_FILL), List.of());
     }
 
     /**
@@ -150,6 +152,63 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
         throw new IllegalArgumentException("a rule needs a condition");
       }
     }
+  }
+
+  /**
+   * The guardrail policies ({@code guardrails:}) and which tenants use which ({@code tenants[].guardrails}); routes
+   * name theirs in {@link Route#guardrails}.
+   */
+  public record Guardrails(List<Guardrail> policies, Map<String, List<String>> byTenant) {
+    public static final Guardrails NONE = new Guardrails(List.of(), Map.of());
+
+    public Guardrails {
+      policies = List.copyOf(policies);
+      byTenant = Map.copyOf(byTenant);
+    }
+  }
+
+  /**
+   * One guardrail policy: a check and what to do when it matches.
+   *
+   * @param type        words | pii | moderation
+   * @param on          the stages it checks: input (what the client sent), output (the answer)
+   * @param action      block | redact | flag (counted and logged by policy name only)
+   * @param words       the words (a words policy): its words file's lines and its inline {@code words}
+   * @param detectors   the built-in PII detectors (a pii policy)
+   * @param patterns    the operator's own regexes (a pii policy)
+   * @param placeholder what a redacted word is replaced with (a words policy)
+   * @param model       the moderation model, routed through the gateway ({@code POST /v1/moderations}); or
+   * @param url         an operator's moderation endpoint speaking OpenAI's moderation shape
+   * @param onError     allow | block: what a moderation call that failed or timed out means
+   * @param windowChars how much streamed text is held back so a match split across chunks is caught
+   */
+  public record Guardrail(String name, String type, Set<String> on, String action, List<String> words,
+                          List<String> detectors, List<PiiPattern> patterns, String placeholder, String model,
+                          String url, long timeoutMillis, String onError, int windowChars) {
+    public static final Set<String> TYPES = Set.of("words", "pii", "moderation");
+    public static final Set<String> STAGES = Set.of("input", "output");
+    public static final Set<String> ACTIONS = Set.of("block", "redact", "flag");
+    public static final Set<String> ON_ERROR = Set.of("allow", "block");
+
+    public Guardrail {
+      on = Set.copyOf(on);
+      words = List.copyOf(words);
+      detectors = List.copyOf(detectors);
+      patterns = List.copyOf(patterns);
+    }
+
+    public boolean checks(String stage) {
+      return on.contains(stage);
+    }
+
+    @Override
+    public String toString() {
+      return "Guardrail[name=" + name + ", type=" + type + ", on=" + on + ", action=" + action + "]";
+    }
+  }
+
+  /** An operator's PII regex ({@code patterns: [{name, regex, placeholder}]}). */
+  public record PiiPattern(String name, String regex, String placeholder) {
   }
 
   /**
@@ -280,7 +339,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
   }
 
   /** The built-in OpenAI-compatible upstream, started on loopback when a deployment uses it. */
-  public record Simulator(String host, int port, SimulatorKnobs defaults) {
+  /** @param moderationWords the simulator's moderation model flags an input holding one of these (case-insensitive) */
+  public record Simulator(String host, int port, SimulatorKnobs defaults, List<String> moderationWords) {
+    public Simulator {
+      moderationWords = List.copyOf(moderationWords);
+    }
   }
 
   /**
@@ -302,9 +365,10 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                            Cloud cloud, AdaptiveConcurrency adaptive) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
+    public static final String MODERATION = "moderation";
     public static final String AUDIO_TRANSCRIPTION = "audio_transcription";
-    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING, AUDIO_TRANSCRIPTION);
-    /** Providers that speak OpenAI's embeddings and audio transcriptions APIs. */
+    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING, MODERATION, AUDIO_TRANSCRIPTION);
+    /** Providers that speak OpenAI's embeddings (and moderations, and audio transcriptions) APIs. */
     public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator", "azure");
 
     public Deployment {
@@ -334,6 +398,16 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
     public boolean embedding() {
       return mode.equals(EMBEDDING);
+    }
+
+    /** Whether this deployment serves {@code POST /v1/moderations} (and not chat). */
+    public boolean moderation() {
+      return mode.equals(MODERATION);
+    }
+
+    /** A deployment called whole through the embeddings door (embeddings or moderations), never for chat. */
+    public boolean wholeCall() {
+      return !mode.equals(CHAT);
     }
 
     public boolean isSimulator() {

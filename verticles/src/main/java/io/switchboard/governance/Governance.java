@@ -102,8 +102,7 @@ public final class Governance {
     }
     config.imChannels().forEach(channel -> tenantTags.add(channel.tenant()));
     tenantTags.add("default");
-    config.deployments().stream().filter(d -> d.mode().equals(SwitchboardConfig.Deployment.CHAT))
-      .forEach(d -> servedChatModels.add(d.modelName()));
+    config.deployments().stream().filter(d -> !d.wholeCall()).forEach(d -> servedChatModels.add(d.modelName()));
     config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
     this.prices = prices;
     this.fresh = Caffeine.newBuilder().maximumSize(100_000)

@@ -78,7 +78,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
       registrations.add(switch (deployment.mode()) {
-        case Deployment.EMBEDDING -> PreferLocal.<EmbeddingRequest>serve(bus,
+        case Deployment.EMBEDDING, Deployment.MODERATION -> PreferLocal.<EmbeddingRequest>serve(bus,
           Addresses.inferenceEmbeddings(deployment.id()),
           message -> wholeCalls.serve(deployment, breaker, message, upstream::embed));
         case Deployment.AUDIO_TRANSCRIPTION -> PreferLocal.<TranscriptionRequest>serve(bus,

@@ -21,8 +21,8 @@ class OpenAiUpstream extends HttpUpstream {
   private final String transcriptionsUrl;
 
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
-    this(deployment, baseUrl + "/chat/completions", baseUrl + "/embeddings", baseUrl + "/audio/transcriptions", client,
-      slots);
+    this(deployment, baseUrl + "/chat/completions", baseUrl + (deployment.moderation() ? "/moderations"
+      : "/embeddings"), baseUrl + "/audio/transcriptions", client, slots);
   }
 
   /** The same protocol at other endpoints (Azure OpenAI's deployment URLs). */

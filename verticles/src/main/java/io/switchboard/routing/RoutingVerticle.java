@@ -60,11 +60,14 @@ public final class RoutingVerticle extends VerticleBase {
   private static final long PROGRESS_TIMEOUT_MILLIS = 1_000;
   /** The endpoint of each mode, for a request sent to a model of another mode. */
   private static final Map<String, String> ENDPOINTS = Map.of(Deployment.CHAT, "/v1/chat/completions",
-    Deployment.EMBEDDING, "/v1/embeddings", Deployment.AUDIO_TRANSCRIPTION, "/v1/audio/transcriptions");
+    Deployment.EMBEDDING, "/v1/embeddings", Deployment.MODERATION, "/v1/moderations",
+    Deployment.AUDIO_TRANSCRIPTION, "/v1/audio/transcriptions");
   private static final Map<String, String> MODE_NAMES = Map.of(Deployment.CHAT, "a chat model",
-    Deployment.EMBEDDING, "an embedding model", Deployment.AUDIO_TRANSCRIPTION, "a transcription model");
+    Deployment.EMBEDDING, "an embedding model", Deployment.MODERATION, "a moderation model",
+    Deployment.AUDIO_TRANSCRIPTION, "a transcription model");
   private static final Map<String, String> MODE_WORK = Map.of(Deployment.CHAT, "chat completions",
-    Deployment.EMBEDDING, "embeddings", Deployment.AUDIO_TRANSCRIPTION, "audio transcriptions");
+    Deployment.EMBEDDING, "embeddings", Deployment.MODERATION, "moderations",
+    Deployment.AUDIO_TRANSCRIPTION, "audio transcriptions");
 
   private final SwitchboardConfig config;
   private final String grantAddress;
@@ -78,7 +81,7 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
-  /** What each public model serves (model_info.mode: chat, embedding, audio_transcription). */
+  /** What each public model serves (model_info.mode: chat, embedding, moderation, audio_transcription). */
   private final Map<String, String> modes = new HashMap<>();
 
   /**

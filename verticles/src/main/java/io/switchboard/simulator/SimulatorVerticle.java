@@ -46,15 +46,22 @@ public final class SimulatorVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final SimulatorKnobs defaults;
+  private final Moderations moderations;
   private final AtomicLong calls = new AtomicLong();
   /** Calls in flight per knobs path, for {@link SimulatorKnobs#ttftPerInflightMillis()}. */
   private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private HttpServer server;
 
   public SimulatorVerticle(String host, int port, SimulatorKnobs defaults) {
+    this(host, port, defaults, java.util.List.of(Moderations.DEFAULT_WORD));
+  }
+
+  /** @param moderationWords its moderation model flags an input holding one of these */
+  public SimulatorVerticle(String host, int port, SimulatorKnobs defaults, java.util.List<String> moderationWords) {
     this.host = host;
     this.port = port;
     this.defaults = defaults;
+    this.moderations = new Moderations(moderationWords);
   }
 
   /** The base URL for a deployment with these knobs, once the server listens. */
@@ -104,7 +111,8 @@ public final class SimulatorVerticle extends VerticleBase {
     }
     boolean chat = path.equals("/v1/chat/completions");
     boolean audio = path.equals("/v1/audio/transcriptions");
-    if (!(chat || audio || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
+    boolean moderation = path.equals("/v1/moderations");
+    if (!(chat || audio || moderation || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
       error(request.response(), 404, "no such simulator path");
       return;
     }
@@ -116,6 +124,8 @@ public final class SimulatorVerticle extends VerticleBase {
     request.body().onSuccess(body -> {
       if (chat) {
         complete(request, body, chosen);
+      } else if (moderation) {
+        moderate(request, body, chosen);
       } else {
         embed(request, body, chosen);
       }
@@ -239,6 +249,25 @@ public final class SimulatorVerticle extends VerticleBase {
         after(knobs.ttftMillis(), () -> response.putHeader("content-type", reply.contentType()).end(reply.body()));
       }
     });
+  }
+
+  private void moderate(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    JsonObject json = json(response, body);
+    if (json == null) {
+      return;
+    }
+    String answer;
+    try {
+      answer = moderations.respond(json);
+    } catch (SimulatorError e) {
+      error(response, e);
+      return;
+    }
+    calls.incrementAndGet();
+    if (answers(response, knobs)) {
+      after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
+    }
   }
 
   private void complete(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
