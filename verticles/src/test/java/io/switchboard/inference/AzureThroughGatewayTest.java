@@ -1,8 +1,10 @@
 package io.switchboard.inference;
 
 import com.openai.client.OpenAIClient;
+import com.openai.core.MultipartField;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.OpenAIServiceException;
+import com.openai.models.audio.transcriptions.TranscriptionCreateParams;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionContentPart;
 import com.openai.models.chat.completions.ChatCompletionContentPartImage;
@@ -13,6 +15,7 @@ import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import com.openai.models.embeddings.EmbeddingCreateParams;
+import io.switchboard.testing.Audio;
 import io.switchboard.testing.OpenAiSdk;
 import io.switchboard.testing.TestNode;
 import io.vertx.core.Vertx;
@@ -21,6 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -80,6 +85,12 @@ class AzureThroughGatewayTest {
           azure_deployment: %2$s
           api_key: %3$s
           model_info: {mode: embedding}
+        - model_name: whisper
+          provider: azure
+          api_base: %1$s
+          azure_deployment: %2$s
+          api_key: %3$s
+          model_info: {mode: audio_transcription}
       routes:
         - {model_name: gpt-4o, num_retries: 1, retry_base_ms: 5, retry_max_ms: 20}
         - {model_name: gpt-4o-gone, fallbacks: [gpt-4o], num_retries: 0}
@@ -159,6 +170,16 @@ class AzureThroughGatewayTest {
       .data().get(0).embedding();
     assertEquals(List.of(0.25f, -0.5f), vector);
     assertEquals("/openai/deployments/gpt-4o-prod/embeddings?api-version=2024-10-21", azure.last().uri());
+  }
+
+  @Test
+  void transcriptions_go_to_the_deployments_audio_url_as_multipart() {
+    MultipartField<InputStream> file = MultipartField.<InputStream>builder()
+      .value(new ByteArrayInputStream(Audio.wav(500, "hi"))).filename("hi.wav").build();
+    String text = client.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper")
+      .file(file).build()).asTranscription().text();
+    assertTrue(text.startsWith("Azure heard "), text);
+    assertEquals("/openai/deployments/gpt-4o-prod/audio/transcriptions?api-version=2024-10-21", azure.last().uri());
   }
 
   @Test

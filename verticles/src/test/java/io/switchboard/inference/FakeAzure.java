@@ -28,7 +28,7 @@ final class FakeAzure extends FakeProvider {
   static final String DEPLOYMENT = "gpt-4o-prod";
   static final List<String> DELTAS = List.of("Hello", " from", " Azure", ".");
   private static final Set<String> API_VERSIONS = Set.of("2024-10-21", "2025-01-01-preview");
-  private static final Pattern PATH = Pattern.compile("/openai/deployments/([^/]+)/(chat/completions|embeddings)");
+  private static final Pattern PATH = Pattern.compile("/openai/deployments/([^/]+)/(chat/completions|embeddings|audio/transcriptions)");
   private static final JsonObject SAFE = new JsonObject()
     .put("hate", new JsonObject().put("filtered", false).put("severity", "safe"))
     .put("self_harm", new JsonObject().put("filtered", false).put("severity", "safe"))
@@ -78,6 +78,19 @@ final class FakeAzure extends FakeProvider {
       return;
     } else if (failure != 0) {
       error(response, failure, "InternalServerError", "The server had an error while processing your request.");
+      return;
+    }
+    if (path.group(2).equals("audio/transcriptions")) {
+      String type = request.getHeader("content-type");
+      String form = raw.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+      if (type == null || !type.startsWith("multipart/form-data; boundary=")
+        || !form.contains("name=\"file\"; filename=")) {
+        error(response, 400, "invalid_request_error", "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', "
+          + "'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']");
+        return;
+      }
+      response.putHeader("content-type", "application/json").end(new JsonObject()
+        .put("text", "Azure heard " + raw.length() + " bytes of form").encode());
       return;
     }
     JsonObject body = raw.toJsonObject();
