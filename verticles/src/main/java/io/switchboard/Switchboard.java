@@ -8,6 +8,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.Codecs;
 import io.switchboard.cache.ResponseCache;
+import io.switchboard.im.ImWebhooks;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.ConfigLoader;
 import io.switchboard.config.SwitchboardConfig;
@@ -241,6 +242,7 @@ public final class Switchboard {
           LOG.info("response cache on for {} ({})", config.routes().values().stream()
             .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
         }
+        ImWebhooks.announce(config);
         chain = chain.compose(x -> connections = deploy(() -> new ConnectionVerticle(config, nodeId,
           instance.getAndIncrement(), registry, cache, governance, spend), instances));
       }

@@ -96,7 +96,8 @@ public final class ConfigLoader {
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
-      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
+      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")),
+      imWork(root.child("im_work"), session));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -457,6 +458,18 @@ public final class ConfigLoader {
       node.number("flush_millis", 1_000, 10, 600_000), node.integer("max_memory_rows", 100_000, 10, 100_000_000));
     node.rejectUnknownKeys();
     return log;
+  }
+
+  /** {@code im_work: {queue: redis | memory, redis_url, claim_idle_ms, max_attempts, max_in_flight}}. */
+  private static SwitchboardConfig.ImWork imWork(ConfigNode node, SwitchboardConfig.Session session) {
+    var work = new SwitchboardConfig.ImWork(
+      node.oneOf("queue", session.store().equals("redis") ? "redis" : "memory", SwitchboardConfig.ImWork.QUEUES),
+      node.string("redis_url", session.redisUrl()),
+      node.number("claim_idle_ms", 15_000, 500, 3_600_000),
+      node.integer("max_attempts", 3, 1, 100),
+      node.integer("max_in_flight", 64, 1, 10_000));
+    node.rejectUnknownKeys();
+    return work;
   }
 
   private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {
