@@ -158,6 +158,9 @@ final class RedisImWork implements ImWorkQueue {
         .arg("COUNT").arg(room).arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS").arg(STREAM).arg(">")))
       .onComplete(read -> {
         reading = false;
+        if (closed) {
+          return;
+        }
         if (read.failed()) {
           dropReader();
           if (String.valueOf(read.cause().getMessage()).startsWith("NOGROUP")) {
@@ -244,9 +247,9 @@ final class RedisImWork implements ImWorkQueue {
     String id = entry.get(0).toString();
     Map<String, String> fields = fields(entry.get(1));
     running.add(id);
-    if (claimed) {
-      registry.counter("switchboard.im.queue.claimed", "from", failedHere.remove(id) ? "failed_run" : "idle_consumer")
-        .increment();
+    String from = !claimed ? null : failedHere.remove(id) ? "failed_run" : "idle_consumer";
+    if (from != null) {
+      registry.counter("switchboard.im.queue.claimed", "from", from).increment();
     }
     String ledgerKey = LEDGER + id;
     guard.call(() -> redis.batch(List.of(Request.cmd(Command.HINCRBY).arg(ledgerKey).arg("runs").arg(1),
@@ -260,15 +263,15 @@ final class RedisImWork implements ImWorkQueue {
         if (runs > settings.maxAttempts()) {
           return deadLetter(id, fields, runs, "ran " + (runs - 1) + " times without finishing");
         }
-        if (claimed) {
-          LOG.info("im channel {}: request {}: taking over job {} (run {}), left idle by its consumer",
-            job.channel(), job.requestId(), id, runs);
+        if ("idle_consumer".equals(from)) {
+          LOG.info("im channel {}: request {}: taking over job {} (run {}), left idle by its consumer (a node that "
+            + "stopped)", job.channel(), job.requestId(), id, runs);
         }
         return worker.run(job, new RedisLedger(ledgerKey)).compose(v -> finish(id));
       })
       .onComplete(done -> {
         running.remove(id);
-        if (done.failed()) {
+        if (done.failed() && !closed) {
           failedHere.add(id);
           LOG.warn("im: job {} did not finish, it runs again after {} ms ({})", id, settings.claimIdleMillis(),
             done.cause().getMessage());
