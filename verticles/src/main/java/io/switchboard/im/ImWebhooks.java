@@ -54,11 +54,10 @@ public final class ImWebhooks {
       bots.forEach(Bot::close);
       return Future.failedFuture(e);
     }
-    SeenMessages seen = config.session().store().equals("redis")
-      ? new RedisSeenMessages(vertx, config.session().redisUrl(), SeenMessages.TTL_MILLIS, registry)
-      : new LocalSeenMessages(vertx, SeenMessages.TTL_MILLIS);
-    ImWorkQueue queue = config.imWork().durable() ? new RedisImWork(vertx, config.imWork(), seen, registry)
-      : new LocalImWork(vertx, seen);
+    ImWorkQueue queue = config.imWork().durable() ? new RedisImWork(vertx, config.imWork(), registry)
+      : new LocalImWork(vertx, config.session().store().equals("redis")
+        ? new RedisSeenMessages(vertx, config.session().redisUrl(), SeenMessages.TTL_MILLIS, registry)
+        : new LocalSeenMessages(vertx, SeenMessages.TTL_MILLIS));
     queue.start(new ImAnswers(vertx, pipeline, bots, config.server().requestTimeoutMillis(), registry));
     for (Bot<?> bot : bots) {
       mount(router, bot, queue, registry);
@@ -128,6 +127,13 @@ public final class ImWebhooks {
     }
     registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "message").increment();
     queue.offer(new ImJob(channel, message.id(), requestId(ctx), bot.encode(message))).onComplete(taken -> {
+      if (taken.failed()) {
+        // not acknowledged, so not lost: the platform sends the callback again
+        registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "not_kept").increment();
+        ctx.response().setStatusCode(503).putHeader("content-type", "application/json")
+          .end(ApiError.unavailable("The message could not be kept; send it again.").toJson().toBuffer());
+        return;
+      }
       acknowledge(ctx, callback, ack, start); // only now: the message is kept, or was taken before
       if (!taken.result()) {
         registry.counter("switchboard.im.messages", "channel", channel, "outcome", "duplicate").increment();

@@ -15,9 +15,10 @@ import java.util.function.Supplier;
 interface ImWorkQueue {
   /**
    * Takes a message to answer, unless it was taken before (a platform re-sending its callback). Completes once the job
-   * is kept as this queue keeps jobs, so the callback is acknowledged only after that. Never fails.
+   * is kept as this queue keeps jobs, so the callback is acknowledged only after that.
    *
-   * @return false for a re-sent message: it is answered (or being answered) already
+   * @return false for a re-sent message: it is answered (or being answered) already; fails when the message could
+   *     not be kept, and then its callback is refused so that the platform sends it again
    */
   Future<Boolean> offer(ImJob job);
 

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.session.RedisConversationStore;
-import io.switchboard.session.RedisGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -23,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -35,8 +35,10 @@ import java.util.function.Supplier;
  * a node that died (or a run that failed) and another consumer takes it ({@code XAUTOCLAIM}). Each job's {@link
  * Ledger} is a hash beside it: runs, the answer (so a second run sends the same text), and each part's state
  * ({@code sending}, then {@code sent}, set with {@code HSETNX} so two runs never both send a part). A job run more
- * than {@code max_attempts} times goes to the dead-letter stream {@value #DEAD}. When Redis cannot take a message, it
- * is answered in this node's memory instead ({@link LocalImWork}), as without the queue.
+ * than {@code max_attempts} times goes to the dead-letter stream {@value #DEAD}. When Redis cannot take a message
+ * within {@link #OFFER_TIMEOUT_MILLIS}, the offer fails and the callback is not acknowledged: the platform sends it
+ * again, and the script makes that safe whether or not the first one reached Redis. Calls time out rather than
+ * trip a breaker: a node starved of CPU must not take its own slowness for Redis's and give its jobs up.
  */
 final class RedisImWork implements ImWorkQueue {
   private static final Logger LOG = LoggerFactory.getLogger(RedisImWork.class);
@@ -46,6 +48,10 @@ final class RedisImWork implements ImWorkQueue {
   private static final String LEDGER = "switchboard:im:job:";
   /** A ledger outlives any re-run of its job. */
   private static final long LEDGER_TTL_MILLIS = 24 * 3_600_000L;
+  /** Inside the shortest deadline for an acknowledgement (Feishu's 3 s). */
+  static final long OFFER_TIMEOUT_MILLIS = 2_000;
+  /** For the calls of a job's run: a job whose call timed out runs again later. */
+  private static final long WORK_TIMEOUT_MILLIS = 10_000;
   private static final long BLOCK_MILLIS = 2_000;
   private static final long RETRY_MILLIS = 1_000;
   private static final long DEAD_MAX = 10_000;
@@ -60,9 +66,7 @@ final class RedisImWork implements ImWorkQueue {
 
   private final Vertx vertx;
   private final Redis redis;
-  private final RedisGuard guard;
   private final SwitchboardConfig.ImWork settings;
-  private final LocalImWork fallback;
   private final String consumer = "c-" + UUID.randomUUID().toString().substring(0, 13);
   /** Jobs this consumer is running, by stream entry id. */
   private final Set<String> running = new HashSet<>();
@@ -80,15 +84,13 @@ final class RedisImWork implements ImWorkQueue {
   private long timer = -1;
   private long lastWarning;
 
-  RedisImWork(Vertx vertx, SwitchboardConfig.ImWork settings, SeenMessages seen, MeterRegistry registry) {
+  RedisImWork(Vertx vertx, SwitchboardConfig.ImWork settings, MeterRegistry registry) {
     this.vertx = vertx;
     this.settings = settings;
     this.redis = Redis.createClient(vertx, RedisConversationStore.options(settings.redisUrl()));
-    this.guard = RedisConversationStore.guard(vertx, "im work", redis);
-    this.fallback = new LocalImWork(vertx, seen);
     this.registry = registry;
     this.unavailable = Counter.builder("switchboard.im.queue.unavailable")
-      .description("IM messages answered in node memory because Redis could not take them").register(registry);
+      .description("IM callbacks not acknowledged because Redis could not take their message").register(registry);
     this.deadLetters = Counter.builder("switchboard.im.queue.dead_letters")
       .description("IM jobs given up after max_attempts runs, moved to " + DEAD).register(registry);
     Gauge.builder("switchboard.im.queue.length", length, AtomicLong::get)
@@ -105,19 +107,17 @@ final class RedisImWork implements ImWorkQueue {
       .arg(RedisSeenMessages.key(job.channel(), job.messageId())).arg(STREAM)
       .arg(SeenMessages.TTL_MILLIS).arg(job.channel()).arg(job.messageId()).arg(job.requestId())
       .arg(job.message().encode());
-    return guard.call(() -> redis.send(script))
+    return redis.send(script).timeout(OFFER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
       .map(added -> added != null) // nil (false in Lua): seen before
-      .recover(failure -> {
+      .onFailure(failure -> {
         unavailable.increment();
-        warn("Redis cannot take IM messages, answering them in this node's memory meanwhile", failure);
-        return fallback.offer(job);
+        warn("Redis cannot take IM messages; their callbacks are refused for the platforms to send again", failure);
       });
   }
 
   @Override
   public void start(Worker worker) {
     this.worker = worker;
-    fallback.start(worker);
     long every = Math.max(100, settings.claimIdleMillis() / 3);
     timer = vertx.setPeriodic(every, t -> tick());
     LOG.debug("im: consumer {} of {} in group {}", consumer, STREAM, GROUP);
@@ -205,11 +205,11 @@ final class RedisImWork implements ImWorkQueue {
     if (!running.isEmpty()) {
       Request touch = Request.cmd(Command.XCLAIM).arg(STREAM).arg(GROUP).arg(consumer).arg(0);
       running.forEach(touch::arg);
-      guard.call(() -> redis.send(touch.arg("JUSTID")));
+      work(redis.send(touch.arg("JUSTID")));
     }
     int room = settings.maxInFlight() - running.size();
     if (room > 0) {
-      guard.call(() -> redis.send(Request.cmd(Command.XAUTOCLAIM).arg(STREAM).arg(GROUP).arg(consumer)
+      work(redis.send(Request.cmd(Command.XAUTOCLAIM).arg(STREAM).arg(GROUP).arg(consumer)
           .arg(settings.claimIdleMillis()).arg("0-0").arg("COUNT").arg(room)))
         .onSuccess(claimed -> {
           Response entries = claimed.size() > 1 ? claimed.get(1) : null;
@@ -223,7 +223,7 @@ final class RedisImWork implements ImWorkQueue {
         })
         .onFailure(failure -> warn("idle IM jobs cannot be claimed", failure));
     }
-    guard.call(() -> redis.batch(List.of(Request.cmd(Command.XLEN).arg(STREAM),
+    work(redis.batch(List.of(Request.cmd(Command.XLEN).arg(STREAM),
         Request.cmd(Command.XPENDING).arg(STREAM).arg(GROUP))))
       .onSuccess(sizes -> {
         length.set(sizes.get(0).toLong());
@@ -252,7 +252,7 @@ final class RedisImWork implements ImWorkQueue {
       registry.counter("switchboard.im.queue.claimed", "from", from).increment();
     }
     String ledgerKey = LEDGER + id;
-    guard.call(() -> redis.batch(List.of(Request.cmd(Command.HINCRBY).arg(ledgerKey).arg("runs").arg(1),
+    work(redis.batch(List.of(Request.cmd(Command.HINCRBY).arg(ledgerKey).arg("runs").arg(1),
         Request.cmd(Command.PEXPIRE).arg(ledgerKey).arg(LEDGER_TTL_MILLIS))))
       .compose(counted -> {
         long runs = counted.get(0).toLong();
@@ -281,7 +281,7 @@ final class RedisImWork implements ImWorkQueue {
   }
 
   private Future<Void> finish(String id) {
-    return guard.call(() -> redis.batch(List.of(Request.cmd(Command.XACK).arg(STREAM).arg(GROUP).arg(id),
+    return work(redis.batch(List.of(Request.cmd(Command.XACK).arg(STREAM).arg(GROUP).arg(id),
       Request.cmd(Command.XDEL).arg(STREAM).arg(id)))).mapEmpty();
   }
 
@@ -289,7 +289,7 @@ final class RedisImWork implements ImWorkQueue {
     Request add = Request.cmd(Command.XADD).arg(DEAD).arg("MAXLEN").arg("~").arg(DEAD_MAX).arg("*");
     fields.forEach((field, value) -> add.arg(field).arg(value));
     add.arg("job").arg(id).arg("runs").arg(runs - 1).arg("reason").arg(why);
-    return guard.call(() -> redis.send(add)).compose(v -> {
+    return work(redis.send(add)).compose(v -> {
       deadLetters.increment();
       LOG.error("im channel {}: job {} (message {}) moved to {}: {}", fields.get("channel"), id,
         fields.get("message_id"), DEAD, why);
@@ -317,6 +317,10 @@ final class RedisImWork implements ImWorkQueue {
     }
   }
 
+  private static <T> Future<T> work(Future<T> call) {
+    return call.timeout(WORK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
   private void warn(String what, Throwable failure) {
     long now = System.currentTimeMillis();
     if (now - lastWarning > WARN_EVERY_MILLIS) {
@@ -335,7 +339,7 @@ final class RedisImWork implements ImWorkQueue {
 
     @Override
     public Future<Answer> answer(Supplier<Future<Answer>> compute) {
-      return guard.call(() -> redis.send(Request.cmd(Command.HGET).arg(key).arg("answer"))).compose(kept -> {
+      return work(redis.send(Request.cmd(Command.HGET).arg(key).arg("answer"))).compose(kept -> {
         if (kept != null) {
           registry.counter("switchboard.im.queue.answers_reused").increment();
           return Future.succeededFuture(answer(kept));
@@ -345,7 +349,7 @@ final class RedisImWork implements ImWorkQueue {
             return Future.succeededFuture(null);
           }
           String json = new JsonObject().put("text", fresh.text()).put("outcome", fresh.outcome()).encode();
-          return guard.call(() -> redis.batch(List.of(Request.cmd(Command.HSETNX).arg(key).arg("answer").arg(json),
+          return work(redis.batch(List.of(Request.cmd(Command.HSETNX).arg(key).arg("answer").arg(json),
             Request.cmd(Command.HGET).arg(key).arg("answer")))).map(stored -> answer(stored.get(1)));
         });
       });
@@ -359,7 +363,7 @@ final class RedisImWork implements ImWorkQueue {
     @Override
     public Future<Part> begin(int part) {
       String field = "part:" + part;
-      return guard.call(() -> redis.batch(List.of(Request.cmd(Command.HSETNX).arg(key).arg(field).arg("sending"),
+      return work(redis.batch(List.of(Request.cmd(Command.HSETNX).arg(key).arg(field).arg("sending"),
         Request.cmd(Command.HGET).arg(key).arg(field)))).map(state -> {
           if (state.get(0).toInteger() == 1) {
             return Part.SEND;
@@ -372,13 +376,13 @@ final class RedisImWork implements ImWorkQueue {
 
     @Override
     public Future<Void> sent(int part) {
-      return guard.call(() -> redis.send(Request.cmd(Command.HSET).arg(key).arg("part:" + part).arg("sent")))
+      return work(redis.send(Request.cmd(Command.HSET).arg(key).arg("part:" + part).arg("sent")))
         .mapEmpty();
     }
 
     @Override
     public Future<Void> unsent(int part) {
-      return guard.call(() -> redis.send(Request.cmd(Command.HDEL).arg(key).arg("part:" + part))).mapEmpty();
+      return work(redis.send(Request.cmd(Command.HDEL).arg(key).arg("part:" + part))).mapEmpty();
     }
   }
 }
