@@ -66,6 +66,8 @@ final class RedisImWork implements ImWorkQueue {
 
   private final Vertx vertx;
   private final Redis redis;
+  /** Offers have a client of their own: an acknowledgement never waits behind the calls of running jobs. */
+  private final Redis offers;
   private final SwitchboardConfig.ImWork settings;
   private final String consumer = "c-" + UUID.randomUUID().toString().substring(0, 13);
   /** Jobs this consumer is running, by stream entry id. */
@@ -88,6 +90,7 @@ final class RedisImWork implements ImWorkQueue {
     this.vertx = vertx;
     this.settings = settings;
     this.redis = Redis.createClient(vertx, RedisConversationStore.options(settings.redisUrl()));
+    this.offers = Redis.createClient(vertx, RedisConversationStore.options(settings.redisUrl()));
     this.registry = registry;
     this.unavailable = Counter.builder("switchboard.im.queue.unavailable")
       .description("IM callbacks not acknowledged because Redis could not take their message").register(registry);
@@ -107,7 +110,7 @@ final class RedisImWork implements ImWorkQueue {
       .arg(RedisSeenMessages.key(job.channel(), job.messageId())).arg(STREAM)
       .arg(SeenMessages.TTL_MILLIS).arg(job.channel()).arg(job.messageId()).arg(job.requestId())
       .arg(job.message().encode());
-    return redis.send(script).timeout(OFFER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+    return offers.send(script).timeout(OFFER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
       .map(added -> added != null) // nil (false in Lua): seen before
       .onFailure(failure -> {
         unavailable.increment();
@@ -131,7 +134,7 @@ final class RedisImWork implements ImWorkQueue {
     if (reader != null) {
       reader.close();
     }
-    return redis.close();
+    return Future.join(offers.close(), redis.close()).mapEmpty();
   }
 
   private Future<Void> createGroup() {
