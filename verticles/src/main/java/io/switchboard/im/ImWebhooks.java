@@ -75,7 +75,8 @@ public final class ImWebhooks {
         + "by another node after {} ms", config.imWork().claimIdleMillis());
     } else {
       LOG.info("im: accepted messages are answered from this node's memory (im_work.queue: memory): a message whose "
-        + "node stops before answering is not answered. session.store: redis makes them durable");
+        + "node stops before answering is not answered. im_work.queue: redis (the default with session.store: redis) "
+        + "keeps them until answered");
     }
   }
 

@@ -56,6 +56,8 @@ final class RedisImWork implements ImWorkQueue {
   private static final long RETRY_MILLIS = 1_000;
   private static final long DEAD_MAX = 10_000;
   private static final long WARN_EVERY_MILLIS = 10_000;
+  /** A consumer idle this long with nothing pending belongs to a stopped instance. */
+  private static final long GONE_AFTER_MILLIS = 3_600_000;
   /** Claims the message id unless taken, and only then adds its job: one step, so no crash can fall between. */
   private static final String OFFER = """
     if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
@@ -124,7 +126,10 @@ final class RedisImWork implements ImWorkQueue {
     long every = Math.max(100, settings.claimIdleMillis() / 3);
     timer = vertx.setPeriodic(every, t -> tick());
     LOG.debug("im: consumer {} of {} in group {}", consumer, STREAM, GROUP);
-    createGroup().onComplete(v -> read());
+    createGroup().onComplete(v -> {
+      read();
+      forgetGoneConsumers();
+    });
   }
 
   @Override
@@ -147,6 +152,23 @@ final class RedisImWork implements ImWorkQueue {
         warn("the IM work group cannot be made yet", failure);
         return Future.succeededFuture();
       });
+  }
+
+  /**
+   * Every start of an instance adds a consumer to the group; those of stopped instances that hold no job and were
+   * idle for {@link #GONE_AFTER_MILLIS} are taken out, so that rolling deploys do not pile them up.
+   */
+  private void forgetGoneConsumers() {
+    work(redis.send(Request.cmd(Command.XINFO).arg("CONSUMERS").arg(STREAM).arg(GROUP))).onSuccess(consumers -> {
+      for (Response info : consumers) {
+        Map<String, String> fields = info.getKeys().isEmpty() ? fields(info) : Map.of("name",
+          info.get("name").toString(), "pending", info.get("pending").toString(), "idle", info.get("idle").toString());
+        if ("0".equals(fields.get("pending")) && Long.parseLong(fields.get("idle")) > GONE_AFTER_MILLIS) {
+          work(redis.send(Request.cmd(Command.XGROUP).arg("DELCONSUMER").arg(STREAM).arg(GROUP)
+            .arg(fields.get("name"))));
+        }
+      }
+    });
   }
 
   /** Reads new jobs while there is room, on a connection of its own (the read blocks up to {@link #BLOCK_MILLIS}). */
