@@ -25,7 +25,10 @@ interface ImWorkQueue {
   /** Starts running jobs with {@code worker}, on the caller's context. */
   void start(Worker worker);
 
-  /** Stops taking jobs; jobs this node had not finished are left to other nodes (durable queues). */
+  /**
+   * Stops taking jobs and lets running ones finish for a while; jobs still not finished then are left to other nodes
+   * (durable queues).
+   */
   Future<Void> close();
 
   /** Answers one job. A failed future leaves the job to be run again later, up to the queue's attempts. */

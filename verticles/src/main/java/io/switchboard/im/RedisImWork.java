@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.session.RedisConversationStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -56,6 +57,8 @@ final class RedisImWork implements ImWorkQueue {
   private static final long RETRY_MILLIS = 1_000;
   private static final long DEAD_MAX = 10_000;
   private static final long WARN_EVERY_MILLIS = 10_000;
+  /** How long a stopping instance lets its running jobs finish before it leaves them to other nodes. */
+  private static final long DRAIN_MILLIS = 10_000;
   /** A consumer idle this long with nothing pending belongs to a stopped instance. */
   private static final long GONE_AFTER_MILLIS = 3_600_000;
   /** Claims the message id unless taken, and only then adds its job: one step, so no crash can fall between. */
@@ -134,11 +137,26 @@ final class RedisImWork implements ImWorkQueue {
 
   @Override
   public Future<Void> close() {
+    closed = true; // no more reads or claims; running jobs are still touched, and finish
+    dropReader();
+    Promise<Void> drained = Promise.promise();
+    awaitDrained(drained, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_MILLIS));
+    return drained.future().compose(v -> abandon());
+  }
+
+  private void awaitDrained(Promise<Void> drained, long deadlineNanos) {
+    if (running.isEmpty() || System.nanoTime() - deadlineNanos > 0) {
+      drained.complete();
+    } else {
+      vertx.setTimer(50, t -> awaitDrained(drained, deadlineNanos));
+    }
+  }
+
+  /** Stops at once, as a node that dies does: jobs still running are left pending, for another node to take over. */
+  Future<Void> abandon() {
     closed = true;
     vertx.cancelTimer(timer);
-    if (reader != null) {
-      reader.close();
-    }
+    dropReader();
     return Future.join(offers.close(), redis.close()).mapEmpty();
   }
 
@@ -231,6 +249,9 @@ final class RedisImWork implements ImWorkQueue {
       Request touch = Request.cmd(Command.XCLAIM).arg(STREAM).arg(GROUP).arg(consumer).arg(0);
       running.forEach(touch::arg);
       work(redis.send(touch.arg("JUSTID")));
+    }
+    if (closed) {
+      return;
     }
     int room = settings.maxInFlight() - running.size();
     if (room > 0) {

@@ -72,7 +72,7 @@ class RedisImWorkTest {
 
   @AfterEach
   void closeQueues() {
-    queues.forEach(RedisImWork::close);
+    queues.forEach(RedisImWork::abandon);
   }
 
   /** A queue of its own, as a node has, started on a context of its own with {@code worker}. */
@@ -97,7 +97,7 @@ class RedisImWorkTest {
 
     /** As kill -9 leaves it: no more reads, touches or acknowledgements; its jobs stay pending. */
     void die() throws Exception {
-      on(context, queue::close);
+      on(context, queue::abandon);
     }
 
     double claimed() {
@@ -223,6 +223,29 @@ class RedisImWorkTest {
     Thread.sleep(2 * CLAIM_IDLE_MILLIS);
     assertEquals(1, runs.get(), "one run: its consumer kept the job its own while it worked on it");
     assertEquals(0.0, a.claimed() + b.claimed());
+  }
+
+  @Test
+  void a_stopping_consumer_finishes_its_running_job_and_takes_no_new_one() throws Exception {
+    Promise<Void> modelAnswers = Promise.promise();
+    AtomicInteger runs = new AtomicInteger();
+    Node stopping = node(3, (job, ledger) -> {
+      runs.incrementAndGet();
+      return modelAnswers.future();
+    });
+    assertTrue(stopping.offer(job("m-drain")));
+    await("the job runs", () -> runs.get() == 1);
+    CompletableFuture<Void> stopped = new CompletableFuture<>();
+    stopping.context().runOnContext(v -> stopping.queue().close().onComplete(done -> stopped.complete(null)));
+    Thread.sleep(200);
+    assertTrue(stopping.offer(job("m-after")), "callbacks are still taken while it drains");
+    Thread.sleep(2 * CLAIM_IDLE_MILLIS);
+    assertFalse(stopped.isDone(), "it waits for its running job");
+    assertEquals(1, runs.get(), "and reads no new job meanwhile");
+    stopping.context().runOnContext(v -> modelAnswers.complete());
+    stopped.get(10, TimeUnit.SECONDS);
+    assertEquals(0, pending(), "the finished job is acknowledged, the new one was not read");
+    assertEquals(1, redis("XLEN", RedisImWork.STREAM).toLong(), "the new one waits in the stream for another node");
   }
 
   @Test
