@@ -137,15 +137,14 @@ final class RedisImWork implements ImWorkQueue {
 
   @Override
   public Future<Void> close() {
-    closed = true; // no more reads or claims; running jobs are still touched, and finish
-    dropReader();
+    closed = true; // no more reads or claims; running jobs (and what a read under way brings) are touched and finish
     Promise<Void> drained = Promise.promise();
     awaitDrained(drained, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_MILLIS));
     return drained.future().compose(v -> abandon());
   }
 
   private void awaitDrained(Promise<Void> drained, long deadlineNanos) {
-    if (running.isEmpty() || System.nanoTime() - deadlineNanos > 0) {
+    if (!reading && running.isEmpty() || System.nanoTime() - deadlineNanos > 0) {
       drained.complete();
     } else {
       vertx.setTimer(50, t -> awaitDrained(drained, deadlineNanos));
@@ -201,10 +200,10 @@ final class RedisImWork implements ImWorkQueue {
         .arg("COUNT").arg(room).arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS").arg(STREAM).arg(">")))
       .onComplete(read -> {
         reading = false;
-        if (closed) {
-          return;
-        }
         if (read.failed()) {
+          if (closed) {
+            return;
+          }
           dropReader();
           if (String.valueOf(read.cause().getMessage()).startsWith("NOGROUP")) {
             createGroup(); // Redis lost it (restarted without persistence)
