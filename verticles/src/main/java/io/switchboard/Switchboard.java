@@ -222,7 +222,8 @@ public final class Switchboard {
       Future<?> chain = governance == null ? spend.start() : spend.start().compose(x -> governance.start());
       if (config.runs("session")) {
         chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
-          config.session()), v -> ConversationStores.identities(v, config.session())), 1));
+          config.session()), v -> ConversationStores.identities(v, config.session()),
+          v -> ConversationStores.responses(v, config.session())), 1));
       }
       if (config.runs("routing")) {
         chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry, governance), 1));

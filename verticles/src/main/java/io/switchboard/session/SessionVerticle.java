@@ -11,6 +11,7 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.PromptQuery;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -32,20 +33,25 @@ public final class SessionVerticle extends VerticleBase {
 
   private final Function<Vertx, ConversationStore> storeFactory;
   private final Function<Vertx, IdentityStore> identityFactory;
+  private final Function<Vertx, ResponseStore> responseFactory;
   /** Made in start(), off the event loop: its vocabulary takes about half a second to load. */
   private HistoryTrimmer trimmer;
   private ConversationStore store;
   private IdentityStore identities;
+  private ResponseStore responses;
 
-  public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory) {
+  public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory,
+                         Function<Vertx, ResponseStore> responseFactory) {
     this.storeFactory = storeFactory;
     this.identityFactory = identityFactory;
+    this.responseFactory = responseFactory;
   }
 
   @Override
   public Future<?> start() {
     store = storeFactory.apply(vertx);
     identities = identityFactory.apply(vertx);
+    responses = responseFactory.apply(vertx);
     // the tokenizer's vocabulary loads once (about half a second), off the event loop; nothing is served before
     Future<Object> warmUp = vertx.executeBlocking(() -> {
       HistoryTrimmer loaded = HistoryTrimmer.o200k();
@@ -73,12 +79,22 @@ public final class SessionVerticle extends VerticleBase {
         IdentityLink l = message.body();
         identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      }))));
+      }),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_GET, message ->
+        responses.get(message.body().getString("tenant"), message.body().getString("id"))
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_PUT, message ->
+        responses.put(message.body().getString("tenant"), message.body().getString("id"),
+            message.body().getJsonObject("record"))
+          .onSuccess(v -> message.reply(null)).onFailure(failure -> unavailable(message, failure))),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_DELETE, message ->
+        responses.delete(message.body().getString("tenant"), message.body().getString("id"))
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))))));
   }
 
   @Override
   public Future<?> stop() {
-    return store.close();
+    return Future.all(store.close(), responses.close());
   }
 
   private void load(Message<HistoryQuery> message) {
