@@ -36,7 +36,16 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}");
-  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic", "bridge");
+  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic", "bridge", "azure",
+    "gemini", "bedrock");
+  /** The settings only one provider has, by provider. */
+  private static final Map<String, List<String>> CLOUD_SETTINGS = Map.of(
+    "azure", List.of("azure_deployment", "api_version", "azure_ad_token"),
+    "bedrock", List.of("aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"));
+  /** Gemini's public endpoint: its api_base may be left out. */
+  static final String GEMINI_API_BASE = "https://generativelanguage.googleapis.com";
+  /** The Azure OpenAI GA API version used when {@code api_version} is not set. */
+  static final String AZURE_API_VERSION = "2024-10-21";
 
   private ConfigLoader() {
   }
@@ -255,7 +264,10 @@ public final class ConfigLoader {
       boolean simulator = provider.equals("simulator");
       boolean bridged = provider.equals("bridge");
       String mode = mode(entry, provider, modes);
-      String apiBase = simulator || bridged ? null : entry.requiredString("api_base");
+      SwitchboardConfig.Cloud cloud = cloud(entry, provider, model, env);
+      String apiBase = simulator || bridged ? null : provider.equals("gemini") ? entry.string("api_base", GEMINI_API_BASE)
+        : provider.equals("bedrock") ? entry.string("api_base", "https://bedrock-runtime." + cloud.awsRegion()
+        + ".amazonaws.com") : entry.requiredString("api_base");
       if (apiBase != null && !apiBase.matches("https?://.+")) {
         throw entry.error("api_base", "must be an http:// or https:// URL");
       }
@@ -289,20 +301,63 @@ public final class ConfigLoader {
         pool(entry, maxConcurrency),
         maxConcurrency,
         knobs,
-        breaker(entry.child("circuit_breaker")), mode, price(entry));
+        breaker(entry.child("circuit_breaker")), mode, price(entry), cloud);
       Limits own = new Limits(entry.number("rpm_limit", 0, 0, 1_000_000_000L),
         entry.number("tpm_limit", 0, 0, 1_000_000_000_000L), null, null);
       entry.rejectUnknownKeys();
       if (own.any()) {
         limits.put(id, own);
       }
-      if (optional && !simulator && keys.isEmpty()) {
+      if (optional && !simulator && keys.isEmpty() && cloud.azureAdToken() == null && cloud.awsAccessKeyId() == null) {
         LOG.info("model {} (deployment {}) is not served: it is optional and has no api key set", model, id);
         continue;
       }
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  /**
+   * A cloud provider's own settings ({@link #CLOUD_SETTINGS}); named as errors on any other provider. Azure's
+   * deployment defaults to the upstream model name; Bedrock's region to {@code AWS_REGION}, and its credentials to
+   * the AWS SDK's default chain (given, the key id and the secret go together).
+   */
+  private static SwitchboardConfig.Cloud cloud(ConfigNode entry, String provider, String model, Map<String, String> env) {
+    CLOUD_SETTINGS.forEach((owner, keys) -> {
+      if (!owner.equals(provider)) {
+        keys.stream().filter(entry::has).findFirst().ifPresent(key -> {
+          throw entry.error(key, "applies only to provider: " + owner);
+        });
+      }
+    });
+    return switch (provider) {
+      case "azure" -> new SwitchboardConfig.Cloud(entry.string("azure_deployment",
+        entry.string("upstream_model", model)), entry.string("api_version", AZURE_API_VERSION),
+        blankToNull(entry.string("azure_ad_token", null)), null, null, null, null);
+      case "bedrock" -> {
+        String region = entry.string("aws_region", env.getOrDefault("AWS_REGION", env.get("AWS_DEFAULT_REGION")));
+        if (region == null || !region.matches("[a-z]{2}(-[a-z]+)+-\\d+")) {
+          throw entry.error("aws_region", region == null ? "is required (or AWS_REGION in the environment)"
+            : "must be an AWS region such as us-east-1 (got '" + region + "')");
+        }
+        String keyId = blankToNull(entry.string("aws_access_key_id", null));
+        String secret = blankToNull(entry.string("aws_secret_access_key", null));
+        if ((keyId == null) != (secret == null)) {
+          throw entry.error(keyId == null ? "aws_access_key_id" : "aws_secret_access_key",
+            "is required with " + (keyId == null ? "aws_secret_access_key" : "aws_access_key_id"));
+        }
+        String token = blankToNull(entry.string("aws_session_token", null));
+        if (token != null && keyId == null) {
+          throw entry.error("aws_session_token", "needs aws_access_key_id and aws_secret_access_key");
+        }
+        yield new SwitchboardConfig.Cloud(null, null, null, region, keyId, secret, token);
+      }
+      default -> SwitchboardConfig.Cloud.NONE;
+    };
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
   }
 
   /** {@code price: {input_per_million, output_per_million, cached_input_per_million}}; absent = the bundled table. */
@@ -349,7 +404,8 @@ public final class ConfigLoader {
     info.rejectUnknownKeys();
     if (mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
       && !SwitchboardConfig.Deployment.EMBEDDING_PROVIDERS.contains(provider)) {
-      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai or simulator); "
+      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai, azure or "
+        + "simulator); "
         + provider + " has no embeddings API");
     }
     String model = entry.requiredString("model_name");

@@ -236,20 +236,23 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
    * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
+   * @param cloud   the settings of a cloud provider (azure, bedrock); {@link Cloud#NONE} for the others
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price,
+                           Cloud cloud) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
     public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
     /** Providers that speak OpenAI's embeddings API. */
-    public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator");
+    public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator", "azure");
 
     public Deployment {
       apiKeys = List.copyOf(apiKeys);
       Objects.requireNonNull(pool, "pool");
+      Objects.requireNonNull(cloud, "cloud");
       if (!MODES.contains(mode)) {
         throw new IllegalArgumentException("mode must be one of " + MODES + ", was " + mode);
       }
@@ -262,7 +265,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
         firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
-        null);
+        null, Cloud.NONE);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
@@ -283,6 +286,22 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     public String toString() {
       return "Deployment[id=" + id + ", model=" + modelName + ", provider=" + provider + ", keys="
         + apiKeys.size() + ", mode=" + mode + "]";
+    }
+  }
+
+  /**
+   * What a cloud provider needs beyond a base URL and keys. Azure OpenAI: the deployment in the URL path, the
+   * {@code api-version} query, an Entra ID bearer token instead of keys. Bedrock: the region requests are signed
+   * for, and static credentials (null: the AWS SDK's default chain). Secrets never appear in {@link #toString}.
+   */
+  public record Cloud(String azureDeployment, String apiVersion, String azureAdToken, String awsRegion,
+                      String awsAccessKeyId, String awsSecretAccessKey, String awsSessionToken) {
+    public static final Cloud NONE = new Cloud(null, null, null, null, null, null, null);
+
+    @Override
+    public String toString() {
+      return "Cloud[azureDeployment=" + azureDeployment + ", apiVersion=" + apiVersion + ", awsRegion=" + awsRegion
+        + ", staticAwsCredentials=" + (awsAccessKeyId != null) + "]";
     }
   }
 
