@@ -54,6 +54,7 @@ final class RedisImWork implements ImWorkQueue {
   /** For the calls of a job's run: a job whose call timed out runs again later. */
   private static final long WORK_TIMEOUT_MILLIS = 10_000;
   private static final long BLOCK_MILLIS = 2_000;
+  private static final long READ_PAUSE_MILLIS = 25;
   private static final long RETRY_MILLIS = 1_000;
   private static final long DEAD_MAX = 10_000;
   private static final long WARN_EVERY_MILLIS = 10_000;
@@ -71,8 +72,13 @@ final class RedisImWork implements ImWorkQueue {
 
   private final Vertx vertx;
   private final Redis redis;
-  /** Offers have a client of their own: an acknowledgement never waits behind the calls of running jobs. */
+  /**
+   * Offers have a client of their own, so an acknowledgement never waits behind the calls of running jobs, and one
+   * connection of it carries them all, pipelined: a burst of callbacks costs one round trip, not one per pooled
+   * connection's turn (on a busy machine, each round trip can take a scheduling slice).
+   */
   private final Redis offers;
+  private Future<RedisConnection> offering;
   private final SwitchboardConfig.ImWork settings;
   private final String consumer = "c-" + UUID.randomUUID().toString().substring(0, 13);
   /** Jobs this consumer is running, by stream entry id. */
@@ -87,6 +93,7 @@ final class RedisImWork implements ImWorkQueue {
   private Worker worker;
   private RedisConnection reader;
   private boolean reading;
+  private boolean pausing;
   private boolean closed;
   private long timer = -1;
   private long lastWarning;
@@ -115,7 +122,8 @@ final class RedisImWork implements ImWorkQueue {
       .arg(RedisSeenMessages.key(job.channel(), job.messageId())).arg(STREAM)
       .arg(SeenMessages.TTL_MILLIS).arg(job.channel()).arg(job.messageId()).arg(job.requestId())
       .arg(job.message().encode());
-    return offers.send(script).timeout(OFFER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+    return offerConnection().compose(connection -> connection.send(script))
+      .timeout(OFFER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
       .map(added -> added != null) // nil (false in Lua): seen before
       .onFailure(failure -> {
         unavailable.increment();
@@ -191,8 +199,8 @@ final class RedisImWork implements ImWorkQueue {
   /** Reads new jobs while there is room, on a connection of its own (the read blocks up to {@link #BLOCK_MILLIS}). */
   private void read() {
     int room = settings.maxInFlight() - running.size();
-    if (closed || reading || room <= 0) {
-      return; // a finishing job calls again
+    if (closed || reading || room <= 0 || pausing) {
+      return; // a finishing job, or the end of the pause, calls again
     }
     reading = true;
     connection()
@@ -213,13 +221,35 @@ final class RedisImWork implements ImWorkQueue {
           return;
         }
         Response entries = streamEntries(read.result());
-        if (entries != null) {
-          for (Response entry : entries) {
-            run(entry, false);
-          }
+        int taken = entries == null ? 0 : entries.size();
+        for (int i = 0; i < taken; i++) {
+          run(entries.get(i), false);
         }
-        read();
+        if (taken > 0 && taken < room) {
+          // fewer than there is room for: let a burst's entries gather, to read them in one call rather than one each
+          pausing = true;
+          vertx.setTimer(READ_PAUSE_MILLIS, t -> {
+            pausing = false;
+            read();
+          });
+        } else {
+          read();
+        }
       });
+  }
+
+  private Future<RedisConnection> offerConnection() {
+    if (offering == null) {
+      offering = offers.connect().onComplete(connected -> {
+        if (connected.failed()) {
+          offering = null; // the next offer connects again
+        } else {
+          connected.result().exceptionHandler(e -> offering = null);
+          connected.result().endHandler(v -> offering = null);
+        }
+      });
+    }
+    return offering;
   }
 
   private Future<RedisConnection> connection() {
