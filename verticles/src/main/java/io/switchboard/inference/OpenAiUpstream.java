@@ -20,7 +20,8 @@ class OpenAiUpstream extends HttpUpstream {
   private final String embeddingsUrl;
 
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
-    this(deployment, baseUrl + "/chat/completions", baseUrl + "/embeddings", client, slots);
+    this(deployment, baseUrl + "/chat/completions", baseUrl + (deployment.moderation() ? "/moderations"
+      : "/embeddings"), client, slots);
   }
 
   /** The same protocol at other endpoints (Azure OpenAI's deployment URLs). */

@@ -33,7 +33,7 @@ class CloudTranslationTest {
   private static Deployment deployment(String provider, SwitchboardConfig.Cloud cloud) {
     return new Deployment("d." + provider, "m", provider, "http://127.0.0.1:1", List.of(), "model-1", 1, 30_000,
       2_000, 10_000, 10_000, SwitchboardConfig.Pool.http1(4), 0, null, new SwitchboardConfig.Breaker(5, 10_000),
-      Deployment.CHAT, null, cloud);
+      Deployment.CHAT, null, cloud, null);
   }
 
   @BeforeAll
