@@ -114,7 +114,7 @@ final class ImAnswers {
     ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(), List.of(question), false, false, null);
     conversation(channel, message.sender(), requestId)
       .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
-        conversationId, timeoutMillis), null))
+        conversationId, timeoutMillis), null, ChatPipeline.Channel.IM))
       .onComplete(outcome -> {
         String answer = outcome.succeeded() ? outcome.result().result().content() : null;
         if (answer == null || answer.isBlank()) {

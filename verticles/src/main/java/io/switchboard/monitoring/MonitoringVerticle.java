@@ -82,7 +82,10 @@ public final class MonitoringVerticle extends VerticleBase {
     server = HttpGuards.protect(vertx.createHttpServer(options), options, config.management().port(),
       config.management().headerReadTimeoutMillis(),
       config.management().idleTimeoutMillis());
-    return server.requestHandler(router).listen(config.management().port(), config.management().host());
+    Future<String> probes = vertx.deployVerticle(() -> new EventLoopDelay(registry),
+      new io.vertx.core.DeploymentOptions().setInstances(config.server().eventLoopCount()));
+    return probes.compose(id -> server.requestHandler(router).listen(config.management().port(),
+      config.management().host()));
   }
 
   @Override

@@ -65,6 +65,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
+  /** Turns and streams in flight per model, written on this event loop and read by the scrape. */
+  private final Map<String, InFlight> inFlight = new HashMap<>();
   private final ModelCatalog catalog;
   /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
   private final Set<String> embeddingModels = new HashSet<>();
@@ -93,6 +95,7 @@ public final class RoutingVerticle extends VerticleBase {
       Route route = config.route(model);
       choosers.put(model, new DeploymentChooser(model, route.strategy(), states));
       queues.put(model, new AdmissionQueue(route.maxQueued()));
+      inFlight.put(model, new InFlight());
       models.add(new ModelCatalog.Model(model, states.get(0).deployment.ownedBy(), created));
     });
     this.catalog = new ModelCatalog(models);
@@ -102,6 +105,15 @@ public final class RoutingVerticle extends VerticleBase {
   public Future<?> start() {
     queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
       .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    inFlight.forEach((model, counts) -> {
+      // the HPA's custom metric: turns in flight per pod
+      Gauge.builder("switchboard.turns.inflight", counts, c -> c.turns)
+        .description("Turns this node routes that have not ended yet (streams included)").tag("model", model)
+        .register(registry);
+      Gauge.builder("switchboard.streams.inflight", counts, c -> c.streams)
+        .description("Streamed turns this node routes that have not ended yet").tag("model", model)
+        .register(registry);
+    });
     var bus = vertx.eventBus();
     return Future.all(List.of(
       PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
@@ -199,6 +211,8 @@ public final class RoutingVerticle extends VerticleBase {
     private Integer streaming;
     private BusFailure lastFailure;
     private boolean done;
+    /** Where this turn is counted in flight, once it started. */
+    private InFlight counted;
     private long deadlineTimer = -1;
     private long hedgeTimer = -1;
 
@@ -227,6 +241,8 @@ public final class RoutingVerticle extends VerticleBase {
         }
       }
       turns.put(request.requestId(), this);
+      counted = inFlight.get(request.model());
+      counted.started(request.stream());
       deadlineTimer = vertx.setTimer(request.timeoutMillis(), t -> fail(new BusFailure(ApiError.upstreamTimeout(
         "The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0, "")));
       next();
@@ -637,10 +653,33 @@ public final class RoutingVerticle extends VerticleBase {
     }
 
     private void finish() {
+      if (counted != null && !done) {
+        counted.ended(request.stream());
+      }
       done = true;
       vertx.cancelTimer(deadlineTimer);
       vertx.cancelTimer(hedgeTimer);
       turns.remove(request.requestId());
+    }
+  }
+
+  /** One model's turns in flight: one writer (this event loop), read by the scrape. */
+  private static final class InFlight {
+    private volatile int turns;
+    private volatile int streams;
+
+    void started(boolean stream) {
+      turns++;
+      if (stream) {
+        streams++;
+      }
+    }
+
+    void ended(boolean stream) {
+      turns--;
+      if (stream) {
+        streams--;
+      }
     }
   }
 }
