@@ -206,6 +206,7 @@ public final class ConnectionVerticle extends VerticleBase {
     String id = given != null && given.length() <= 128 && CLIENT_REQUEST_ID.matcher(given).matches() ? given : newRequestId();
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
+    io.switchboard.logging.TurnLogContext.enter(id, ctx.request().getHeader("traceparent"));
     ctx.response().putHeader(REQUEST_ID, id);
     ctx.next();
   }

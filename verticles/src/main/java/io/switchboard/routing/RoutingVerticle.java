@@ -225,6 +225,7 @@ public final class RoutingVerticle extends VerticleBase {
     }
 
     void start() {
+      io.switchboard.logging.TurnLogContext.enter(request.requestId(), null);
       if (!choosers.containsKey(request.model())) {
         ApiError.modelNotFound(request.model()).failReply(message);
         return;
