@@ -16,6 +16,7 @@ import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
 import io.switchboard.routing.RoutingVerticle;
@@ -237,6 +238,9 @@ public final class Switchboard {
     // one per node, shared by its verticles: keys, tenants and the limit counters
     Governance governance = config.runs("connection") || config.runs("routing") || config.runs("monitoring")
       ? new Governance(vertx, config, registry, spend.prices()) : null;
+    // one per node: how loaded it is, read by the verticles that go without optional work or shed under overload
+    NodeLoad load = new NodeLoad(config.overload(), registry);
+    load.start(vertx);
     return baseUrls.compose(urls -> {
       Future<?> chain = governance == null ? spend.start() : spend.start().compose(x -> governance.start());
       if (config.runs("session")) {
@@ -245,7 +249,8 @@ public final class Switchboard {
           v -> ConversationStores.responses(v, config.session())), 1));
       }
       if (config.runs("routing")) {
-        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry, governance), 1));
+        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry, governance, load),
+          1));
       }
       if (config.runs("inference-proxy")) {
         chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry,
@@ -263,7 +268,7 @@ public final class Switchboard {
             .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
         }
         chain = chain.compose(x -> connections = deploy(() -> new ConnectionVerticle(config, nodeId,
-          instance.getAndIncrement(), registry, cache, governance, spend), instances));
+          instance.getAndIncrement(), registry, cache, governance, spend, load), instances));
       }
       // last: /health and /ready answer only once everything else takes traffic
       if (config.runs("monitoring")) {
@@ -286,7 +291,7 @@ public final class Switchboard {
       return Future.succeededFuture(urls);
     }
     SimulatorVerticle simulator = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
-      config.simulator().defaults());
+      config.simulator().defaults(), config.simulator().moderationWords());
     return vertx.deployVerticle(simulator).map(id -> {
       config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs())
         : d.apiBase() != null ? d.apiBase() : "bridge"));

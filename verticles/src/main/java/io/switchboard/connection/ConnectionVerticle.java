@@ -18,6 +18,7 @@ import io.switchboard.chat.InvalidRequest;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
@@ -65,6 +66,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
+  private final NodeLoad load;
   private final SwitchboardConfig config;
   private final SwitchboardConfig.Server settings;
   private final Governance governance;
@@ -90,10 +92,12 @@ public final class ConnectionVerticle extends VerticleBase {
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
    * @param spend the node's spend log and token metrics, shared by its instances
+   * @param load  the node's overload level
    */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache, Governance governance, Spend spend) {
+                            ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.config = config;
+    this.load = load;
     this.settings = config.server();
     this.governance = governance;
     this.rules = new ChatRules(config);
@@ -105,7 +109,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend);
+    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend, load);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -307,7 +311,7 @@ public final class ConnectionVerticle extends VerticleBase {
         if (!response.headWritten()) {
           limits.forEach(response::putHeader);
         }
-      });
+      }, rules.routeHeaders(ctx.request()));
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {
