@@ -140,8 +140,16 @@ public final class Switchboard {
     }
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.server().eventLoopCount())
       .setMetricsOptions(metrics);
+    // off unless OTEL_* asks for it: then Vert.x traces HTTP requests, every event-bus hop and the upstream calls
+    io.vertx.core.spi.VertxTracerFactory tracer = io.switchboard.tracing.Tracing.fromEnvironment(System.getenv());
+    if (tracer != null) {
+      options.setTracingOptions(new io.vertx.core.tracing.TracingOptions());
+    }
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry))
       .withTransport(HttpGuards.TRANSPORT);
+    if (tracer != null) {
+      builder.withTracer(tracer);
+    }
     Future<Vertx> vertx;
     if (config.cluster().enabled()) {
       options.getEventBusOptions().setHost(config.cluster().host()).setPort(0);

@@ -111,7 +111,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
     Call call = new Call(deployment, request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
-    breaker.<ChatResult>execute(() -> call.run(upstream), call::judgedNanos)
+    io.switchboard.tracing.GenAiSpan.around(deployment.provider(), deployment.upstreamModel(), deployment.id(),
+        request.requestId(), () -> breaker.<ChatResult>execute(() -> call.run(upstream), call::judgedNanos))
       .onComplete(outcome -> {
         call.end();
         long nanos = System.nanoTime() - call.startNanos;

@@ -94,7 +94,8 @@ public final class MonitoringVerticle extends VerticleBase {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
       error(ctx, ApiError.internal());
     });
-    HttpServerOptions options = new HttpServerOptions();
+    // scrapes and probes are not traces
+    HttpServerOptions options = new HttpServerOptions().setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
     server = HttpGuards.protect(vertx.createHttpServer(options), options, config.management().port(),
       config.management().headerReadTimeoutMillis(),
       config.management().idleTimeoutMillis());
