@@ -98,6 +98,9 @@ class TracingTest {
           }
         }
         assertTrue(answer != null, "the turn was answered");
+        String stream = new JsonObject(body).put("stream", true).encode();
+        assertTrue(Http.sseData(Http.postLines(front.baseUrl() + "/v1/chat/completions", stream)).contains("[DONE]"),
+          "a stream runs traced too");
         assertTrue(upstream.traceparents.stream().anyMatch(t -> t.startsWith("00-" + TRACE_ID + "-")),
           "the upstream received the client's trace: " + upstream.traceparents);
 

@@ -46,6 +46,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final String nodeId;
   private final SwitchboardConfig.Bridge bridgeSettings;
   private final Map<String, String> baseUrls;
+  /** A stream's chunks are not traced one by one: the model call's span covers them (when tracing is on). */
+  private static final DeliveryOptions CHUNK = new DeliveryOptions()
+    .setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
   private final MeterRegistry registry;
   private final List<Upstream> upstreams = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
@@ -298,7 +301,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
         return;
       }
       if (granted) {
-        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole));
+        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole), CHUNK);
         outcome.tryComplete(whole);
       }
     }
@@ -327,7 +330,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (!chunk.continuable()) {
         final_ = true;
       }
-      vertx.eventBus().send(request.inbox(), chunk);
+      vertx.eventBus().send(request.inbox(), chunk, CHUNK);
     }
 
     /** What the breaker's slow-call rule judges: the time to the first token (to the end when none came). */

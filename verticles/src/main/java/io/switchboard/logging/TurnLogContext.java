@@ -18,12 +18,14 @@ import java.util.regex.Pattern;
  * {@code trace_id}). Event loops are shared by many turns, so the ids are not kept in the thread's MDC between lines:
  * they live in the local data of the turn's own Vert.x context (each HTTP request, and each event-bus message,
  * runs on a duplicate of its verticle's context), and this filter copies them into the MDC as each line is logged,
- * removing them on a line logged outside any turn. Lines of a disabled level cost one comparison.
+ * removing them on a line logged outside any turn. Lines of a disabled level cost one comparison. Only the JSON
+ * format ({@code SWITCHBOARD_LOG_FORMAT=json}) shows the MDC: with the text format nothing is kept or copied.
  */
 public final class TurnLogContext extends TurboFilter {
   public static final String REQUEST_ID = "request_id";
   public static final String TRACE_ID = "trace_id";
   /** W3C trace context: version, 32 hex trace id, 16 hex parent id, flags. */
+  private static final boolean KEPT = "json".equalsIgnoreCase(System.getenv("SWITCHBOARD_LOG_FORMAT"));
   private static final Pattern TRACEPARENT = Pattern.compile("[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
 
   /**
@@ -31,7 +33,7 @@ public final class TurnLogContext extends TurboFilter {
    * other requests share). {@code traceparent} is the client's W3C header, or null.
    */
   public static void enter(String requestId, String traceparent) {
-    if (Vertx.currentContext() instanceof ContextInternal context && context.isDuplicate()) {
+    if (KEPT && Vertx.currentContext() instanceof ContextInternal context && context.isDuplicate()) {
       Map<Object, Object> data = context.localContextData();
       data.put(REQUEST_ID, requestId);
       String traceId = traceId(traceparent);
@@ -52,7 +54,7 @@ public final class TurnLogContext extends TurboFilter {
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
-    if (level == null || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
+    if (!KEPT || level == null || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
       return FilterReply.NEUTRAL;
     }
     Context context = Vertx.currentContext();
