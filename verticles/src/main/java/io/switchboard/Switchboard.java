@@ -16,6 +16,7 @@ import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.im.ImWebhooks;
 import io.switchboard.overload.NodeLoad;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
@@ -275,6 +276,7 @@ public final class Switchboard {
           LOG.info("response cache on for {} ({})", config.routes().values().stream()
             .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
         }
+        ImWebhooks.announce(config);
         chain = chain.compose(x -> connections = deploy(() -> new ConnectionVerticle(config, nodeId,
           instance.getAndIncrement(), registry, cache, governance, spend, load), instances));
       }

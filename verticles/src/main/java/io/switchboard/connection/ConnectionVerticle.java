@@ -83,6 +83,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** The routes' fixed paths, for requests an error handler answers. */
   private final Set<String> paths = new HashSet<>();
   private ChatPipeline pipeline;
+  /** The IM bots and their work queue, closed when this instance stops; null without IM channels. */
+  private ImWebhooks imWebhooks;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
   /** One for every socket, not a closure each. */
@@ -134,8 +136,8 @@ public final class ConnectionVerticle extends VerticleBase {
     Future<Void> bridge = config.bridge().sockJs()
       ? new ClientBridge(vertx, governance, pipeline, settings, rules).mount(router)
       : Future.succeededFuture();
-    Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
-      : ImWebhooks.mount(vertx, router, pipeline, config, registry);
+    Future<ImWebhooks> im = config.imChannels().isEmpty() ? Future.succeededFuture()
+      : ImWebhooks.mount(vertx, router, pipeline, config, registry).onSuccess(mounted -> imWebhooks = mounted);
     router.getRoutes().forEach(route -> {
       if (route.getPath() != null) {
         paths.add(route.getPath());
@@ -202,7 +204,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** Lets requests in flight finish (streams included) before the server goes. */
   @Override
   public Future<?> stop() {
-    return server.shutdown(30, TimeUnit.SECONDS);
+    return server.shutdown(30, TimeUnit.SECONDS)
+      .eventually(() -> imWebhooks != null ? imWebhooks.close() : Future.succeededFuture());
   }
 
   private void assignRequestId(RoutingContext ctx) {
