@@ -125,7 +125,10 @@ class TracingTest {
         }
         String upstreamParent = upstream.traceparents.stream().filter(t -> t.contains(TRACE_ID)).findFirst()
           .orElseThrow().split("-")[2];
-        assertTrue(ids.contains(upstreamParent), "the upstream's parent span is one of the trace's");
+        Received upstreamCall = trace.stream().filter(s -> s.spanId().equals(upstreamParent)).findFirst()
+          .orElseThrow(() -> new AssertionError("the upstream's parent span is one of the trace's"));
+        assertEquals(model.spanId(), upstreamCall.parentId(), "the upstream HTTP call is the model call's child: "
+          + upstreamCall);
       }
     } finally {
       receiver.stop(0);

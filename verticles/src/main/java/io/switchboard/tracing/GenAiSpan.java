@@ -49,11 +49,23 @@ public final class GenAiSpan {
     Span span = Tracing.tracer().spanBuilder("chat " + model).setSpanKind(SpanKind.CLIENT)
       .setAttribute(OPERATION, "chat").setAttribute(SYSTEM, system).setAttribute(REQUEST_MODEL, model)
       .setAttribute(DEPLOYMENT, deployment).setAttribute(REQUEST_ID, requestId).startSpan();
+    // current until the call ends, not just while it is started: the upstream request is written later, from a
+    // callback on this message's own (duplicated) Vert.x context, and must be this span's child
+    // (only on a context of its own: on a verticle's shared one it would become other messages' parent too)
+    boolean own = io.vertx.core.Vertx.currentContext() instanceof io.vertx.core.internal.ContextInternal context
+      && context.isDuplicate();
+    Scope scope = own ? Context.current().with(span).makeCurrent() : Scope.noop();
     Future<ChatResult> result;
-    try (Scope scope = Context.current().with(span).makeCurrent()) {
+    try {
       result = call.get();
+    } catch (RuntimeException e) {
+      scope.close();
+      span.recordException(e);
+      span.end();
+      throw e;
     }
     return result.andThen(outcome -> {
+      scope.close();
       if (outcome.succeeded()) {
         ChatResult answer = outcome.result();
         JsonObject usage = answer.usage();
