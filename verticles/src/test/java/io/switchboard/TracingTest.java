@@ -79,7 +79,8 @@ class TracingTest {
       Map<String, String> common = Map.of("OTEL_TRACES_EXPORTER", "otlp",
         "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
         "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + receiver.getAddress().getPort(),
-        "OTEL_BSP_SCHEDULE_DELAY", "200");
+        "OTEL_BSP_SCHEDULE_DELAY", "200", "SWITCHBOARD_LOG_FORMAT", "json",
+        "JAVA_TOOL_OPTIONS", "-Dlogback.configurationFile=" + Path.of("../conf/logback.xml").toAbsolutePath());
       try (NodeProcess back = NodeProcess.start("traced-back", with(common, "OTEL_SERVICE_NAME", "back"),
              "--conf", conf.toString(), "--cluster").awaitHealthy(90_000);
            NodeProcess front = NodeProcess.start("traced-front", with(common, "OTEL_SERVICE_NAME", "front"),
@@ -99,8 +100,8 @@ class TracingTest {
         }
         assertTrue(answer != null, "the turn was answered");
         String stream = new JsonObject(body).put("stream", true).encode();
-        assertTrue(Http.sseData(Http.postLines(front.baseUrl() + "/v1/chat/completions", stream)).contains("[DONE]"),
-          "a stream runs traced too");
+        assertTrue(Http.sseData(Http.postLines(front.baseUrl() + "/v1/chat/completions", stream,
+          "x-request-id", "req-untraced-client")).contains("[DONE]"), "a stream runs traced too");
         assertTrue(upstream.traceparents.stream().anyMatch(t -> t.startsWith("00-" + TRACE_ID + "-")),
           "the upstream received the client's trace: " + upstream.traceparents);
 
@@ -123,6 +124,14 @@ class TracingTest {
           assertTrue(ids.contains(span.parentId()) || span.parentId().equals("b7ad6b7169203331"),
             "span " + span + " hangs from a span of this trace");
         }
+        // a client without traceparent gets a trace of its own, and its log lines name it
+        String streamTrace = awaitLogTrace(front, "req-untraced-client");
+        assertTrue(streamTrace.matches("[0-9a-f]{32}") && !streamTrace.equals(TRACE_ID), streamTrace);
+        for (int i = 0; i < 40 && spans.stream().noneMatch(s -> s.traceId().equals(streamTrace)); i++) {
+          Thread.sleep(250);
+        }
+        assertTrue(spans.stream().anyMatch(s -> s.traceId().equals(streamTrace) && s.service().equals("back")),
+          "the logged trace id is the exported trace's");
         String upstreamParent = upstream.traceparents.stream().filter(t -> t.contains(TRACE_ID)).findFirst()
           .orElseThrow().split("-")[2];
         Received upstreamCall = trace.stream().filter(s -> s.spanId().equals(upstreamParent)).findFirst()
@@ -151,6 +160,20 @@ class TracingTest {
       Thread.sleep(250);
     }
     throw new AssertionError("no trace " + TRACE_ID + " in " + spans);
+  }
+
+  /** The trace id in the JSON access line of a request. */
+  private static String awaitLogTrace(NodeProcess node, String requestId) throws InterruptedException {
+    for (int i = 0; i < 80; i++) {
+      for (String line : node.log().lines().filter(l -> l.startsWith("{") && l.contains(requestId)).toList()) {
+        JsonObject mdc = new JsonObject(line).getJsonObject("mdc");
+        if (mdc != null && mdc.getString("trace_id") != null) {
+          return mdc.getString("trace_id");
+        }
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError("no log line of " + requestId + " with a trace id:\n" + node.log());
   }
 
   private static Map<String, String> attributes(List<KeyValue> list) {

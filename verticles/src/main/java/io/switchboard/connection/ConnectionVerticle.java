@@ -425,8 +425,18 @@ public final class ConnectionVerticle extends VerticleBase {
           .tag("status", String.valueOf(status)).tag("path", path).register(registry));
     }
     timer.record(nanos, TimeUnit.NANOSECONDS);
-    ACCESS.info("{} {} {} {} model={} ms={}", ctx.<String>get(REQUEST_ID), ctx.request().method(),
-      ctx.normalizedPath(), status, model, nanos / 1_000_000);
+    if (ACCESS.isInfoEnabled()) {
+      String id = ctx.get(REQUEST_ID);
+      if (ctx.request() instanceof io.vertx.core.internal.http.HttpServerRequestInternal request
+        && request.context() != io.vertx.core.Vertx.currentContext()) {
+        // a stream ends on its inbox's context: the line is logged on the request's own, with its ids (and span)
+        request.context().dispatch(() -> ACCESS.info("{} {} {} {} model={} ms={}", id, ctx.request().method(),
+          ctx.normalizedPath(), status, model, nanos / 1_000_000));
+      } else {
+        ACCESS.info("{} {} {} {} model={} ms={}", id, ctx.request().method(), ctx.normalizedPath(), status, model,
+          nanos / 1_000_000);
+      }
+    }
   }
 
   /** A request meter's tags. */

@@ -108,6 +108,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private void serve(Deployment deployment, Upstream upstream, DeploymentBreaker breaker, UpstreamMeters meters,
                      Message<ChatRequest> message) {
     ChatRequest request = message.body();
+    io.switchboard.logging.TurnLogContext.enter(request.requestId(), null);
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
         clusterNodeId));

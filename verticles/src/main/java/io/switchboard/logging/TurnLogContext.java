@@ -4,6 +4,9 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.FilterReply;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.switchboard.tracing.Tracing;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
@@ -18,7 +21,8 @@ import java.util.regex.Pattern;
  * {@code trace_id}). Event loops are shared by many turns, so the ids are not kept in the thread's MDC between lines:
  * they live in the local data of the turn's own Vert.x context (each HTTP request, and each event-bus message,
  * runs on a duplicate of its verticle's context), and this filter copies them into the MDC as each line is logged,
- * removing them on a line logged outside any turn. Lines of a disabled level cost one comparison. Only the JSON
+ * removing them on a line logged outside any turn. With tracing on, the trace id is the current span's, so the
+ * lines a turn causes on other nodes carry it too. Lines of a disabled level cost one comparison. Only the JSON
  * format ({@code SWITCHBOARD_LOG_FORMAT=json}) shows the MDC: with the text format nothing is kept or copied.
  */
 public final class TurnLogContext extends TurboFilter {
@@ -36,7 +40,8 @@ public final class TurnLogContext extends TurboFilter {
     if (KEPT && Vertx.currentContext() instanceof ContextInternal context && context.isDuplicate()) {
       Map<Object, Object> data = context.localContextData();
       data.put(REQUEST_ID, requestId);
-      String traceId = traceId(traceparent);
+      // the request's span while it is current (tracing on; the client's trace when it sent one), else the header's
+      String traceId = Tracing.on() ? traceId() : traceId(traceparent);
       if (traceId != null) {
         data.put(TRACE_ID, traceId);
       }
@@ -61,8 +66,19 @@ public final class TurnLogContext extends TurboFilter {
     Map<Object, Object> data = context instanceof ContextInternal internal && internal.isDuplicate()
       ? internal.localContextData() : Map.of();
     copy(data, REQUEST_ID);
-    copy(data, TRACE_ID);
+    String traced = data.containsKey(TRACE_ID) || !Tracing.on() ? null : traceId();
+    if (traced != null) {
+      MDC.put(TRACE_ID, traced);
+    } else {
+      copy(data, TRACE_ID);
+    }
     return FilterReply.NEUTRAL;
+  }
+
+  /** The trace of the span current on this Vert.x context (tracing on), on any node the turn crosses. */
+  private static String traceId() {
+    SpanContext span = Span.current().getSpanContext();
+    return span.isValid() ? span.getTraceId() : null;
   }
 
   private static void copy(Map<Object, Object> data, String key) {
