@@ -141,8 +141,16 @@ public final class Switchboard {
     }
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.server().eventLoopCount())
       .setMetricsOptions(metrics);
+    // off unless OTEL_* asks for it: then Vert.x traces HTTP requests, every event-bus hop and the upstream calls
+    io.vertx.core.spi.VertxTracerFactory tracer = io.switchboard.tracing.Tracing.fromEnvironment(System.getenv());
+    if (tracer != null) {
+      options.setTracingOptions(new io.vertx.core.tracing.TracingOptions());
+    }
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry))
       .withTransport(HttpGuards.TRANSPORT);
+    if (tracer != null) {
+      builder.withTracer(tracer);
+    }
     Future<Vertx> vertx;
     if (config.cluster().enabled()) {
       options.getEventBusOptions().setHost(config.cluster().host()).setPort(0);
@@ -151,8 +159,10 @@ public final class Switchboard {
     } else {
       vertx = Future.succeededFuture(builder.build());
     }
-    String nodeId = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     return vertx.compose(v -> {
+      // a clustered node's id is its cluster node id's, so the other nodes' join and leave lines name it as it does
+      String nodeId = nodeId(v.isClustered() ? ((io.vertx.core.internal.VertxInternal) v).clusterManager().getNodeId()
+        : UUID.randomUUID().toString());
       Codecs.registerAll(v.eventBus());
       Switchboard node = new Switchboard(v, nodeId, config);
       return node.deployAll(registry).map(node).recover(failure -> v.close().transform(x ->
@@ -160,21 +170,39 @@ public final class Switchboard {
     });
   }
 
+  /** The Hazelcast member attribute Vert.x names its cluster nodes by. */
+  private static final String VERTX_NODE_ATTRIBUTE = "__vertx.nodeId";
+
+  /** The short node id log lines, addresses and metrics use, from a (cluster) node UUID. */
+  static String nodeId(String uuid) {
+    return uuid.replace("-", "").substring(0, 12);
+  }
+
   /** Tells this node's verticles (node-locally) when another node leaves, so work in flight there goes on here. */
   private static void announceDepartures(Vertx vertx, HazelcastClusterManager cluster) {
+    // the nodes already there when this one joined; later ones are logged as they join
+    LOG.info("cluster nodes at join: {}", cluster.getHazelcastInstance().getCluster().getMembers().stream()
+      .map(member -> member.<String>getAttribute(VERTX_NODE_ATTRIBUTE)).filter(java.util.Objects::nonNull)
+      .map(Switchboard::nodeId).sorted().toList());
     cluster.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
+        String node = event.getMember().getAttribute(VERTX_NODE_ATTRIBUTE);
+        if (node != null) {
+          LOG.info("switchboard node {} joined the cluster (cluster node {}, {})", nodeId(node), node,
+            event.getMember().getAddress());
+        }
       }
 
       @Override
       public void memberRemoved(MembershipEvent event) {
         // Vert.x names its nodes by this member attribute, not by Hazelcast's member UUID
-        String node = event.getMember().getAttribute("__vertx.nodeId");
+        String node = event.getMember().getAttribute(VERTX_NODE_ATTRIBUTE);
         if (node == null) {
           return;
         }
-        LOG.warn("cluster node {} left", node);
+        LOG.warn("switchboard node {} left the cluster (cluster node {}, {})", nodeId(node), node,
+          event.getMember().getAddress());
         vertx.eventBus().publish(Addresses.CLUSTER_NODE_LEFT, node, new DeliveryOptions().setLocalOnly(true));
       }
     });
@@ -259,7 +287,8 @@ public final class Switchboard {
       }
       return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
         nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
-        config.management().port(), vertx.isClustered() ? ", clustered" : "")).mapEmpty();
+        config.management().port(), vertx.isClustered() ? ", clustered as cluster node "
+          + ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodeId() : "")).mapEmpty();
     });
   }
 

@@ -172,5 +172,10 @@ class BridgesTest {
     System.out.println(output);
     assertEquals(0, client.exitValue(), output);
     assertTrue(output.contains("PASSED"), output);
+    java.util.regex.Matcher sockJsTurns = java.util.regex.Pattern.compile("switchboard_turns_seconds_count\\{channel="
+      + "\"sockjs\",model=\"switchboard-simulator\",outcome=\"ok\"} (\\d+)")
+      .matcher(Http.get(node.managementUrl() + "/metrics").body());
+    assertTrue(sockJsTurns.find() && Integer.parseInt(sockJsTurns.group(1)) >= 1,
+      "the bridge's turns are counted as sockjs turns");
   }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.chat;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -107,6 +108,17 @@ public final class ChatPipeline {
     }
   }
 
+  /** Where a turn came from, its metrics' {@code channel} tag. The web chat page speaks the WebSocket channel. */
+  public enum Channel {
+    HTTP, WEBSOCKET, SOCKJS, IM;
+
+    private final String tag = name().toLowerCase(java.util.Locale.ROOT);
+
+    String tag() {
+      return tag;
+    }
+  }
+
   public static final String HIT = "hit";
   public static final String MISS = "miss";
   public static final String BYPASS = "bypass";
@@ -121,6 +133,9 @@ public final class ChatPipeline {
   private final Spend spend;
   private final Guardrails guardrails;
   private final Map<String, StreamSink> streams = new HashMap<>();
+  private final TurnMeters meters;
+  /** Made at start-up so the alert on it sees 0, not nothing, until memory first fails. */
+  private final Counter memoryUnavailable;
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
 
@@ -143,6 +158,8 @@ public final class ChatPipeline {
     this.spend = spend;
     this.guardrails = new Guardrails(vertx, registry, config);
     this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
+    this.meters = new TurnMeters(registry, config);
+    this.memoryUnavailable = registry.counter("switchboard.session.unavailable");
   }
 
   /** Listens on the inbox (once, at start-up): stream chunks and ends in, progress questions answered. */
@@ -180,12 +197,23 @@ public final class ChatPipeline {
    * prompt (memory included) is looked up first: a hit is served without routing, a miss runs as the one turn
    * asking for that prompt while identical ones wait for its answer.
    */
-  public Future<Answer> turn(ChatTurn turn, StreamSink sink) {
+  public Future<Answer> turn(ChatTurn turn, StreamSink sink, Channel channel) {
     long started = System.nanoTime();
+    TurnMeters.Meters measured = meters.of(channel, turn.chat().model());
+    if (sink != null) {
+      sink.onFirstChunk(() -> measured.firstChunk(System.nanoTime() - started));
+    }
     Future<Answer> answer = governance == null ? admitted(turn, sink)
       : governance.admit(turn.caller(), turn.chat().model(), turn.chat().messages(), turn.chat().options(),
         turn.limits()).compose(admission -> settled(admission, admitted(turn, sink)));
-    return answer.onComplete(outcome -> spent(turn, started, outcome));
+    return answer.onComplete(outcome -> {
+      if (outcome.succeeded()) {
+        measured.succeeded(System.nanoTime() - started);
+      } else {
+        measured.failed(ApiError.from(outcome.cause()), System.nanoTime() - started);
+      }
+      spent(turn, started, outcome);
+    });
   }
 
   /** The turn's real usage and cost go to its limits and budgets once it ends (off the answer's path). */
@@ -375,7 +403,7 @@ public final class ChatPipeline {
       .otherwise(failure -> {
         LOG.warn("request {}: conversation memory unavailable, serving without it ({})", turn.requestId(),
           ApiError.from(failure).message());
-        registry.counter("switchboard.session.unavailable").increment();
+        memoryUnavailable.increment();
         return new Prompt(fresh, "unavailable");
       });
   }

@@ -24,6 +24,8 @@ public abstract class StreamSink {
   private boolean continuable = true;
   private String memory = "off";
   private String cache = "bypass";
+  /** Told once when the first chunk reached the client (time to first token); null when nobody listens. */
+  private Runnable firstChunk;
   /** The chunks delivered, kept for the response cache while it wants them (null: not recording). */
   private List<StreamChunk> recorded;
   private long recordedBytes;
@@ -129,7 +131,15 @@ public abstract class StreamSink {
   final void accept(StreamChunk chunk) {
     if (!ended()) {
       sequencer.accept(chunk);
+      if (firstChunk != null && delivered() > 0) {
+        firstChunk.run();
+        firstChunk = null;
+      }
     }
+  }
+
+  final void onFirstChunk(Runnable listener) {
+    firstChunk = listener;
   }
 
   final void fail(Throwable cause) {

@@ -171,7 +171,7 @@ final class ClientBridge {
     Caller caller = callers.getOrDefault(stream, Caller.tenantOnly(tenant,
       Integer.parseInt(message.headers().get("x-priority"))));
     pipeline.turn(new ChatPipeline.ChatTurn(requestId, caller, chat, conversationId, settings.requestTimeoutMillis()),
-      turn).onComplete(outcome -> {
+      turn, ChatPipeline.Channel.SOCKJS).onComplete(outcome -> {
       if (turns.remove(requestId) != null && outcome.failed()) {
         turn.error(ApiError.from(outcome.cause()));
       }

@@ -75,8 +75,13 @@ public final class ConnectionVerticle extends VerticleBase {
   private final MeterRegistry registry;
   private final ResponseCache cache;
   private final Spend spend;
-  /** Meters looked up once per (model, status, path), not per request. */
-  private final Map<String, Timer> timers = new HashMap<>();
+  /** The paths whose requests are chat turns, counted as {@code switchboard.chat.requests}. */
+  private static final Set<String> CHAT_PATHS = Set.of("/v1/chat/completions", "/v1/responses", "/v1/messages");
+  /** Meters made once per (model, status, path), then found by their tags, not searched in the registry. */
+  private final Map<RequestKey, Timer> chatTimers = new HashMap<>();
+  private final Map<RequestKey, Timer> httpTimers = new HashMap<>();
+  /** The routes' fixed paths, for requests an error handler answers. */
+  private final Set<String> paths = new HashSet<>();
   private ChatPipeline pipeline;
   /** The IM bots and their work queue, closed when this instance stops; null without IM channels. */
   private ImWebhooks imWebhooks;
@@ -135,6 +140,11 @@ public final class ConnectionVerticle extends VerticleBase {
       : Future.succeededFuture();
     Future<ImWebhooks> im = config.imChannels().isEmpty() ? Future.succeededFuture()
       : ImWebhooks.mount(vertx, router, pipeline, config, registry).onSuccess(mounted -> imWebhooks = mounted);
+    router.getRoutes().forEach(route -> {
+      if (route.getPath() != null) {
+        paths.add(route.getPath());
+      }
+    });
     HttpGuards.jsonErrors(router, this::fail);
     router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
     router.errorHandler(500, ctx -> {
@@ -205,6 +215,7 @@ public final class ConnectionVerticle extends VerticleBase {
     String id = given != null && given.length() <= 128 && CLIENT_REQUEST_ID.matcher(given).matches() ? given : newRequestId();
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
+    io.switchboard.logging.TurnLogContext.enter(id, ctx.request().getHeader("traceparent"));
     ctx.response().putHeader(REQUEST_ID, id);
     ctx.next();
   }
@@ -317,7 +328,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   /** The upstream's completion as it wrote it, with the gateway's id and the public model name. */
   private void complete(RoutingContext ctx, ChatPipeline.ChatTurn turn) {
-    pipeline.turn(turn, null)
+    pipeline.turn(turn, null, ChatPipeline.Channel.HTTP)
       .onSuccess(answer -> {
         HttpServerResponse response = ctx.response();
         if (response.ended() || response.closed()) {
@@ -350,7 +361,7 @@ public final class ConnectionVerticle extends VerticleBase {
         record(ctx, 499);
       }
     });
-    pipeline.turn(turn, sink).onComplete(outcome -> {
+    pipeline.turn(turn, sink, ChatPipeline.Channel.HTTP).onComplete(outcome -> {
       if (outcome.succeeded()) {
         record(ctx, 200);
       } else if (ctx.response().closed()) {
@@ -398,16 +409,40 @@ public final class ConnectionVerticle extends VerticleBase {
     Long start = ctx.get("startNanos");
     long nanos = start == null ? 0 : System.nanoTime() - start;
     String model = ctx.get("model");
-    // only models routing accepted become tags, so clients cannot grow the metric's cardinality
-    String modelTag = model != null && (status == 200 || status == 429 || status >= 502) ? model : "none";
-    String path = ctx.currentRoute() == null || ctx.currentRoute().getPath() == null ? "other"
-      : ctx.currentRoute().getPath();
-    timers.computeIfAbsent(modelTag + ' ' + status + ' ' + path, k -> Timer.builder("switchboard.chat.requests")
-        .description("Client requests by model, status and kind")
-        .tag("model", modelTag).tag("status", String.valueOf(status)).tag("path", path)
-        .register(registry))
-      .record(nanos, TimeUnit.NANOSECONDS);
-    ACCESS.info("{} {} {} {} model={} ms={}", ctx.<String>get(REQUEST_ID), ctx.request().method(),
-      ctx.normalizedPath(), status, model, nanos / 1_000_000);
+    String path = ctx.currentRoute() != null && ctx.currentRoute().getPath() != null ? ctx.currentRoute().getPath()
+      // an error handler (a 413 from the body limit) runs outside the route: the path names it when it is one of ours
+      : paths.contains(ctx.normalizedPath()) ? ctx.normalizedPath() : "unmatched";
+    Timer timer;
+    if (CHAT_PATHS.contains(path)) {
+      // only models routing accepted become tags, so clients cannot grow the metric's cardinality
+      String modelTag = model != null && (status == 200 || status == 429 || status >= 502) ? model : "none";
+      timer = chatTimers.computeIfAbsent(new RequestKey(modelTag, status, path), key ->
+        Timer.builder("switchboard.chat.requests")
+          .description("Chat requests (chat completions, responses, messages) by model, status and path")
+          .tag("model", key.model()).tag("status", String.valueOf(status)).tag("path", path).register(registry));
+    } else {
+      timer = httpTimers.computeIfAbsent(new RequestKey("", status, path), key ->
+        Timer.builder("switchboard.http.requests")
+          .description("Other client requests on the API port by status and path (unmatched: no such route)")
+          .tag("status", String.valueOf(status)).tag("path", path).register(registry));
+    }
+    timer.record(nanos, TimeUnit.NANOSECONDS);
+    if (ACCESS.isInfoEnabled()) {
+      String id = ctx.get(REQUEST_ID);
+      if (ctx.request() instanceof io.vertx.core.internal.http.HttpServerRequestInternal request
+        && request.context() != io.vertx.core.Vertx.currentContext()) {
+        // a stream ends on its inbox's context: the line is logged on the request's own, with its ids (and span)
+        request.context().dispatch(() -> ACCESS.info("{} {} {} {} model={} ms={}", id, ctx.request().method(),
+          ctx.normalizedPath(), status, model, nanos / 1_000_000));
+      } else {
+        ACCESS.info("{} {} {} {} model={} ms={}", id, ctx.request().method(), ctx.normalizedPath(), status, model,
+          nanos / 1_000_000);
+      }
+    }
   }
+
+  /** A request meter's tags. */
+  private record RequestKey(String model, int status, String path) {
+  }
+
 }

@@ -65,7 +65,7 @@ final class TranslatedTurns {
 
   /** The whole answer; headers for the deployment and the cache are set, the body is the door's. */
   Future<ChatPipeline.Answer> whole(RoutingContext ctx, ChatPipeline.ChatTurn turn) {
-    return pipeline.turn(turn, null).onSuccess(answer -> {
+    return pipeline.turn(turn, null, ChatPipeline.Channel.HTTP).onSuccess(answer -> {
       if (!ctx.response().headWritten()) {
         ctx.response().putHeader(ConnectionVerticle.CACHE, answer.cache())
           .putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()));
@@ -92,7 +92,7 @@ final class TranslatedTurns {
         record.accept(ctx, 499);
       }
     });
-    return pipeline.turn(turn, sink).onComplete(outcome -> {
+    return pipeline.turn(turn, sink, ChatPipeline.Channel.HTTP).onComplete(outcome -> {
       if (outcome.succeeded()) {
         record.accept(ctx, 200);
       } else if (ctx.response().closed()) {

@@ -171,7 +171,7 @@ final class WebSocketChat {
     WebSocketTurn turn = new WebSocketTurn(socket, gate, id, requestId, conversationId);
     gate.add(requestId);
     pipeline.turn(new ChatPipeline.ChatTurn(requestId, tenant, chat, conversationId,
-      settings.requestTimeoutMillis()), turn).onComplete(outcome -> {
+      settings.requestTimeoutMillis()), turn, ChatPipeline.Channel.WEBSOCKET).onComplete(outcome -> {
       if (!requestId.equals(turns.get(id))) {
         return; // cancelled: the client was told already
       }

@@ -171,7 +171,7 @@ final class ImAnswers implements ImWorkQueue.Worker {
     ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(), List.of(question), false, false, null);
     return conversation(channel, message.sender(), requestId)
       .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
-        conversationId, timeoutMillis), null))
+        conversationId, timeoutMillis), null, ChatPipeline.Channel.IM))
       .transform(outcome -> {
         if (outcome.failed() && Guardrails.isViolation(ApiError.from(outcome.cause()))) {
           return Future.succeededFuture(new ImWorkQueue.Answer(REFUSAL, "refused"));

@@ -47,6 +47,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final String nodeId;
   private final SwitchboardConfig.Bridge bridgeSettings;
   private final Map<String, String> baseUrls;
+  /** A stream's chunks are not traced one by one: the model call's span covers them (when tracing is on). */
+  private static final DeliveryOptions CHUNK = new DeliveryOptions()
+    .setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
   private final MeterRegistry registry;
   private final List<Upstream> upstreams = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
@@ -111,13 +114,15 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private void serve(Deployment deployment, Upstream upstream, DeploymentBreaker breaker, UpstreamMeters meters,
                      Message<ChatRequest> message) {
     ChatRequest request = message.body();
+    io.switchboard.logging.TurnLogContext.enter(request.requestId(), null);
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
         clusterNodeId));
     }
     Call call = new Call(deployment, request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
-    breaker.<ChatResult>execute(() -> call.run(upstream), call::judgedNanos)
+    io.switchboard.tracing.GenAiSpan.around(deployment.provider(), deployment.upstreamModel(), deployment.id(),
+        request.requestId(), () -> breaker.<ChatResult>execute(() -> call.run(upstream), call::judgedNanos))
       .onComplete(outcome -> {
         call.end();
         long nanos = System.nanoTime() - call.startNanos;
@@ -303,7 +308,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
         return;
       }
       if (granted) {
-        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole));
+        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole), CHUNK);
         outcome.tryComplete(whole);
       }
     }
@@ -332,7 +337,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (!chunk.continuable()) {
         final_ = true;
       }
-      vertx.eventBus().send(request.inbox(), chunk);
+      vertx.eventBus().send(request.inbox(), chunk, CHUNK);
     }
 
     /** What the breaker's slow-call rule judges: the time to the first token (to the end when none came). */

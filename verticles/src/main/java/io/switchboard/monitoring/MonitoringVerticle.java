@@ -19,7 +19,13 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import io.switchboard.session.RedisConversationStore;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import java.util.stream.Collectors;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Future;
@@ -34,7 +40,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The operator's window on a node, on the management port: {@code /metrics} (Prometheus: Vert.x's own
- * metrics and Switchboard's), {@code /health} (the process is alive) and {@code /ready} (it takes traffic).
+ * metrics and Switchboard's), {@code /health} (the process is alive) and {@code /ready} (it takes traffic, and what it
+ * depends on answers: a routing verticle, Redis).
  */
 public final class MonitoringVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MonitoringVerticle.class);
@@ -45,6 +52,10 @@ public final class MonitoringVerticle extends VerticleBase {
   private final Governance governance;
   private final Spend spend;
   private HttpServer server;
+  /** One client per Redis the node's memory, limits or cache use, for /ready. */
+  private final List<Redis> redisClients = new ArrayList<>();
+  /** Turns are refused without Redis (governance.on_redis_down: closed): /ready fails with it. */
+  private final boolean redisRequired;
 
   /** @param spend the node's spend log, for {@code /admin/usage} */
   public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
@@ -54,10 +65,15 @@ public final class MonitoringVerticle extends VerticleBase {
     this.registry = registry;
     this.governance = governance;
     this.spend = spend;
+    this.redisRequired = config.governance().store().equals("redis")
+      && config.governance().onRedisDown().equals("closed");
   }
 
   @Override
   public Future<?> start() {
+    for (String url : redisUrls(config)) {
+      redisClients.add(Redis.createClient(vertx, RedisConversationStore.options(url)));
+    }
     Router router = Router.router(vertx);
     router.get("/metrics").handler(ctx -> ctx.response()
       .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
@@ -78,16 +94,36 @@ public final class MonitoringVerticle extends VerticleBase {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
       error(ctx, ApiError.internal());
     });
-    HttpServerOptions options = new HttpServerOptions();
+    // scrapes and probes are not traces
+    HttpServerOptions options = new HttpServerOptions().setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
     server = HttpGuards.protect(vertx.createHttpServer(options), options, config.management().port(),
       config.management().headerReadTimeoutMillis(),
       config.management().idleTimeoutMillis());
-    return server.requestHandler(router).listen(config.management().port(), config.management().host());
+    Future<String> probes = vertx.deployVerticle(() -> new EventLoopDelay(registry),
+      new io.vertx.core.DeploymentOptions().setInstances(config.server().eventLoopCount()));
+    return probes.compose(id -> server.requestHandler(router).listen(config.management().port(),
+      config.management().host()));
   }
 
   @Override
   public Future<?> stop() {
+    redisClients.forEach(Redis::close);
     return server.shutdown(5, TimeUnit.SECONDS);
+  }
+
+  /** The Redis servers this node depends on: for conversations, for limits, for the shared cache layer. */
+  static Set<String> redisUrls(SwitchboardConfig config) {
+    Set<String> urls = new java.util.LinkedHashSet<>();
+    if (config.session().store().equals("redis")) {
+      urls.add(config.session().redisUrl());
+    }
+    if (config.governance().store().equals("redis")) {
+      urls.add(config.governance().redisUrl());
+    }
+    if (config.cache().store().equals("redis") && config.caches()) {
+      urls.add(config.cache().redisUrl());
+    }
+    return urls;
   }
 
   /** The process is alive and its event loop answers: restart it when this fails. */
@@ -105,14 +141,34 @@ public final class MonitoringVerticle extends VerticleBase {
       .put("node", nodeId)
       .put("clustered", vertx.isClustered())
       .put("verticles", new JsonArray(config.verticles().stream().sorted().toList()));
-    if (!config.runs("connection")) {
-      json(ctx, 200, body.put("status", "READY"));
-      return;
+    Future<Void> routing = !config.runs("connection") ? Future.succeededFuture()
+      : PreferLocal.request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", READY_PROBE_MILLIS)
+        .<Void>mapEmpty().recover(failure -> Future.failedFuture(
+          "no routing verticle answered within " + READY_PROBE_MILLIS + " ms"));
+    Future<Void> redis = redisReachable();
+    Future.join(routing, redis).onComplete(all -> {
+      if (!redisClients.isEmpty()) {
+        body.put("redis", redis.succeeded() ? "reachable" : "unreachable");
+      }
+      if (routing.failed()) {
+        json(ctx, 503, body.put("status", "NOT_READY").put("reason", routing.cause().getMessage()));
+      } else if (redis.failed() && redisRequired) {
+        json(ctx, 503, body.put("status", "NOT_READY").put("reason", "Redis did not answer within "
+          + READY_PROBE_MILLIS + " ms, and governance.on_redis_down is closed: turns are refused without it"));
+      } else {
+        // without Redis, turns are served without memory and with per-node limits: degraded, still taking traffic
+        json(ctx, 200, body.put("status", "READY").put("degraded", redis.failed()));
+      }
+    });
+  }
+
+  /** Every Redis the node uses answers PING in time (succeeds at once when it uses none). */
+  private Future<Void> redisReachable() {
+    List<Future<?>> pings = new ArrayList<>();
+    for (Redis redis : redisClients) {
+      pings.add(redis.send(Request.cmd(Command.PING)).timeout(READY_PROBE_MILLIS, TimeUnit.MILLISECONDS));
     }
-    PreferLocal.request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", READY_PROBE_MILLIS)
-      .onSuccess(reply -> json(ctx, 200, body.put("status", "READY")))
-      .onFailure(failure -> json(ctx, 503, body.put("status", "NOT_READY")
-        .put("reason", "no routing verticle answered within " + READY_PROBE_MILLIS + " ms")));
+    return Future.all(pings).mapEmpty();
   }
 
   private void authorizeAdmin(RoutingContext ctx) {

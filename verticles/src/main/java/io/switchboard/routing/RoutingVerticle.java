@@ -80,6 +80,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final Map<String, RouteRules> rules = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
+  /** Turns and streams in flight per model, written on this event loop and read by the scrape. */
+  private final Map<String, InFlight> inFlight = new HashMap<>();
   private final ModelCatalog catalog;
   /** What each public model serves (model_info.mode: chat, embedding, moderation, audio_transcription). */
   private final Map<String, String> modes = new HashMap<>();
@@ -107,6 +109,7 @@ public final class RoutingVerticle extends VerticleBase {
       Route route = config.route(model);
       choosers.put(model, new DeploymentChooser(model, route.strategy(), states));
       queues.put(model, new AdmissionQueue(route.maxQueued()));
+      inFlight.put(model, new InFlight());
       rules.put(model, new RouteRules(route.rules(), states));
       models.add(new ModelCatalog.Model(model, states.get(0).deployment.ownedBy(), created));
     });
@@ -117,6 +120,15 @@ public final class RoutingVerticle extends VerticleBase {
   public Future<?> start() {
     queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
       .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    inFlight.forEach((model, counts) -> {
+      // the HPA's custom metric: turns in flight per pod
+      Gauge.builder("switchboard.turns.inflight", counts, c -> c.turns)
+        .description("Turns this node routes that have not ended yet (streams included)").tag("model", model)
+        .register(registry);
+      Gauge.builder("switchboard.streams.inflight", counts, c -> c.streams)
+        .description("Streamed turns this node routes that have not ended yet").tag("model", model)
+        .register(registry);
+    });
     choosers.forEach((model, chooser) -> chooser.states.stream().filter(state -> state.adaptive != null)
       .forEach(state -> Gauge.builder("switchboard.routing.concurrency.limit", state, DeploymentState::limit)
         .description("Calls this node lets the deployment have at once (adaptive_concurrency)")
@@ -245,6 +257,8 @@ public final class RoutingVerticle extends VerticleBase {
     private Integer streaming;
     private BusFailure lastFailure;
     private boolean done;
+    /** Where this turn is counted in flight, once it started. */
+    private InFlight counted;
     private long deadlineTimer = -1;
     private long hedgeTimer = -1;
 
@@ -257,6 +271,7 @@ public final class RoutingVerticle extends VerticleBase {
     }
 
     void start() {
+      io.switchboard.logging.TurnLogContext.enter(request.requestId(), null);
       if (!choosers.containsKey(request.model())) {
         ApiError.modelNotFound(request.model()).failReply(message);
         return;
@@ -280,6 +295,8 @@ public final class RoutingVerticle extends VerticleBase {
         }
       }
       turns.put(request.requestId(), this);
+      counted = inFlight.get(request.model());
+      counted.started(request.stream());
       deadlineTimer = vertx.setTimer(request.timeoutMillis(), t -> fail(new BusFailure(ApiError.upstreamTimeout(
         "The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0, "")));
       next();
@@ -695,10 +712,33 @@ public final class RoutingVerticle extends VerticleBase {
     }
 
     private void finish() {
+      if (counted != null && !done) {
+        counted.ended(request.stream());
+      }
       done = true;
       vertx.cancelTimer(deadlineTimer);
       vertx.cancelTimer(hedgeTimer);
       turns.remove(request.requestId());
+    }
+  }
+
+  /** One model's turns in flight: one writer (this event loop), read by the scrape. */
+  private static final class InFlight {
+    private volatile int turns;
+    private volatile int streams;
+
+    void started(boolean stream) {
+      turns++;
+      if (stream) {
+        streams++;
+      }
+    }
+
+    void ended(boolean stream) {
+      turns--;
+      if (stream) {
+        streams--;
+      }
     }
   }
 }

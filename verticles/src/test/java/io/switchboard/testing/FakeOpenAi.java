@@ -35,6 +35,8 @@ public final class FakeOpenAi implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx();
   private final HttpServer server;
   public final List<JsonObject> requests = new CopyOnWriteArrayList<>();
+  /** Each request's W3C traceparent header (empty when it had none), in arrival order. */
+  public final List<String> traceparents = new CopyOnWriteArrayList<>();
   /** How long each answer takes (0: at once), so that identical requests are in flight together. */
   public volatile long delayMillis;
   /** The usage every answer reports when set (else one worked out from the request and the answer). */
@@ -56,6 +58,7 @@ public final class FakeOpenAi implements AutoCloseable {
   }
 
   private void handle(HttpServerRequest request) {
+    traceparents.add(String.valueOf(request.getHeader("traceparent") == null ? "" : request.getHeader("traceparent")));
     request.body().onSuccess(buffer -> {
       JsonObject body = buffer.toJsonObject();
       requests.add(body);
