@@ -24,6 +24,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
@@ -85,11 +86,6 @@ final class EmbeddingsApi {
     String model = body.getString("model");
     ctx.put("model", ChatRules.echoed(model));
     Caller tenant = ctx.get(ConnectionVerticle.CALLER);
-    ApiError outside = governance.modelRefusal(tenant, model);
-    if (outside != null) {
-      fail.accept(ctx, outside.toException());
-      return;
-    }
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
     Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
     fields.remove("model");
@@ -106,8 +102,17 @@ final class EmbeddingsApi {
           new CancelTurn(requestId, CancelTurn.ALL, "client disconnected"));
       }
     });
-    PreferLocal.<EmbeddingResult>request(vertx.eventBus(), Addresses.ROUTING_EMBEDDINGS, request,
-        request.timeoutMillis() + BUS_MARGIN_MILLIS)
+    // admitted like a chat turn (key, allow-lists, request, token and budget limits): the input's estimated tokens
+    // reserved, the upstream's count settled
+    governance.admit(tenant, model, () -> inputTokens(fields.get("input")), limits -> {
+        if (!response.headWritten()) {
+          limits.forEach(response::putHeader);
+        }
+      })
+      .compose(admission -> PreferLocal.<EmbeddingResult>request(vertx.eventBus(), Addresses.ROUTING_EMBEDDINGS,
+          request, request.timeoutMillis() + BUS_MARGIN_MILLIS)
+        .andThen(done -> governance.settle(admission, done.succeeded() ? done.result().body().deployment() : null,
+          done.succeeded() ? done.result().body().usage() : null)))
       .onSuccess(reply -> {
         EmbeddingResult result = reply.body();
         if (!moderation) { // a moderation reports no usage
@@ -123,6 +128,28 @@ final class EmbeddingsApi {
         record.accept(ctx, 200);
       })
       .onFailure(failure -> fail.accept(ctx, failure));
+  }
+
+  /** An input's tokens, estimated as a prompt's are (UTF-8 bytes / 4); token-id arrays count one per id. */
+  static long inputTokens(Object input) {
+    if (input instanceof String text) {
+      return Governance.textTokens(text);
+    }
+    long tokens = 0;
+    if (input instanceof JsonArray items) {
+      for (Object item : items) {
+        tokens += item instanceof Number ? 1 : inputTokens(item);
+      }
+    } else if (input instanceof List<?> items) {
+      for (Object item : items) {
+        tokens += item instanceof Number ? 1 : inputTokens(item);
+      }
+    } else if (input instanceof JsonObject part) { // a moderation's content part: its text (an image counts 0)
+      tokens += inputTokens(part.getValue("text"));
+    } else if (input instanceof Map<?, ?> part) {
+      tokens += inputTokens(part.get("text"));
+    }
+    return tokens;
   }
 
   /**

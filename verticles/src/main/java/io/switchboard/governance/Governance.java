@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Keys, tenants and limits for one node, shared by its verticles: who a bearer key is ({@link #authenticate}: YAML
@@ -287,6 +288,11 @@ public final class Governance {
     return promptTokens(messages) + answer;
   }
 
+  /** A text's tokens, estimated as a prompt's are: its UTF-8 bytes / 4, rounded up. */
+  public static long textTokens(String text) {
+    return (utf8Length(text) + 3) / 4;
+  }
+
   /** A prompt's tokens, estimated without a tokenizer: its UTF-8 bytes / 4, rounded up. */
   public static long promptTokens(List<ChatMessage> messages) {
     long bytes = 0;
@@ -302,6 +308,16 @@ public final class Governance {
    * hears the rate-limit state before the future completes, refusals included.
    */
   public Future<Admission> admit(Caller caller, String model, List<ChatMessage> messages, JsonObject options,
+                                 Consumer<RateLimits> limits) {
+    return admit(caller, model, () -> estimate(messages, options), limits);
+  }
+
+  /**
+   * Admits a call that is not a chat turn (embeddings, moderations, transcriptions) as a turn is admitted: the key,
+   * the allow-lists, the request and budget limits, and {@code reserve} tokens against a TPM limit (worked out only
+   * when one applies); {@link #settle(Admission, String, JsonObject)} puts the real usage in their place.
+   */
+  public Future<Admission> admit(Caller caller, String model, LongSupplier reserve,
                                  Consumer<RateLimits> limits) {
     return recheck(caller).compose(current -> {
       if (current == null) {
@@ -320,13 +336,13 @@ public final class Governance {
       for (Scope scope : scopes) {
         countsTokens |= scope.limits().tpmLimit() > 0;
       }
-      long reserve = countsTokens ? estimate(messages, options) : 0; // nothing to reserve or settle without a TPM
+      long reserved = countsTokens ? reserve.getAsLong() : 0; // nothing to reserve or settle without a TPM
       long now = System.currentTimeMillis();
       if (!anyLimit) {
         return Future.succeededFuture(new Admission(null, null, now, now / 1000, scopes,
           List.of(ScopeState.EMPTY, ScopeState.EMPTY).subList(0, scopes.size()), 0, shared == null));
       }
-      return count(scopes, reserve, now, true).compose(admission -> {
+      return count(scopes, reserved, now, true).compose(admission -> {
         if (limits != null) {
           limits.accept(RateLimits.of(admission, System.currentTimeMillis()));
         }
@@ -379,6 +395,28 @@ public final class Governance {
       usd = result.usage() == null || result.deployment() == null ? 0
         : prices.costUsd(result.deployment(), upstreamModels.get(result.deployment()), result.usage());
     }
+    settle(admission, used, usd);
+  }
+
+  /**
+   * Settles a call that is not a chat turn from the usage its deployment reported (OpenAI's usage object: an
+   * embedding's {@code prompt_tokens} / {@code total_tokens}); a call that failed ({@code deployment} null) used
+   * nothing.
+   */
+  public void settle(Admission admission, String deployment, JsonObject usage) {
+    if (admission == null || admission.scopes().isEmpty()) {
+      return;
+    }
+    long used = 0;
+    double usd = 0;
+    if (deployment != null && usage != null) {
+      used = usage.getLong("total_tokens", usage.getLong("prompt_tokens", 0L));
+      usd = prices.costUsd(deployment, upstreamModels.get(deployment), usage);
+    }
+    settle(admission, used, usd);
+  }
+
+  private void settle(Admission admission, long used, double usd) {
     long delta = admission.reserved() > 0 ? used - admission.reserved() : 0;
     if (delta == 0 && usd <= 0) {
       return; // nothing to correct: no Redis call

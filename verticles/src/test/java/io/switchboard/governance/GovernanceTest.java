@@ -35,6 +35,8 @@ class GovernanceTest {
   static final String BUDGET = "yaml-key-budget-0123456789";
   static final String FREE = "yaml-key-free-0123456789";
   static final String WS = "yaml-key-socket-0123456789";
+  static final String EMBED_RPM = "yaml-key-embed-rpm-0123456789";
+  static final String EMBED_TPM = "yaml-key-embed-tpm-0123456789";
 
   private static final String CONFIG = """
     server:
@@ -67,6 +69,12 @@ class GovernanceTest {
         - key: yaml-key-socket-0123456789
           tenant: acme
           rpm_limit: 1
+        - key: yaml-key-embed-rpm-0123456789
+          tenant: acme
+          rpm_limit: 2
+        - key: yaml-key-embed-tpm-0123456789
+          tenant: acme
+          tpm_limit: 60
     tenants:
       - name: closedshop
         models: [sim-b]
@@ -86,6 +94,9 @@ class GovernanceTest {
       - model_name: sim-pair
         provider: simulator
         rpm_limit: 3
+      - model_name: sim-embed
+        provider: simulator
+        model_info: {mode: embedding}
     """;
 
   private static TestNode node;
@@ -409,5 +420,36 @@ class GovernanceTest {
       JsonObject error = socket.next(m -> "error".equals(m.getString("type")));
       assertEquals("invalid_api_key", error.getJsonObject("error").getString("code"));
     }
+  }
+
+  private static HttpResponse<String> embed(String key, String input) {
+    return Http.post(node.baseUrl() + "/v1/embeddings", new JsonObject().put("model", "sim-embed")
+      .put("input", input).encode(), "authorization", "Bearer " + key, "content-type", "application/json");
+  }
+
+  @Test
+  void embeddings_are_admitted_like_turns_requests_and_tokens_counted() {
+    HttpResponse<String> first = embed(EMBED_RPM, "one");
+    assertEquals(200, first.statusCode(), first.body());
+    assertEquals("2", header(first, "x-ratelimit-limit-requests"));
+    assertEquals("1", header(first, "x-ratelimit-remaining-requests"));
+    assertEquals(200, embed(EMBED_RPM, "two").statusCode());
+    HttpResponse<String> third = embed(EMBED_RPM, "three");
+    assertEquals(429, third.statusCode(), third.body());
+    assertEquals("rate_limit_exceeded", code(third));
+    assertTrue(header(third, "retry-after") != null, "says when to come back");
+
+    // 60 tokens a minute: an input estimated at ~100 tokens does not fit; short ones do, settled at their real count
+    HttpResponse<String> big = embed(EMBED_TPM, "x".repeat(400));
+    assertEquals(429, big.statusCode(), big.body());
+    assertEquals("tokens", new JsonObject(big.body()).getJsonObject("error").getString("type"));
+    HttpResponse<String> small = embed(EMBED_TPM, "a few words");
+    assertEquals(200, small.statusCode(), small.body());
+    int used = new JsonObject(small.body()).getJsonObject("usage").getInteger("prompt_tokens");
+    HttpResponse<String> next = embed(EMBED_TPM, "a few words");
+    assertEquals(200, next.statusCode(), next.body());
+    assertEquals(60 - used - (int) Governance.textTokens("a few words"),
+      Integer.parseInt(header(next, "x-ratelimit-remaining-tokens")),
+      "the first call settled at its real count; the second is still counted at its estimate");
   }
 }
