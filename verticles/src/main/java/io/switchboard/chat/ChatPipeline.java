@@ -15,6 +15,7 @@ import io.switchboard.bus.StreamProgress;
 import io.switchboard.cache.CacheKey;
 import io.switchboard.cache.CachedAnswer;
 import io.switchboard.cache.ResponseCache;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Admission;
@@ -104,7 +105,7 @@ public final class ChatPipeline {
 
   private final Vertx vertx;
   private final MeterRegistry registry;
-  private final SwitchboardConfig config;
+  private final LiveConfig config;
   private final String inbox;
   private final ResponseCache cache;
   private final Governance governance;
@@ -121,6 +122,12 @@ public final class ChatPipeline {
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
                       ResponseCache cache, Governance governance, Spend spend) {
+    this(vertx, registry, new LiveConfig(config), inbox, cache, governance, spend);
+  }
+
+  /** @param config the node's configuration now: routes (cache, context budget) are read as each turn needs them */
+  public ChatPipeline(Vertx vertx, MeterRegistry registry, LiveConfig config, String inbox,
+                      ResponseCache cache, Governance governance, Spend spend) {
     this.vertx = vertx;
     this.governance = governance;
     this.registry = registry;
@@ -128,7 +135,7 @@ public final class ChatPipeline {
     this.inbox = inbox;
     this.cache = cache;
     this.spend = spend;
-    this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
+    this.remembered = config.get().session().localInCluster(config.get().cluster()) ? "local" : "on";
   }
 
   /** Listens on the inbox (once, at start-up): stream chunks and ends in, progress questions answered. */
@@ -154,7 +161,7 @@ public final class ChatPipeline {
    * keeps no cache, the client said no-cache or no-store, several choices), else {@code miss} until a hit is served.
    */
   public String cacheState(ChatTurn turn) {
-    return cache != null && ResponseCache.use(config.route(turn.chat().model()).cache(), turn.cacheControl(),
+    return cache != null && ResponseCache.use(config.get().route(turn.chat().model()).cache(), turn.cacheControl(),
       turn.chat().options()) == ResponseCache.Use.READ_WRITE ? MISS : BYPASS;
   }
 
@@ -186,7 +193,7 @@ public final class ChatPipeline {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
         turn.priority());
-      SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
+      SwitchboardConfig.RouteCache policy = cache == null ? null : config.get().route(chat.model()).cache();
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
         if (policy != null) {
@@ -331,7 +338,7 @@ public final class ChatPipeline {
     if (turn.conversationId() == null) {
       return Future.succeededFuture(new Prompt(fresh, "off"));
     }
-    int budget = config.route(turn.chat().model()).contextTokens();
+    int budget = config.get().route(turn.chat().model()).contextTokens();
     return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_PROMPT,
         new PromptQuery(turn.tenant(), turn.conversationId(), fresh, budget), SESSION_TIMEOUT_MILLIS)
       .map(reply -> new Prompt(reply.body().messages(), remembered))

@@ -1,6 +1,7 @@
 package io.switchboard.connection;
 
 import io.switchboard.bus.ApiError;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 
 import java.util.Set;
@@ -12,15 +13,23 @@ import java.util.stream.Collectors;
  */
 final class ChatRules {
 
-  private final Set<String> models;
+  private final LiveConfig live;
+  /** The served models of the configuration last seen: worked out again only when a reload swapped it. */
+  private SwitchboardConfig seen;
+  private Set<String> models;
 
-  ChatRules(SwitchboardConfig config) {
-    this.models = config.deployments().stream().map(SwitchboardConfig.Deployment::modelName)
-      .collect(Collectors.toUnmodifiableSet());
+  ChatRules(LiveConfig live) {
+    this.live = live;
   }
 
   /** The 404 for a model no deployment serves (which cuts the echoed name, see {@link ApiError#modelNotFound}), or null. */
   ApiError refusal(String model) {
+    SwitchboardConfig now = live.get();
+    if (now != seen) {
+      models = now.deployments().stream().map(SwitchboardConfig.Deployment::modelName)
+        .collect(Collectors.toUnmodifiableSet());
+      seen = now;
+    }
     return models.contains(model) ? null : ApiError.modelNotFound(model);
   }
 

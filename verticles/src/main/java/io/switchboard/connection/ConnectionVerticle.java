@@ -9,6 +9,7 @@ import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.bus.ModelCatalog;
 import io.switchboard.cache.ResponseCache;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.im.ImWebhooks;
@@ -65,6 +66,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final SwitchboardConfig config;
+  private final LiveConfig live;
   private final SwitchboardConfig.Server settings;
   private final Governance governance;
   private final ChatRules rules;
@@ -87,10 +89,20 @@ public final class ConnectionVerticle extends VerticleBase {
    */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
                             ResponseCache cache, Governance governance, Spend spend) {
-    this.config = config;
+    this(new LiveConfig(config), nodeId, instance, registry, cache, governance, spend);
+  }
+
+  /**
+   * @param live the node's configuration now: served models and routes follow a reload; what the server, bridges
+   *             and IM webhooks were started with changes by redeploying this verticle
+   */
+  public ConnectionVerticle(LiveConfig live, String nodeId, int instance, MeterRegistry registry,
+                            ResponseCache cache, Governance governance, Spend spend) {
+    this.live = live;
+    this.config = live.get();
     this.settings = config.server();
     this.governance = governance;
-    this.rules = new ChatRules(config);
+    this.rules = new ChatRules(live);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
     this.cache = cache;
@@ -99,7 +111,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend);
+    pipeline = new ChatPipeline(vertx, registry, live, inbox, cache, governance, spend);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);

@@ -28,6 +28,8 @@ final class WebSocketChat {
   static final short CLOSE_UNAUTHORIZED = 4401;
   static final short CLOSE_TOO_SLOW = 4409;
   static final short CLOSE_IDLE = 4408;
+  /** The node (or its connection verticle) is going: reconnect, and another instance or node answers. */
+  static final short CLOSE_RESTART = 1012;
 
   private final Vertx vertx;
   private final ServerWebSocket socket;
@@ -41,6 +43,8 @@ final class WebSocketChat {
   private final Map<String, String> turns = new HashMap<>(4);
   private Caller tenant;
   private boolean signingIn;
+  /** The server is shutting down: the socket closes with {@link #CLOSE_RESTART} once its turns have finished. */
+  private boolean draining;
   long lastHeard = System.currentTimeMillis();
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, Governance governance, ChatPipeline pipeline,
@@ -66,6 +70,10 @@ final class WebSocketChat {
       frames.check(frame);
     });
     socket.exceptionHandler(frames::failed);
+    socket.shutdownHandler(v -> {
+      draining = true;
+      closeIfDrained();
+    });
     socket.closeHandler(v -> {
       closed();
       onClosed.accept(this);
@@ -211,6 +219,13 @@ final class WebSocketChat {
   private void end(String id, String requestId) {
     turns.remove(id, requestId);
     gate.remove(requestId);
+    closeIfDrained();
+  }
+
+  private void closeIfDrained() {
+    if (draining && turns.isEmpty() && !socket.isClosed()) {
+      socket.close(CLOSE_RESTART, "service restart: reconnect");
+    }
   }
 
   private void closed() {

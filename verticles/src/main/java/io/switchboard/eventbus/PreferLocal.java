@@ -6,8 +6,12 @@ import io.vertx.core.Handler;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Request/reply that stays on this node when a handler is here and crosses the cluster only when it is
@@ -16,8 +20,22 @@ import io.vertx.core.eventbus.ReplyFailure;
 public final class PreferLocal {
   /** Registers a handler under both twins of a service address (see {@link Addresses}). */
   public static <T> Future<Void> serve(EventBus bus, String address, Handler<Message<T>> handler) {
-    return Future.all(bus.<T>localConsumer(address, handler).completion(),
-      bus.<T>consumer(Addresses.cluster(address), handler).completion()).mapEmpty();
+    return serve(bus, address, handler, new ArrayList<>());
+  }
+
+  /** As {@link #serve(EventBus, String, Handler)}, adding both consumers to {@code intake} (to stop taking work). */
+  public static <T> Future<Void> serve(EventBus bus, String address, Handler<Message<T>> handler,
+                                       List<MessageConsumer<?>> intake) {
+    MessageConsumer<T> local = bus.localConsumer(address, handler);
+    MessageConsumer<T> cluster = bus.consumer(Addresses.cluster(address), handler);
+    intake.add(local);
+    intake.add(cluster);
+    return Future.all(local.completion(), cluster.completion()).mapEmpty();
+  }
+
+  /** Unregisters what {@link #serve} registered: no new work arrives, work in flight goes on. */
+  public static Future<Void> stopServing(List<MessageConsumer<?>> intake) {
+    return Future.all(intake.stream().map(MessageConsumer::unregister).toList()).mapEmpty();
   }
 
   private PreferLocal() {

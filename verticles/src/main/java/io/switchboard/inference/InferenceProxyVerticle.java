@@ -1,6 +1,9 @@
 package io.switchboard.inference;
 
-import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.switchboard.eventbus.Drain;
+import io.switchboard.monitoring.Gauges;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -54,6 +57,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final List<Upstream> upstreams = new ArrayList<>();
   private final List<CircuitBreaker> breakers = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
+  /** The deployments' doors: closed first when this instance is undeployed, so a newer one takes the new calls. */
+  private final List<MessageConsumer<?>> intake = new ArrayList<>();
   private String clusterNodeId;
   private EmbeddingCalls embeddings;
 
@@ -84,12 +89,12 @@ public final class InferenceProxyVerticle extends VerticleBase {
       breakers.add(breaker);
       registrations.add(deployment.embedding()
         ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
-          message -> embeddings.serve(deployment, upstream, breaker, message))
+          message -> embeddings.serve(deployment, upstream, breaker, message), intake)
         : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-          message -> serve(deployment, upstream, breaker, meters, message)));
+          message -> serve(deployment, upstream, breaker, meters, message), intake));
     }
-    Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + embeddings.inflight())
-      .description("Turns with an upstream call in flight on this node").register(registry);
+    Gauges.replace(registry, "switchboard.inference.inflight", Tags.empty(),
+      "Turns with an upstream call in flight on this node", calls, c -> c.size() + embeddings.inflight());
     registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
       cancel(message.body());
       embeddings.cancel(message.body());
@@ -105,6 +110,14 @@ public final class InferenceProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    // calls in flight finish (streams included) within their own timeouts; new ones go to the newer instance
+    long longest = deployments.stream().mapToLong(Deployment::timeoutMillis).max().orElse(0);
+    return PreferLocal.stopServing(intake)
+      .compose(v -> Drain.until(vertx, () -> calls.isEmpty() && embeddings.inflight() == 0, longest + 1_000))
+      .compose(v -> closeUpstreams());
+  }
+
+  private Future<?> closeUpstreams() {
     breakers.forEach(CircuitBreaker::close);
     return Future.all(upstreams.stream().map(Upstream::close).toList());
   }
@@ -119,10 +132,9 @@ public final class InferenceProxyVerticle extends VerticleBase {
       .halfOpenHandler(v -> LOG.info("circuit half-open for deployment {}: probing", deployment.id()))
       .closeHandler(v -> LOG.info("circuit closed for deployment {}", deployment.id()));
     breaker.failurePolicy(InferenceProxyVerticle::countsAgainstUpstream);
-    Gauge.builder("switchboard.circuit.state", breaker, b -> stateValue(b.state()))
-      .description("Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open")
-      .tag("deployment", deployment.id()).tag("model", deployment.modelName())
-      .register(registry);
+    Gauges.replace(registry, "switchboard.circuit.state", Tags.of("deployment", deployment.id(), "model",
+      deployment.modelName()), "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open", breaker,
+      b -> stateValue(b.state()));
     return breaker;
   }
 

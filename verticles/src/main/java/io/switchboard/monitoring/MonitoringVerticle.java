@@ -5,6 +5,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.connection.HttpGuards;
+import io.switchboard.control.ControlAdmin;
+import io.switchboard.control.NodeControl;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.KeysAdmin;
@@ -44,11 +46,19 @@ public final class MonitoringVerticle extends VerticleBase {
   private final PrometheusMeterRegistry registry;
   private final Governance governance;
   private final Spend spend;
+  private final NodeControl control;
   private HttpServer server;
 
   /** @param spend the node's spend log, for {@code /admin/usage} */
   public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
                             Governance governance, Spend spend) {
+    this(config, nodeId, registry, governance, spend, null);
+  }
+
+  /** @param control the node's reloads, weights and redeploys, for their admin API; null: none */
+  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
+                            Governance governance, Spend spend, NodeControl control) {
+    this.control = control;
     this.config = config;
     this.nodeId = nodeId;
     this.registry = registry;
@@ -73,6 +83,9 @@ public final class MonitoringVerticle extends VerticleBase {
     router.delete("/admin/cache").handler(this::flushCache);
     new KeysAdmin(governance).mount(router);
     router.get("/admin/usage").handler(new UsageApi(spend)::usage);
+    if (control != null) {
+      new ControlAdmin(control).mount(router);
+    }
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
@@ -105,6 +118,10 @@ public final class MonitoringVerticle extends VerticleBase {
       .put("node", nodeId)
       .put("clustered", vertx.isClustered())
       .put("verticles", new JsonArray(config.verticles().stream().sorted().toList()));
+    if (control != null && control.draining()) {
+      json(ctx, 503, body.put("status", "DRAINING").put("reason", "the node is shutting down"));
+      return;
+    }
     if (!config.runs("connection")) {
       json(ctx, 200, body.put("status", "READY"));
       return;
@@ -163,7 +180,7 @@ public final class MonitoringVerticle extends VerticleBase {
    */
   private void degrade(RoutingContext ctx) {
     String model = ctx.pathParam("model");
-    Set<String> models = config.deployments().stream().map(d -> d.modelName()).collect(Collectors.toSet());
+    Set<String> models = (control != null ? control.live().get() : config).deployments().stream().map(d -> d.modelName()).collect(Collectors.toSet());
     if (!models.contains(model)) {
       error(ctx, ApiError.modelNotFound(model));
       return;

@@ -1,6 +1,5 @@
 package io.switchboard.routing;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -21,7 +20,11 @@ import io.switchboard.governance.Admission;
 import io.switchboard.governance.Governance;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
+import io.switchboard.eventbus.Drain;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.monitoring.Gauges;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -38,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Admission and choice of deployment. Each turn gets a deployment by its route's strategy, waits in a
@@ -55,6 +59,8 @@ public final class RoutingVerticle extends VerticleBase {
   private static final long ATTEMPT_ACK_MILLIS = 1_500;
   /** How long the stream's connection may take to say what its client already has. */
   private static final long PROGRESS_TIMEOUT_MILLIS = 1_000;
+  /** Numbers this node's routing instances, so a redeployed one's grant and control addresses are its own. */
+  private static final AtomicLong INSTANCES = new AtomicLong();
 
   private final SwitchboardConfig config;
   private final String grantAddress;
@@ -68,6 +74,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final ModelCatalog catalog;
   /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
   private final Set<String> embeddingModels = new HashSet<>();
+  /** The addresses new turns arrive on: closed first when this instance is undeployed. */
+  private final List<MessageConsumer<?>> intake = new ArrayList<>();
 
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
     this(config, nodeId, registry, null);
@@ -77,8 +85,9 @@ public final class RoutingVerticle extends VerticleBase {
   public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance) {
     this.governance = governance;
     this.config = config;
-    this.grantAddress = Addresses.routingGrant(nodeId);
-    this.controlAddress = Addresses.routingControl(nodeId);
+    String instance = nodeId + "-" + INSTANCES.incrementAndGet();
+    this.grantAddress = Addresses.routingGrant(instance);
+    this.controlAddress = Addresses.routingControl(instance);
     this.registry = registry;
     Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
     for (Deployment deployment : config.deployments()) {
@@ -100,14 +109,18 @@ public final class RoutingVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
-      .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    queues.forEach((model, queue) -> Gauges.replace(registry, "switchboard.routing.queued", Tags.of("model", model),
+      "Turns waiting for a free deployment slot", queue, AdmissionQueue::size));
     var bus = vertx.eventBus();
+    MessageConsumer<Object> state = bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state()));
+    intake.add(state);
     return Future.all(List.of(
-      PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
-      PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start()),
-      PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
-      bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
+      PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start(), intake),
+      PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start(),
+        intake),
+      PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog), intake),
+      state.completion(),
+      bus.<JsonObject>localConsumer(Addresses.ROUTING_WEIGHTS, message -> weigh(message.body())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
       bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion(),
       bus.<AttemptStarted>consumer(controlAddress, message -> {
@@ -127,6 +140,32 @@ public final class RoutingVerticle extends VerticleBase {
           turn.abandon(message.body().reason());
         }
       }).completion()));
+  }
+
+  /**
+   * Takes no new turns (a newer instance does, see {@code POST /admin/verticles/routing/redeploy}) and lets the
+   * turns it has finish on the configuration they started with, within their own deadline.
+   */
+  @Override
+  public Future<?> stop() {
+    return PreferLocal.stopServing(intake).compose(v -> Drain.until(vertx, turns::isEmpty,
+      config.server().requestTimeoutMillis() + BUS_MARGIN_MILLIS));
+  }
+
+  /** An operator's new weights for one model's deployments (the others keep theirs); applies to the next choice. */
+  private void weigh(JsonObject order) {
+    DeploymentChooser chooser = choosers.get(order.getString("model"));
+    JsonObject weights = order.getJsonObject("weights");
+    if (chooser == null || weights == null) {
+      return;
+    }
+    for (DeploymentState state : chooser.states) {
+      Integer weight = weights.getInteger(state.deployment.id());
+      if (weight != null) {
+        state.weight = weight;
+      }
+      state.smoothWeight = 0; // the smooth round robin starts again from the new weights
+    }
   }
 
   private void grant(Message<StreamGrant> message) {
@@ -152,7 +191,8 @@ public final class RoutingVerticle extends VerticleBase {
     choosers.forEach((model, chooser) -> {
       JsonArray deployments = new JsonArray();
       for (DeploymentState state : chooser.states) {
-        deployments.add(new JsonObject().put("id", state.deployment.id()).put("outstanding", state.outstanding)
+        deployments.add(new JsonObject().put("id", state.deployment.id()).put("weight", state.weight)
+          .put("outstanding", state.outstanding)
           .put("ewma_first_token_ms", state.ewmaFirstTokenMillis < 0 ? null : Math.round(state.ewmaFirstTokenMillis))
           .put("resting_ms", Math.max(0, state.restingUntilMillis - now)));
       }
