@@ -91,8 +91,8 @@ public final class ControlAdmin {
         error(ctx, ApiError.badRequest("'" + bounded(id) + "' is not a deployment of '" + model + "'.", "weights"));
         return;
       }
-      if (!(weight instanceof Integer w) || w < 0 || w > 1_000_000) {
-        error(ctx, ApiError.badRequest("A weight is an integer from 0 to 1000000.", "weights"));
+      if (!(weight instanceof Integer w) || w < 0 || w > 1_000) {
+        error(ctx, ApiError.badRequest("A weight is an integer from 0 to 1000.", "weights"));
         return;
       }
       weights.put(id, w);
