@@ -45,6 +45,8 @@ final class WebSocketChat {
   private boolean signingIn;
   /** The server is shutting down: the socket closes with {@link #CLOSE_RESTART} once its turns have finished. */
   private boolean draining;
+  /** The 1012 went out: a turn arriving now crossed it and is not taken (the client sends it again elsewhere). */
+  private boolean closing;
   long lastHeard = System.currentTimeMillis();
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, Governance governance, ChatPipeline pipeline,
@@ -88,8 +90,8 @@ final class WebSocketChat {
   }
 
   private void received(String text) {
-    if (frames.refused()) {
-      return; // its frames broke the protocol: the socket is closing with the reason
+    if (frames.refused() || closing) {
+      return; // its frames broke the protocol, or the node is going: the socket is closing with the reason
     }
     lastHeard = System.currentTimeMillis();
     JsonObject message;
@@ -223,7 +225,8 @@ final class WebSocketChat {
   }
 
   private void closeIfDrained() {
-    if (draining && turns.isEmpty() && !socket.isClosed()) {
+    if (draining && turns.isEmpty() && !closing) {
+      closing = true;
       socket.close(CLOSE_RESTART, "service restart: reconnect");
     }
   }

@@ -106,9 +106,8 @@ public final class ControlAdmin {
     }
     Object ramp = body.getValue("ramp");
     if (ramp == null) {
-      control.setWeights(model, weights);
       LOG.warn("admin: weights of {} set to {} from {}", model, weights, ctx.request().remoteAddress());
-      weights(ctx);
+      control.setWeights(model, weights).onComplete(v -> weights(ctx));
       return;
     }
     if (!(ramp instanceof JsonObject r) || !(r.getValue("steps") instanceof Integer steps) || steps < 1
@@ -119,9 +118,8 @@ public final class ControlAdmin {
         + MIN_INTERVAL_MILLIS + ", \"max_error_rate\": 0-1}.", "ramp"));
       return;
     }
-    control.ramp(model, after, steps, interval.longValue(), rate.doubleValue());
     LOG.warn("admin: canary ramp of {} to {} from {}", model, after, ctx.request().remoteAddress());
-    weights(ctx);
+    control.ramp(model, after, steps, interval.longValue(), rate.doubleValue()).onComplete(v -> weights(ctx));
   }
 
   private void redeploy(RoutingContext ctx) {

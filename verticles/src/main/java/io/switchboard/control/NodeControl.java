@@ -9,6 +9,7 @@ import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.governance.Governance;
+import io.vertx.core.Context;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -16,6 +17,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -62,6 +64,11 @@ public final class NodeControl {
   private final Governance governance;
   private final MeterRegistry registry;
   private final Function<SwitchboardConfig, Future<Void>> prepare;
+  /**
+   * Where every change runs, one after another: a context of no deployment, so verticles deployed from here are
+   * nobody's children (deployed from the monitoring verticle's context, they would be undeployed with it).
+   */
+  private final Context context;
   private final Map<String, Kind> kinds = new LinkedHashMap<>();
   /** verticle name → its running deployment's id */
   private final Map<String, Future<String>> deployed = new HashMap<>();
@@ -85,6 +92,7 @@ public final class NodeControl {
     this.governance = governance;
     this.registry = registry;
     this.prepare = prepare;
+    this.context = ((VertxInternal) vertx).createEventLoopContext();
     this.version = file == null ? null : sha256(read(file));
   }
 
@@ -92,8 +100,19 @@ public final class NodeControl {
     return live;
   }
 
+  /** Runs {@code action} on this node's control context. */
+  private <T> Future<T> onContext(Supplier<Future<T>> action) {
+    Promise<T> result = Promise.promise();
+    context.runOnContext(v -> action.get().onComplete(result));
+    return result.future();
+  }
+
   /** Listens for the cluster's reloads and weights (sent by whichever node an operator asked). */
   public Future<Void> start() {
+    return onContext(this::listen);
+  }
+
+  private Future<Void> listen() {
     var bus = vertx.eventBus();
     return Future.all(
       bus.<JsonObject>consumer(Addresses.CONTROL_CONFIG, message -> {
@@ -116,6 +135,10 @@ public final class NodeControl {
 
   /** Starts a verticle's instances on the configuration now. */
   public Future<String> deploy(String verticle) {
+    return onContext(() -> deployHere(verticle));
+  }
+
+  private Future<String> deployHere(String verticle) {
     Kind kind = kinds.get(verticle);
     SwitchboardConfig config = live.get();
     Future<String> id = vertx.deployVerticle(kind.factory().apply(config), new DeploymentOptions()
@@ -134,10 +157,14 @@ public final class NodeControl {
    * ones take work; the returned future once the old ones are gone.
    */
   public Future<Void> redeploy(String verticle, Promise<Void> started) {
+    return onContext(() -> redeployHere(verticle, started));
+  }
+
+  private Future<Void> redeployHere(String verticle, Promise<Void> started) {
     Promise<Void> done = Promise.promise();
     changes = changes.transform(x -> {
       Future<String> old = deployed.get(verticle);
-      return prepare.apply(live.get()).compose(v -> deploy(verticle))
+      return prepare.apply(live.get()).compose(v -> deployHere(verticle))
         .onComplete(outcome -> started.tryComplete())
         .onFailure(failure -> {
           deployed.put(verticle, old);
@@ -161,7 +188,7 @@ public final class NodeControl {
 
   /** Undeploys one verticle (its instances drain first); for the node's shutdown. */
   public Future<Void> undeploy(String verticle) {
-    return undeploy(deployed.remove(verticle));
+    return onContext(() -> undeploy(deployed.remove(verticle)));
   }
 
   // ---- reload
@@ -173,7 +200,7 @@ public final class NodeControl {
     }
     return vertx.executeBlocking(() -> read(file)).compose(text -> {
       ConfigLoader.parse(file.toString(), text, env); // a mistake is refused before anything is sent
-      return applyText(text, file.toString()).onSuccess(answer -> {
+      return onContext(() -> applyText(text, file.toString())).onSuccess(answer -> {
         if (vertx.isClustered()) {
           vertx.eventBus().publish(Addresses.CONTROL_CONFIG, new JsonObject().put("yaml", text)
             .put("sha256", answer.getString("version")).put("origin", nodeId));
@@ -222,7 +249,7 @@ public final class NodeControl {
     Future<?> chain = prepare.apply(change.applied());
     for (String verticle : order) {
       old.put(verticle, deployed.get(verticle));
-      chain = chain.compose(x -> deploy(verticle));
+      chain = chain.compose(x -> deployHere(verticle));
     }
     return chain.transform(outcome -> {
       if (outcome.failed()) {
@@ -267,7 +294,14 @@ public final class NodeControl {
   // ---- weights and canaries
 
   /** Sets one model's weights on every node (immediately); a ramp under way for it stops. */
-  public void setWeights(String model, Map<String, Integer> weights) {
+  public Future<Void> setWeights(String model, Map<String, Integer> weights) {
+    return onContext(() -> {
+      setWeightsHere(model, weights);
+      return Future.succeededFuture();
+    });
+  }
+
+  private void setWeightsHere(String model, Map<String, Integer> weights) {
     CanaryRamp ramp = ramps.remove(model);
     if (ramp != null) {
       ramp.stop();
@@ -291,8 +325,13 @@ public final class NodeControl {
   }
 
   /** Moves a model's weights to {@code target} in steps, watching the deployments that gain weight. */
-  public CanaryRamp ramp(String model, Map<String, Integer> target, int steps, long intervalMillis,
-                         double maxErrorRate) {
+  public Future<CanaryRamp> ramp(String model, Map<String, Integer> target, int steps, long intervalMillis,
+                                 double maxErrorRate) {
+    return onContext(() -> Future.succeededFuture(rampHere(model, target, steps, intervalMillis, maxErrorRate)));
+  }
+
+  private CanaryRamp rampHere(String model, Map<String, Integer> target, int steps, long intervalMillis,
+                              double maxErrorRate) {
     Map<String, Integer> from = weightsOf(model);
     CanaryRamp previous = ramps.remove(model);
     if (previous != null) {
