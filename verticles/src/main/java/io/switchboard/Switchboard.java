@@ -343,7 +343,8 @@ public final class Switchboard {
   /** On SIGTERM: lets requests in flight finish (up to the connection verticle's drain time), then exits. */
   private void awaitClose() {
     try {
-      close().toCompletionStage().toCompletableFuture().get(45, TimeUnit.SECONDS);
+      close().toCompletionStage().toCompletableFuture().get(45_000 + config.server().drainDelayMillis(),
+        TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("shutdown did not complete cleanly: {}", e.toString());
     }
@@ -359,8 +360,11 @@ public final class Switchboard {
     Future<Void> drained = control == null ? Future.succeededFuture() : Future.<Void>succeededFuture()
       .compose(v -> {
         control.drain();
-        return control.undeploy("connection");
-      });
+        // the load balancer sees /ready fail and stops sending new connections before the port closes
+        return config.server().drainDelayMillis() == 0 || !config.runs("connection") ? Future.<Void>succeededFuture()
+          : vertx.timer(config.server().drainDelayMillis()).<Void>mapEmpty();
+      })
+      .compose(v -> control.undeploy("connection"));
     // a promise of no context: once Vert.x is closed, no event loop is left to tell a context's future
     Promise<Void> closed = Promise.promise();
     drained.compose(v -> spend == null ? Future.<Void>succeededFuture() : spend.close().otherwiseEmpty())

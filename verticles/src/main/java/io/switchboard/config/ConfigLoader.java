@@ -117,7 +117,8 @@ public final class ConfigLoader {
       node.number("websocket_idle_timeout_ms", 120_000, 1_000, 86_400_000),
       node.number("header_read_timeout_ms", 10_000, 100, 600_000),
       node.number("idle_timeout_ms", 60_000, 100, 86_400_000),
-      node.integer("event_loops", 0, 0, 1024));
+      node.integer("event_loops", 0, 0, 1024),
+      node.number("drain_delay_ms", 0, 0, 600_000));
     node.rejectUnknownKeys();
     return server;
   }

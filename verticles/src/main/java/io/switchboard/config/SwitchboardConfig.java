@@ -41,10 +41,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param headerReadTimeoutMillis a request whose head has not arrived this long after its first byte gets 408
    * @param idleTimeoutMillis       a keep-alive connection with no request in flight is closed after this long
    * @param eventLoops              the node's event loops; 0 = one per core (Vert.x's own default is two per core)
+   * @param drainDelayMillis        on SIGTERM, how long {@code /ready} says 503 while the node still accepts new
+   *                                connections, so a load balancer stops sending them before the port closes
    */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
                        long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
-                       long idleTimeoutMillis, int eventLoops) {
+                       long idleTimeoutMillis, int eventLoops, long drainDelayMillis) {
     /** How many event loops the node runs: as configured, else one per core. */
     public int eventLoopCount() {
       return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
