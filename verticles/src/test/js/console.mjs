@@ -324,9 +324,14 @@ const scenarios = {
       const page = await newPage(width, height);
       const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(await overflow() <= 0, width + ' px: the sign-in form fits');
+      const loaded = await page.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd);
+      const before = Date.now();
       await signIn(page);
       await page.waitForFunction(() => document.querySelector('#chart svg')
         || document.querySelector('#usage .unavailable:not([hidden])'));
+      await page.locator('#keys-table tbody tr').first().waitFor();
+      console.log('figure: ' + width + ' px: page ready in ' + Math.round(loaded) + ' ms, every panel filled '
+        + (Date.now() - before) + ' ms after Sign in');
       check(await overflow() <= 0, width + ' px: the console fits the width (tables scroll inside their panels)');
       if (await page.isVisible('#chart svg')) {
         const chart = await page.locator('#chart svg').boundingBox();

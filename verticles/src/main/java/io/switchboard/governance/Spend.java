@@ -117,12 +117,8 @@ public final class Spend {
     private final Counter cached;
     private final Counter reasoning;
     private final Counter usd;
-    private final MeterRegistry registry;
-    private final String tenant;
 
     Meters(MeterRegistry registry, String tenant, String model) {
-      this.registry = registry;
-      this.tenant = tenant;
       this.prompt = tokens(registry, tenant, model, "prompt");
       this.completion = tokens(registry, tenant, model, "completion");
       this.cached = tokens(registry, tenant, model, "cached");
@@ -146,10 +142,6 @@ public final class Spend {
       }
       if (turn.costUsd() > 0) {
         usd.increment(turn.costUsd());
-      }
-      if (turn.refusal() != null) {
-        Counter.builder("switchboard.refusals").description("Turns refused by a limit: rpm, tpm, budget, model "
-          + "(allow-list)").tag("tenant", tenant).tag("reason", turn.refusal()).register(registry).increment();
       }
     }
   }

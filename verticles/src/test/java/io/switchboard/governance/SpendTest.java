@@ -43,7 +43,8 @@ class SpendTest {
         .counter().count());
       assertEquals(1.0, registry.get("switchboard.spend.usd").tags("tenant", "other").counters().stream()
         .mapToDouble(c -> c.count()).sum(), 1e-12);
-      assertEquals(1, registry.get("switchboard.refusals").tags("tenant", "other", "reason", "rpm").counter().count());
+      assertNull(registry.find("switchboard.refusals").counter(),
+        "refusals are counted once, by governance (switchboard.limits.refused), not again by spend");
       assertEquals(3, registry.find("switchboard.spend.usd").counters().size(), "acme/sim, other/sim, other/other");
       assertEquals(3, registry.get("switchboard.spend.log.rows").counter().count());
     } finally {
