@@ -248,7 +248,8 @@ public final class Switchboard {
     // in the order they start; each is made from the configuration of the moment (a reload's, a redeploy's)
     Map<String, NodeControl.Kind> kinds = new LinkedHashMap<>();
     kinds.put("session", new NodeControl.Kind(c -> () -> new SessionVerticle(v -> ConversationStores.create(v,
-      c.session()), v -> ConversationStores.identities(v, c.session())), 1));
+      c.session()), v -> ConversationStores.identities(v, c.session()),
+      v -> ConversationStores.responses(v, c.session())), 1));
     kinds.put("routing", new NodeControl.Kind(c -> () -> new RoutingVerticle(c, nodeId, registry, governance), 1));
     kinds.put("inference-proxy", new NodeControl.Kind(c -> () -> new InferenceProxyVerticle(c.deployments(),
       baseUrls(c), registry, nodeId, c.bridge()), 1));

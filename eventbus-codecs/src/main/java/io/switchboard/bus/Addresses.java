@@ -28,6 +28,12 @@ public final class Addresses {
   public static final String SESSION_LINK = "switchboard.session.link";
   /** {@link HistoryAppend} in, no reply needed (an empty reply when asked). */
   public static final String SESSION_APPEND = "switchboard.session.append";
+  /** A stored {@code /v1/responses} answer: {@code {"tenant","id"}} in, its record (a JsonObject) or null back. */
+  public static final String SESSION_RESPONSE_GET = "switchboard.session.response.get";
+  /** {@code {"tenant","id","record"}} in, an empty reply once stored. */
+  public static final String SESSION_RESPONSE_PUT = "switchboard.session.response.put";
+  /** {@code {"tenant","id"}} in, whether it existed (Boolean) back. */
+  public static final String SESSION_RESPONSE_DELETE = "switchboard.session.response.delete";
 
   private Addresses() {
   }

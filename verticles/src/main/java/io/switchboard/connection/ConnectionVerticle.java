@@ -48,7 +48,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The public door: the OpenAI-compatible HTTP API. Reads and checks requests, loads conversation memory,
+ * The public door: the OpenAI-compatible HTTP API (with OpenAI's Responses API and Anthropic's Messages API as
+ * translations onto the same chat turn). Reads and checks requests, loads conversation memory,
  * hands turns to routing, and writes answers back (SSE for streams, whose chunks arrive at this instance's
  * inbox, registered once at start-up). Stateless apart from the turns in flight.
  */
@@ -121,6 +122,10 @@ public final class ConnectionVerticle extends VerticleBase {
       .handler(this::authenticate)
       .handler(this::chat);
     new EmbeddingsApi(vertx, registry, settings, this::fail, this::record, governance).mount(router, this::authenticate);
+    TranslatedTurns translated = new TranslatedTurns(vertx, pipeline, settings, rules, streamPauses, this::record);
+    new ResponsesApi(vertx, settings, translated, this::fail, (ctx, body) -> respondJson(ctx, 200, body))
+      .mount(router, this::authenticate);
+    new MessagesApi(settings, translated, governance, this::respondJson).mount(router);
     router.get("/v1/models").handler(this::authenticate).handler(this::models);
     router.get("/v1/key/info").handler(this::authenticate).handler(this::keyInfo);
     router.get("/v1/ws").handler(this::webSocket);

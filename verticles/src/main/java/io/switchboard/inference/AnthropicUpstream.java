@@ -5,6 +5,7 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
+import io.switchboard.chat.InvalidRequest;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -51,6 +52,8 @@ final class AnthropicUpstream extends HttpUpstream {
       return requestBody(request).toBuffer();
     } catch (UpstreamFailure untranslatable) {
       throw untranslatable;
+    } catch (InvalidRequest untranslatable) {
+      throw UpstreamFailure.fatal(untranslatable.error());
     } catch (RuntimeException badOptions) { // options of the wrong type
       throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
         + "model.", null));
@@ -173,10 +176,10 @@ final class AnthropicUpstream extends HttpUpstream {
     JsonArray tools = new JsonArray();
     if (options.getValue("tools") instanceof JsonArray openAiTools) {
       for (int i = 0; i < openAiTools.size(); i++) {
-        tools.add(tool(openAiTools.getValue(i), "tools[" + i + "]"));
+        tools.add(AnthropicShapes.tool(openAiTools.getValue(i), "tools[" + i + "]"));
       }
     }
-    JsonObject choice = toolChoice(options.getValue("tool_choice"));
+    JsonObject choice = AnthropicShapes.toolChoice(options.getValue("tool_choice"));
     if (tools.isEmpty()) {
       if (calledTools.isEmpty()) {
         return;
@@ -196,42 +199,6 @@ final class AnthropicUpstream extends HttpUpstream {
     }
   }
 
-  private static JsonObject tool(Object raw, String at) {
-    if (!(raw instanceof JsonObject tool) || !"function".equals(tool.getValue("type"))
-      || !(tool.getValue("function") instanceof JsonObject function) || !(function.getValue("name") instanceof String name)) {
-      throw untranslatable("Only function tools can be sent to this model.", at);
-    }
-    JsonObject translated = new JsonObject().put("name", name);
-    if (function.getValue("description") instanceof String description) {
-      translated.put("description", description);
-    }
-    Object schema = function.getValue("parameters");
-    return translated.put("input_schema", schema instanceof JsonObject parameters ? parameters
-      : new JsonObject().put("type", "object").put("properties", new JsonObject())); // OpenAI: no parameters
-  }
-
-  /** null when Anthropic's default (auto) says the same. */
-  private static JsonObject toolChoice(Object choice) {
-    if (choice == null) {
-      return null;
-    }
-    if (choice instanceof String mode) {
-      return switch (mode) {
-        case "none" -> new JsonObject().put("type", "none");
-        case "required" -> new JsonObject().put("type", "any");
-        default -> new JsonObject().put("type", "auto");
-      };
-    }
-    if (choice instanceof JsonObject named && named.getValue("function") instanceof JsonObject function
-      && function.getValue("name") instanceof String name) {
-      return new JsonObject().put("type", "tool").put("name", name);
-    }
-    if (choice instanceof JsonObject allowed && allowed.getValue("allowed_tools") instanceof JsonObject tools) {
-      return toolChoice(tools.getValue("mode", "auto")); // the mode only: Anthropic cannot narrow the tool list
-    }
-    throw untranslatable("This tool_choice cannot be sent to this model.", "tool_choice");
-  }
-
   private static JsonArray userBlocks(ChatMessage message, String at) {
     JsonArray blocks = new JsonArray();
     JsonArray parts = message.parts();
@@ -244,7 +211,7 @@ final class AnthropicUpstream extends HttpUpstream {
       String partAt = at + ".content[" + i + "]";
       switch (part.getString("type")) {
         case "text" -> addText(blocks, part.getString("text"));
-        case "image_url" -> blocks.add(image(part.getJsonObject("image_url").getString("url"), partAt));
+        case "image_url" -> blocks.add(AnthropicShapes.imageBlock(part.getJsonObject("image_url").getString("url"), partAt));
         case "file" -> blocks.add(document(part.getJsonObject("file"), partAt));
         case "input_audio" -> throw untranslatable("Audio input cannot be sent to this model.", partAt);
         default -> throw untranslatable("Content parts of type '" + part.getString("type") + "' cannot be sent "
@@ -259,22 +226,6 @@ final class AnthropicUpstream extends HttpUpstream {
     if (text != null && !text.isBlank()) {
       blocks.add(new JsonObject().put("type", "text").put("text", text));
     }
-  }
-
-  private static JsonObject image(String url, String at) {
-    if (url.startsWith("data:")) {
-      int comma = url.indexOf(',');
-      String meta = comma < 0 ? "" : url.substring(5, comma);
-      if (!meta.endsWith(";base64")) {
-        throw untranslatable("An image data URL must be base64 (data:image/png;base64,...).", at + ".image_url.url");
-      }
-      return new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64")
-        .put("media_type", meta.substring(0, meta.length() - 7)).put("data", url.substring(comma + 1)));
-    }
-    if (url.startsWith("https://") || url.startsWith("http://")) {
-      return new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "url").put("url", url));
-    }
-    throw untranslatable("An image URL must be https:// or a data: URL.", at + ".image_url.url");
   }
 
   /** A PDF given inline is a document block; a file id means nothing to Anthropic. */
@@ -415,19 +366,6 @@ final class AnthropicUpstream extends HttpUpstream {
     }
   }
 
-  /** Anthropic's stop reason as OpenAI's finish reason. */
-  static String finishReason(String stopReason) {
-    if (stopReason == null) {
-      return "stop";
-    }
-    return switch (stopReason) {
-      case "max_tokens", "model_context_window_exceeded" -> "length";
-      case "tool_use" -> "tool_calls";
-      case "refusal" -> "content_filter";
-      default -> "stop"; // end_turn, stop_sequence, pause_turn
-    };
-  }
-
   /** Anthropic's usage in OpenAI's shape: cached prompt tokens are counted in, and named in the details. */
   static JsonObject usage(JsonObject anthropic, int outputTokens) {
     int cacheRead = anthropic.getInteger("cache_read_input_tokens", 0);
@@ -474,7 +412,7 @@ final class AnthropicUpstream extends HttpUpstream {
       }
       JsonObject anthropicUsage = json.getJsonObject("usage", new JsonObject());
       usage = usage(anthropicUsage, anthropicUsage.getInteger("output_tokens", 0));
-      finishReason = finishReason(json.getString("stop_reason"));
+      finishReason = AnthropicShapes.finishReason(json.getString("stop_reason"));
     } catch (RuntimeException e) {
       throw HttpFailures.malformed("a response that is not a message");
     }
@@ -516,7 +454,7 @@ final class AnthropicUpstream extends HttpUpstream {
 
     @Override
     public String finishReason() {
-      return AnthropicUpstream.finishReason(stopReason);
+      return AnthropicShapes.finishReason(stopReason);
     }
 
     @Override

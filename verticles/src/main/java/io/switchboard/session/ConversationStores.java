@@ -18,6 +18,13 @@ public final class ConversationStores {
     };
   }
 
+  /** Stored {@code /v1/responses} answers, kept as long as conversations are. */
+  public static ResponseStore responses(Vertx vertx, SwitchboardConfig.Session session) {
+    Duration ttl = Duration.ofSeconds(session.ttlSeconds());
+    return session.store().equals("redis") ? new RedisResponseStore(vertx, session.redisUrl(), ttl)
+      : new InMemoryResponseStore(vertx, ttl);
+  }
+
   public static IdentityStore identities(Vertx vertx, SwitchboardConfig.Session session) {
     return session.store().equals("redis") ? new RedisIdentityStore(vertx, session.redisUrl())
       : new InMemoryIdentityStore();

@@ -11,6 +11,7 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.PromptQuery;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -36,22 +37,27 @@ public final class SessionVerticle extends VerticleBase {
 
   private final Function<Vertx, ConversationStore> storeFactory;
   private final Function<Vertx, IdentityStore> identityFactory;
+  private final Function<Vertx, ResponseStore> responseFactory;
   /** Made in start(), off the event loop: its vocabulary takes about half a second to load. */
   private HistoryTrimmer trimmer;
   private ConversationStore store;
   private IdentityStore identities;
+  private ResponseStore responses;
   /** The session addresses: closed first when this instance is undeployed, so a newer one takes the new calls. */
   private final List<MessageConsumer<?>> intake = new ArrayList<>();
 
-  public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory) {
+  public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory,
+                         Function<Vertx, ResponseStore> responseFactory) {
     this.storeFactory = storeFactory;
     this.identityFactory = identityFactory;
+    this.responseFactory = responseFactory;
   }
 
   @Override
   public Future<?> start() {
     store = storeFactory.apply(vertx);
     identities = identityFactory.apply(vertx);
+    responses = responseFactory.apply(vertx);
     // the tokenizer's vocabulary loads once (about half a second), off the event loop; nothing is served before
     Future<Object> warmUp = vertx.executeBlocking(() -> {
       HistoryTrimmer loaded = HistoryTrimmer.o200k();
@@ -79,14 +85,24 @@ public final class SessionVerticle extends VerticleBase {
         IdentityLink l = message.body();
         identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      }, intake))));
+      }, intake),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_GET, message ->
+        responses.get(message.body().getString("tenant"), message.body().getString("id"))
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure)), intake),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_PUT, message ->
+        responses.put(message.body().getString("tenant"), message.body().getString("id"),
+            message.body().getJsonObject("record"))
+          .onSuccess(v -> message.reply(null)).onFailure(failure -> unavailable(message, failure)), intake),
+      PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_DELETE, message ->
+        responses.delete(message.body().getString("tenant"), message.body().getString("id"))
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure)), intake))));
   }
 
   @Override
   public Future<?> stop() {
     // a store call in flight is bounded by the store's own timeouts (Redis: see RedisGuard): this long covers it
     return PreferLocal.stopServing(intake).compose(v -> Drain.until(vertx, () -> false, STORE_CALL_GRACE_MILLIS))
-      .compose(v -> store.close());
+      .compose(v -> Future.all(store.close(), responses.close()));
   }
 
   private void load(Message<HistoryQuery> message) {

@@ -633,12 +633,19 @@ class AnthropicUpstreamTest {
 
   @Test
   void stop_reasons_map_to_openai_finish_reasons() {
-    assertEquals("stop", AnthropicUpstream.finishReason("end_turn"));
-    assertEquals("stop", AnthropicUpstream.finishReason("stop_sequence"));
-    assertEquals("length", AnthropicUpstream.finishReason("max_tokens"));
-    assertEquals("tool_calls", AnthropicUpstream.finishReason("tool_use"));
-    assertEquals("content_filter", AnthropicUpstream.finishReason("refusal"));
-    assertEquals("stop", AnthropicUpstream.finishReason(null));
+    assertEquals("stop", AnthropicShapes.finishReason("end_turn"));
+    assertEquals("stop", AnthropicShapes.finishReason("stop_sequence"));
+    assertEquals("length", AnthropicShapes.finishReason("max_tokens"));
+    assertEquals("tool_calls", AnthropicShapes.finishReason("tool_use"));
+    assertEquals("content_filter", AnthropicShapes.finishReason("refusal"));
+    assertEquals("stop", AnthropicShapes.finishReason(null));
+  }
+
+  @Test
+  void finish_reasons_map_back_to_the_stop_reasons_they_came_from() {
+    for (String stopReason : new String[] {"end_turn", "max_tokens", "tool_use", "refusal"}) {
+      assertEquals(stopReason, AnthropicShapes.stopReason(AnthropicShapes.finishReason(stopReason)));
+    }
   }
 
   @Test
