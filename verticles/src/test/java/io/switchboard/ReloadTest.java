@@ -238,6 +238,58 @@ class ReloadTest {
   }
 
   @Test
+  void anImChannelAddedGetsItsWebhook() throws Exception {
+    Files.writeString(file, yaml(100, 0, ""));
+    assertEquals(200, reload().statusCode());
+    assertEquals(404, Http.get(node.baseUrl() + "/im/wecom/acme-wecom").statusCode());
+    Files.writeString(file, yaml(100, 0, """
+      im_channels:
+        - name: acme-wecom
+          platform: wecom
+          tenant: acme
+          model: chat
+          api_base: http://127.0.0.1:9
+          credentials: {corp_id: ww-acme-corp, corp_secret: wecom-corp-secret-0123456789, token: wecomCallbackToken42,
+                        encoding_aes_key: kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR, agent_id: "1000002"}
+      """));
+    HttpResponse<String> answer = reload();
+    assertEquals(200, answer.statusCode(), answer.body());
+    assertTrue(new JsonObject(answer.body()).getJsonArray("redeployed").contains("connection"), answer.body());
+    // the webhook is there: an unsigned verification is refused by the channel, not unknown to the node
+    int status = Http.get(node.baseUrl() + "/im/wecom/acme-wecom").statusCode();
+    assertTrue(status != 404, "status " + status);
+    Files.writeString(file, yaml(100, 0, ""));
+    assertEquals(200, reload().statusCode());
+  }
+
+  @Test
+  void aKeyAddedToTheFileIsAcceptedAfterTheReload() throws Exception {
+    Path keys = Files.createTempFile("switchboard-keys", ".yaml");
+    String withKey = yaml(100, 0, """
+      auth:
+        enabled: true
+        keys:
+          - key: reload-first-key-0123456789
+            tenant: acme
+      """);
+    Files.writeString(keys, withKey);
+    try (TestNode auth = TestNode.start(keys, Map.of())) {
+      String body = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+      String url = auth.baseUrl() + "/v1/chat/completions";
+      assertEquals(401, Http.post(url, body, "authorization", "Bearer reload-second-key-0123456789").statusCode());
+      Files.writeString(keys, withKey.replace("    tenant: acme\n", "    tenant: acme\n"
+        + "    - key: reload-second-key-0123456789\n      tenant: globex\n"));
+      HttpResponse<String> answer = Http.post(auth.managementUrl() + "/admin/config/reload", "", AUTH);
+      assertEquals(200, answer.statusCode(), answer.body());
+      assertEquals(List.of(), new JsonObject(answer.body()).getJsonArray("redeployed").getList());
+      assertEquals(200, Http.post(url, body, "authorization", "Bearer reload-second-key-0123456789").statusCode());
+      assertEquals(200, Http.post(url, body, "authorization", "Bearer reload-first-key-0123456789").statusCode());
+    } finally {
+      Files.deleteIfExists(keys);
+    }
+  }
+
+  @Test
   void weightsThatMakeNoSenseAreRefused() {
     assertEquals(400, Http.put(node.managementUrl() + "/admin/models/chat/weights",
       "{\"weights\": {\"nobody\": 10}}", AUTH).statusCode());

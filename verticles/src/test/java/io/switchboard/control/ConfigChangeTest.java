@@ -68,4 +68,12 @@ class ConfigChangeTest {
     assertEquals(List.of(), change.needsRestart());
     assertEquals("acme", change.applied().auth().keys().get(0).tenant());
   }
+
+  @Test
+  void aNodeWithoutTheVerticleRedeploysNothing() {
+    SwitchboardConfig running = ConfigLoader.parse("test.yaml", BASE, Map.of("SWITCHBOARD_VERTICLES", "connection,session"));
+    ConfigChange change = ConfigChange.between(running, ConfigLoader.parse("test.yaml",
+      BASE.replace("weight: 100", "weight: 50"), Map.of("SWITCHBOARD_VERTICLES", "connection,session")));
+    assertEquals(Set.of(), change.redeploy());
+  }
 }
