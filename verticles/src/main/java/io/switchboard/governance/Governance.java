@@ -166,11 +166,12 @@ public final class Governance {
   }
 
   /**
-   * A reloaded configuration's keys ({@code auth}), tenants, deployment limits and models, for the next request;
+   * A reloaded configuration's keys ({@code auth}), tenants, deployment limits, models and prices, for the next request;
    * a request that already authenticated goes on as the caller it was. Where the store lives needs a restart.
    */
   public void apply(SwitchboardConfig config) {
     fromConfig = FromConfig.of(config);
+    prices.apply(config);
   }
 
   // ---- who a request acts for
