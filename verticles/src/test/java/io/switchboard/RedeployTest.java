@@ -37,7 +37,7 @@ class RedeployTest {
   @Test
   void everyVerticleIsRedeployedWithoutAFailedTurn() throws Exception {
     try (TestNode node = TestNode.start(YAML, Map.of());
-         ConstantLoad load = new ConstantLoad(node.apiPort, "chat", false).start(2, 2, 2)) {
+         ConstantLoad load = new ConstantLoad(node.apiPort, "chat", true).start(2, 2, 2)) {
       load.awaitTurns(20, 30_000);
       for (String verticle : List.of("session", "routing", "inference-proxy", "connection", "monitoring")) {
         HttpResponse<String> answer = Http.post(node.managementUrl() + "/admin/verticles/" + verticle + "/redeploy",

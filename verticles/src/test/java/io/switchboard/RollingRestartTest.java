@@ -136,7 +136,7 @@ class RollingRestartTest {
   @Order(4)
   void aRollingRestartBehindTheBalancerLosesNothing() throws Exception {
     try (TcpBalancer balancer = new TcpBalancer(nodes.stream().map(n -> new int[] {n.apiPort, n.managementPort}).toList());
-         ConstantLoad load = new ConstantLoad(balancer.port, "chat", false).start(2, 1, 1)) {
+         ConstantLoad load = new ConstantLoad(balancer.port, "chat", true).start(2, 1, 1)) {
       load.awaitTurns(20, 30_000);
       for (int i = 0; i < nodes.size(); i++) {
         NodeProcess old = nodes.get(i);

@@ -59,6 +59,9 @@ public final class Addresses {
    */
   public static final String ROUTING_WEIGHTS = "switchboard.routing.weights";
 
+  /** Node-local: the node is shutting down (SIGTERM): from now on responses close their keep-alive connection. */
+  public static final String NODE_DRAINING = "switchboard.node.draining";
+
   /** Cluster-wide: a configuration to apply ({@code {"yaml": text, "sha256": hash, "origin": node}}). */
   public static final String CONTROL_CONFIG = "switchboard.control.config";
 

@@ -83,6 +83,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** One for every socket, not a closure each. */
   private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
+  /** The server is shutting down (a redeploy, the node's SIGTERM): responses close their connection. */
+  private boolean draining;
 
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
@@ -153,6 +155,12 @@ public final class ConnectionVerticle extends VerticleBase {
         : (int) settings.maxBodyBytes());
     server = HttpGuards.protect(vertx.createHttpServer(options), options, settings.port(),
       settings.headerReadTimeoutMillis(), settings.idleTimeoutMillis());
+    // shutting down: a keep-alive connection is not closed under a request its client may be sending, but after the
+    // next response, which says Connection: close (or by its idle timeout, or at the end of the drain)
+    server.connectionHandler(connection -> connection.shutdownHandler(v -> draining = true));
+    // and from the node's SIGTERM on, while the load balancer takes it out: clients reconnect, through the balancer
+    Future<Void> drainOrder = vertx.eventBus().localConsumer(Addresses.NODE_DRAINING, message -> draining = true)
+      .completion();
     long sweepEvery = Math.max(1_000, settings.webSocketIdleTimeoutMillis() / 6);
     vertx.setPeriodic(sweepEvery, t -> {
       long now = System.currentTimeMillis();
@@ -160,7 +168,7 @@ public final class ConnectionVerticle extends VerticleBase {
         chat.sweep(now, settings.webSocketIdleTimeoutMillis());
       }
     });
-    return Future.all(pipeline.start(), im, bridge)
+    return Future.all(pipeline.start(), im, bridge, drainOrder)
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 
@@ -209,6 +217,9 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
     ctx.response().putHeader(REQUEST_ID, id);
+    if (draining && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      ctx.response().putHeader("connection", "close");
+    }
     ctx.next();
   }
 

@@ -374,6 +374,7 @@ public final class NodeControl {
   /** The node is going: {@code /ready} answers 503 from now on. */
   public void drain() {
     draining = true;
+    vertx.eventBus().publish(Addresses.NODE_DRAINING, null, new DeliveryOptions().setLocalOnly(true));
     ramps.values().forEach(CanaryRamp::stop);
   }
 
