@@ -18,6 +18,7 @@ import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
 import io.switchboard.routing.RoutingVerticle;
@@ -238,6 +239,9 @@ public final class Switchboard {
     // one per node, shared by its verticles: keys, tenants and the limit counters
     Governance governance = config.runs("connection") || config.runs("routing") || config.runs("monitoring")
       ? new Governance(vertx, config, registry, spend.prices()) : null;
+    // one per node: how loaded it is, read by the verticles that go without optional work or shed under overload
+    NodeLoad load = new NodeLoad(config.overload(), registry);
+    load.start(vertx);
     control = new NodeControl(vertx, nodeId, live, file, env, governance, registry,
       c -> config.runs("inference-proxy") ? startSimulator(c) : Future.succeededFuture());
     // one per node, shared by the connection instances: a hit on any of them serves all
@@ -250,11 +254,12 @@ public final class Switchboard {
     kinds.put("session", new NodeControl.Kind(c -> () -> new SessionVerticle(v -> ConversationStores.create(v,
       c.session()), v -> ConversationStores.identities(v, c.session()),
       v -> ConversationStores.responses(v, c.session())), 1));
-    kinds.put("routing", new NodeControl.Kind(c -> () -> new RoutingVerticle(c, nodeId, registry, governance), 1));
+    kinds.put("routing", new NodeControl.Kind(c -> () -> new RoutingVerticle(c, nodeId, registry, governance,
+      load), 1));
     kinds.put("inference-proxy", new NodeControl.Kind(c -> () -> new InferenceProxyVerticle(c.deployments(),
       baseUrls(c), registry, nodeId, c.bridge()), 1));
     kinds.put("connection", new NodeControl.Kind(c -> () -> new ConnectionVerticle(live, nodeId,
-      connectionInstances.getAndIncrement(), registry, cache, governance, spend), connectionCount));
+      connectionInstances.getAndIncrement(), registry, cache, governance, spend, load), connectionCount));
     // last: /health and /ready answer only once everything else takes traffic
     kinds.put("monitoring", new NodeControl.Kind(c -> () -> new MonitoringVerticle(c, nodeId, registry, governance,
       spend, control), 1));
@@ -287,7 +292,7 @@ public final class Switchboard {
       return Future.succeededFuture();
     }
     SimulatorVerticle started = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
-      config.simulator().defaults());
+      config.simulator().defaults(), config.simulator().moderationWords());
     return vertx.deployVerticle(started).map(id -> {
       simulator = started;
       return null;

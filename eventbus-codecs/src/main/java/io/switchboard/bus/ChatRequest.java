@@ -20,11 +20,13 @@ import java.util.Objects;
  * @param grantAddress when set (hedged streams), ask there before streaming: only one attempt may stream
  * @param controlAddress where the proxy that takes an attempt says which cluster node it runs on, so that
  *                     routing notices at once when that node dies (null: nobody asks)
+ * @param routeHeaders the client's request headers that route rules match on (lower-case name → value), only
+ *                     those; null when no rule matches a header. Routing reads them; nothing sends them upstream
  */
 public record ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages,
                           boolean stream, JsonObject options, String inbox, long timeoutMillis,
                           String conversationId, int priority, int attempt, int seqStart, String grantAddress,
-                          String controlAddress) implements RoutedRequest {
+                          String controlAddress, JsonObject routeHeaders) implements RoutedRequest {
   public static final RecordCodec<ChatRequest> CODEC =
     new RecordCodec<>(ChatRequest.class, ChatRequest::write, ChatRequest::read);
 
@@ -53,19 +55,25 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
   public ChatRequest(String requestId, String tenant, String model, List<ChatMessage> messages, boolean stream,
                      JsonObject options, String inbox, long timeoutMillis, String conversationId, int priority) {
     this(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis, conversationId, priority, 0, 0,
-      null, null);
+      null, null, null);
+  }
+
+  /** A first attempt with the request headers route rules match on. */
+  public ChatRequest withRouteHeaders(JsonObject headers) {
+    return new ChatRequest(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis,
+      conversationId, priority, attempt, seqStart, grantAddress, controlAddress, headers);
   }
 
   /** Another try of the same turn, against the given model, with these messages. */
   public ChatRequest retry(String newModel, List<ChatMessage> newMessages, int newAttempt, int newSeqStart,
                            long remainingMillis, String newGrantAddress) {
     return new ChatRequest(requestId, tenant, newModel, newMessages, stream, options, inbox, remainingMillis,
-      conversationId, priority, newAttempt, newSeqStart, newGrantAddress, controlAddress);
+      conversationId, priority, newAttempt, newSeqStart, newGrantAddress, controlAddress, routeHeaders);
   }
 
   public ChatRequest withControlAddress(String address) {
     return new ChatRequest(requestId, tenant, model, messages, stream, options, inbox, timeoutMillis,
-      conversationId, priority, attempt, seqStart, grantAddress, address);
+      conversationId, priority, attempt, seqStart, grantAddress, address, routeHeaders);
   }
 
   private static void write(Buffer buffer, ChatRequest r) {
@@ -81,11 +89,12 @@ public record ChatRequest(String requestId, String tenant, String model, List<Ch
     buffer.appendInt(r.priority).appendInt(r.attempt).appendInt(r.seqStart);
     Wire.writeString(buffer, r.grantAddress);
     Wire.writeString(buffer, r.controlAddress);
+    Wire.writeJson(buffer, r.routeHeaders);
   }
 
   private static ChatRequest read(Wire.Reader in) {
     return new ChatRequest(in.readString(), in.readString(), in.readString(), in.readList(ChatMessage::read),
       in.readBoolean(), in.readJson(), in.readString(), in.readLong(), in.readString(), in.readInt(), in.readInt(),
-      in.readInt(), in.readString(), in.readString());
+      in.readInt(), in.readString(), in.readString(), in.readJson());
   }
 }

@@ -6,16 +6,19 @@ import io.vertx.core.json.JsonObject;
 import java.util.Objects;
 
 /**
- * A {@code POST /v1/embeddings} call on its way from the connection verticle through routing to an inference proxy.
+ * A {@code POST /v1/embeddings} (or {@code POST /v1/moderations}: the same whole-answer call to another endpoint) call
+ * on its way from the connection verticle through routing to an inference proxy.
  *
  * @param body           the client's request as it wrote it ({@code input}, {@code encoding_format},
  *                       {@code dimensions}, {@code user}, and whatever else it sent) without {@code model}, which
  *                       each attempt sets to its deployment's upstream model; never changed after construction
  * @param attempt        which try of this call this is (0 first); routing numbers retries, hedges and fallbacks
  * @param controlAddress where the proxy that takes an attempt says which cluster node it runs on (null: nobody asks)
+ * @param moderation     a moderations call (served by deployments of mode moderation) rather than embeddings
  */
 public record EmbeddingRequest(String requestId, String tenant, String model, JsonObject body, long timeoutMillis,
-                               int priority, int attempt, String controlAddress) implements RoutedRequest {
+                               int priority, int attempt, String controlAddress, boolean moderation)
+  implements RoutedRequest {
   public static final RecordCodec<EmbeddingRequest> CODEC =
     new RecordCodec<>(EmbeddingRequest.class, EmbeddingRequest::write, EmbeddingRequest::read);
 
@@ -43,13 +46,19 @@ public record EmbeddingRequest(String requestId, String tenant, String model, Js
   /** A first attempt. */
   public EmbeddingRequest(String requestId, String tenant, String model, JsonObject body, long timeoutMillis,
                           int priority) {
-    this(requestId, tenant, model, body, timeoutMillis, priority, 0, null);
+    this(requestId, tenant, model, body, timeoutMillis, priority, 0, null, false);
+  }
+
+  /** A first attempt at a moderations call. */
+  public static EmbeddingRequest moderation(String requestId, String tenant, String model, JsonObject body,
+                                            long timeoutMillis, int priority) {
+    return new EmbeddingRequest(requestId, tenant, model, body, timeoutMillis, priority, 0, null, true);
   }
 
   /** Another try of the same call, against the given public model. */
   public EmbeddingRequest retry(String newModel, int newAttempt, long remainingMillis, String newControlAddress) {
     return new EmbeddingRequest(requestId, tenant, newModel, body, remainingMillis, priority, newAttempt,
-      newControlAddress);
+      newControlAddress, moderation);
   }
 
   /** The body an upstream receives: the client's fields as they are, with the deployment's model name. */
@@ -71,10 +80,11 @@ public record EmbeddingRequest(String requestId, String tenant, String model, Js
     buffer.appendLong(r.timeoutMillis);
     buffer.appendInt(r.priority).appendInt(r.attempt);
     Wire.writeString(buffer, r.controlAddress);
+    buffer.appendByte((byte) (r.moderation ? 1 : 0));
   }
 
   private static EmbeddingRequest read(Wire.Reader in) {
     return new EmbeddingRequest(in.readString(), in.readString(), in.readString(), in.readJson(), in.readLong(),
-      in.readInt(), in.readInt(), in.readString());
+      in.readInt(), in.readInt(), in.readString(), in.readBoolean());
   }
 }

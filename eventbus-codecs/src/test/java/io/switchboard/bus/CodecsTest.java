@@ -35,6 +35,9 @@ class CodecsTest {
       new JsonObject().put("temperature", 0.2).put("tools", new JsonArray().add(new JsonObject().put("type", "function"))),
       "switchboard.inbox.n1.0", 30_000, "conv-1", 3);
     assertEquals(request, roundTrip(ChatRequest.CODEC, request));
+    ChatRequest tagged = request.withRouteHeaders(new JsonObject().put("x-pool", "gpu"));
+    assertEquals(tagged, roundTrip(ChatRequest.CODEC, tagged));
+    assertEquals("gpu", tagged.retry("fallback", messages, 1, 0, 999, null).routeHeaders().getString("x-pool"));
     ChatRequest plain = new ChatRequest("req_2", "acme", "m", messages, false, null, null, 1, null, 0);
     assertEquals(plain, roundTrip(ChatRequest.CODEC, plain));
     ChatRequest retry = request.retry("fallback", messages, 3, 17, 999, "switchboard.routing.grant.n1");

@@ -23,7 +23,9 @@ import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.governance.TurnRecord;
+import io.switchboard.guardrails.Guardrails;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -63,14 +65,21 @@ public final class ChatPipeline {
    *                     channel writes it as headers); null when nobody listens
    */
   public record ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
-                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits) {
+                         long timeoutMillis, String cacheControl, Consumer<RateLimits> limits,
+                         JsonObject routeHeaders) {
     public ChatTurn {
       caller = caller == null ? Caller.ANONYMOUS : caller;
     }
 
+    /** The same turn asking with other messages (as the input guardrails redacted them). */
+    public ChatTurn withMessages(List<ChatMessage> messages) {
+      return new ChatTurn(requestId, caller, new ChatCompletionRequest(chat.model(), messages, chat.stream(),
+        chat.includeUsage(), chat.options()), conversationId, timeoutMillis, cacheControl, limits, routeHeaders);
+    }
+
     public ChatTurn(String requestId, Caller caller, ChatCompletionRequest chat, String conversationId,
                     long timeoutMillis) {
-      this(requestId, caller, chat, conversationId, timeoutMillis, null, null);
+      this(requestId, caller, chat, conversationId, timeoutMillis, null, null, null);
     }
 
     /** A turn for a tenant alone (an IM channel). */
@@ -103,6 +112,7 @@ public final class ChatPipeline {
   public static final String MISS = "miss";
   public static final String BYPASS = "bypass";
 
+  private final NodeLoad load;
   private final Vertx vertx;
   private final MeterRegistry registry;
   private final LiveConfig config;
@@ -110,6 +120,7 @@ public final class ChatPipeline {
   private final ResponseCache cache;
   private final Governance governance;
   private final Spend spend;
+  private final Guardrails guardrails;
   private final Map<String, StreamSink> streams = new HashMap<>();
   /** What memory is when it answers: "on" (shared by the cluster) or "local" (this node's own, when allowed). */
   private final String remembered;
@@ -119,22 +130,25 @@ public final class ChatPipeline {
    * @param cache the node's response cache; null when no route caches
    * @param governance the node's keys and limits; null when turns are not admitted (tests of the pipeline alone)
    * @param spend the node's spend log and token metrics
+   * @param load  the node's overload level: under overload, a route's overload_skips are gone without
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
-                      ResponseCache cache, Governance governance, Spend spend) {
-    this(vertx, registry, new LiveConfig(config), inbox, cache, governance, spend);
+                      ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
+    this(vertx, registry, new LiveConfig(config), inbox, cache, governance, spend, load);
   }
 
   /** @param config the node's configuration now: routes (cache, context budget) are read as each turn needs them */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, LiveConfig config, String inbox,
-                      ResponseCache cache, Governance governance, Spend spend) {
+                      ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.vertx = vertx;
+    this.load = load;
     this.governance = governance;
     this.registry = registry;
     this.config = config;
     this.inbox = inbox;
     this.cache = cache;
     this.spend = spend;
+    this.guardrails = new Guardrails(vertx, registry, config.get());
     this.remembered = config.get().session().localInCluster(config.get().cluster()) ? "local" : "on";
   }
 
@@ -152,7 +166,8 @@ public final class ChatPipeline {
     } else if (message.body() instanceof StreamProgress query) {
       StreamSink sink = streams.get(query.requestId());
       message.reply(sink == null ? new StreamProgress(query.requestId(), 0, "", true, false)
-        : new StreamProgress(query.requestId(), sink.delivered(), sink.text(), sink.ended(), sink.continuable()));
+        : new StreamProgress(query.requestId(), sink.delivered(), sink.progressText(), sink.ended(),
+          sink.continuable()));
     }
   }
 
@@ -186,13 +201,23 @@ public final class ChatPipeline {
       : null, outcome.succeeded() && outcome.result().cacheHit()));
   }
 
+  /**
+   * The client's new messages through the input guardrails first: a refused turn goes no further; a redacted one
+   * goes upstream, into the cache key and into memory as redacted (personal data is neither sent nor kept).
+   */
   private Future<Answer> admitted(ChatTurn turn, StreamSink sink) {
+    ChatCompletionRequest chat = turn.chat();
+    return guardrails.input(turn.requestId(), turn.tenant(), chat.model(), chat.messages()).compose(messages ->
+      guarded(messages == chat.messages() ? turn : turn.withMessages(messages), sink));
+  }
+
+  private Future<Answer> guarded(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
     boolean streaming = sink != null;
     return prompt(turn).compose(prompt -> {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
-        turn.priority());
+        turn.priority()).withRouteHeaders(turn.routeHeaders());
       SwitchboardConfig.RouteCache policy = cache == null ? null : config.get().route(chat.model()).cache();
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
@@ -268,14 +293,16 @@ public final class ChatPipeline {
   private Future<Answer> routed(ChatTurn turn, ChatRequest request, Prompt prompt, StreamSink sink,
                                 ResponseCache.Flight flight, String cacheState) {
     List<ChatMessage> fresh = turn.chat().messages();
-    Future<ChatResult> routed = route(request);
     if (sink == null) {
+      // the answer through the output guardrails before anything (the cache included) sees it
+      Future<ChatResult> routed = route(request).compose(result -> guardrails.output(turn.requestId(), turn.tenant(),
+        turn.chat().model(), result));
       if (flight != null) {
         routed.onComplete(outcome -> {
           if (outcome.failed()) {
             flight.failed();
           } else {
-            flight.offer(outcome.result().completion() == null ? null
+            flight.offer(outcome.result().completion() == null || skipsFill(request) ? null
               : CachedAnswer.whole(outcome.result(), flight.expiresAt()));
           }
         });
@@ -285,8 +312,10 @@ public final class ChatPipeline {
         return new Answer(result, prompt.memory(), cacheState);
       });
     }
+    Future<ChatResult> routed = route(request);
     sink.memory(prompt.memory());
     sink.cache(cacheState);
+    sink.guard(guardrails.stream(turn.requestId(), turn.tenant(), turn.chat().model()));
     if (flight != null) {
       sink.record(flight.maxBytes());
     }
@@ -297,8 +326,11 @@ public final class ChatPipeline {
       if (outcome.failed()) {
         sink.fail(outcome.cause());
       } else if (!sink.ended()) {
-        vertx.setTimer(LOST_END_WAIT_MILLIS, t -> sink.fail(ApiError.upstreamFailed(
-          "The end of the answer was lost between gateway nodes.").toException()));
+        vertx.setTimer(LOST_END_WAIT_MILLIS, t -> {
+          if (!sink.ending()) { // an end being vetted by a moderation model is not lost
+            sink.fail(ApiError.upstreamFailed("The end of the answer was lost between gateway nodes.").toException());
+          }
+        });
       }
     });
     return sink.done()
@@ -307,12 +339,17 @@ public final class ChatPipeline {
         if (flight != null && ended.failed()) {
           flight.failed();
         }
+        if (ended.failed() && Guardrails.isViolation(ApiError.from(ended.cause()))) {
+          // a guardrail ended the answer: the upstream call stops too
+          vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(turn.requestId(), CancelTurn.ALL,
+            "content policy"));
+        }
       })
       .map(result -> {
         JsonObject message = sink.finalMessage(result);
         if (flight != null) {
           // a stream a fallback carried on, or one too big to keep, is served but not stored
-          flight.offer(sink.recorded() == null || sink.attempts() > 1 ? null
+          flight.offer(sink.recorded() == null || sink.attempts() > 1 || skipsFill(request) ? null
             : CachedAnswer.streamed(sink.recorded(), result, message, flight.expiresAt()));
         }
         remember(request, fresh, new ChatMessage(message));
@@ -355,9 +392,22 @@ public final class ChatPipeline {
       request.timeoutMillis() + BUS_MARGIN_MILLIS).map(Message::body);
   }
 
+  /** Under overload, an answer is served but not stored in the cache (lookups go on: a hit spares the model). */
+  private boolean skipsFill(ChatRequest request) {
+    if (config.get().route(request.model()).skips(SwitchboardConfig.Route.CACHE_FILL, load.level())) {
+      load.skipped(SwitchboardConfig.Route.CACHE_FILL);
+      return true;
+    }
+    return false;
+  }
+
   /** Stores the client's new messages and the answer, after the answer went out. */
   private void remember(ChatRequest request, List<ChatMessage> fresh, ChatMessage answer) {
     if (request.conversationId() == null) {
+      return;
+    }
+    if (config.get().route(request.model()).skips(SwitchboardConfig.Route.MEMORY_WRITE, load.level())) {
+      load.skipped(SwitchboardConfig.Route.MEMORY_WRITE);
       return;
     }
     List<ChatMessage> turn = new ArrayList<>(fresh.size() + 1);

@@ -3,6 +3,7 @@ package io.switchboard.chat;
 import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
+import io.switchboard.guardrails.StreamGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
@@ -13,7 +14,8 @@ import java.util.List;
 /**
  * Where one streaming answer goes (an SSE response, a WebSocket conversation, a bridge client). Chunks and the
  * end arrive from the inbox; a sink writes them in sequence. Subclasses only say how a chunk, the end and an error
- * look to their client.
+ * look to their client. A turn with output guardrails passes its chunks through a {@link StreamGuard} first, so what
+ * is written, kept for memory and recorded for the cache is what the policies let through.
  */
 public abstract class StreamSink {
   private final ChunkSequencer sequencer = new ChunkSequencer(this::deliver);
@@ -27,6 +29,10 @@ public abstract class StreamSink {
   private long recordedBytes;
   private long recordLimit;
   private int attempts;
+  /** The output guardrails of this answer; null when none apply. */
+  private StreamGuard guard;
+  /** The end arrived and waits for the guardrails' verdict on the whole answer. */
+  private boolean ending;
 
   /** Whether anything reached the client yet (after that, failures become error events). */
   public abstract boolean started();
@@ -48,6 +54,20 @@ public abstract class StreamSink {
   /** The content text that reached the client. */
   public final String text() {
     return text.toString();
+  }
+
+  /** The content text received so far: what reached the client and what the guardrails still hold back. */
+  public final String progressText() {
+    return guard == null ? text() : text + guard.heldText();
+  }
+
+  final void guard(StreamGuard streamGuard) {
+    guard = streamGuard;
+  }
+
+  /** Whether the end arrived and is being vetted (it is written, or the answer refused, once the verdict is in). */
+  final boolean ending() {
+    return ending;
   }
 
   /**
@@ -129,6 +149,34 @@ public abstract class StreamSink {
   }
 
   private void deliver(StreamChunk chunk) {
+    if (ended()) {
+      return;
+    }
+    if (guard == null) {
+      pass(chunk);
+      return;
+    }
+    List<StreamChunk> released = chunk.isEnd() ? guard.finish() : guard.accept(chunk);
+    for (StreamChunk allowed : released) {
+      pass(allowed);
+    }
+    if (guard.blocked() != null) {
+      done.tryFail(guard.blocked().toException());
+    } else if (chunk.isEnd() && guard.moderates()) {
+      ending = true;
+      guard.vet(text.toString()).onComplete(verdict -> {
+        if (verdict.succeeded()) {
+          pass(chunk);
+        } else {
+          done.tryFail(verdict.cause());
+        }
+      });
+    } else if (chunk.isEnd()) {
+      pass(chunk);
+    }
+  }
+
+  private void pass(StreamChunk chunk) {
     if (ended()) {
       return;
     }

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -36,7 +37,16 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}");
-  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic", "bridge");
+  private static final Set<String> PROVIDERS = Set.of("simulator", "openai", "anthropic", "bridge", "azure",
+    "gemini", "bedrock");
+  /** The settings only one provider has, by provider. */
+  private static final Map<String, List<String>> CLOUD_SETTINGS = Map.of(
+    "azure", List.of("azure_deployment", "api_version", "azure_ad_token"),
+    "bedrock", List.of("aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"));
+  /** Gemini's public endpoint: its api_base may be left out. */
+  static final String GEMINI_API_BASE = "https://generativelanguage.googleapis.com";
+  /** The Azure OpenAI GA API version used when {@code api_version} is not set. */
+  static final String AZURE_API_VERSION = "2024-10-21";
 
   private ConfigLoader() {
   }
@@ -90,13 +100,16 @@ public final class ConfigLoader {
     }
     ConfigNode root = new ConfigNode(name, "", rootNode, Map.copyOf(env), true);
     Map<String, Limits> deploymentLimits = new HashMap<>();
+    Map<String, List<String>> tenantGuardrails = new HashMap<>();
     List<SwitchboardConfig.Deployment> deployments = deployments(root, env, deploymentLimits);
     SwitchboardConfig.Session session = session(root.child("session"));
     SwitchboardConfig config = new SwitchboardConfig(server(root.child("server")),
       management(root.child("management")), auth(root.child("auth")), simulator(root.child("simulator")),
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
-      governance(root, session, deploymentLimits), spendLog(root.child("spend_log")));
+      governance(root, session, deploymentLimits, tenantGuardrails), spendLog(root.child("spend_log")),
+      overload(root.child("overload")), null);
+    config = withGuardrails(config, GuardrailConfig.load(root, baseDir(name), tenantGuardrails, config.routes()));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
       throw root.child("session").error("store", "is 'memory' on a clustered node: each node would remember only the "
@@ -183,7 +196,8 @@ public final class ConfigLoader {
    * conversations are (session.store: redis, with its redis_url), else kept in this node's memory.
    */
   private static SwitchboardConfig.Governance governance(ConfigNode root, SwitchboardConfig.Session session,
-                                                         Map<String, Limits> deploymentLimits) {
+                                                         Map<String, Limits> deploymentLimits,
+                                                         Map<String, List<String>> guardrails) {
     ConfigNode node = root.child("governance");
     boolean redisSession = session.store().equals("redis");
     List<Tenant> tenants = new ArrayList<>();
@@ -197,6 +211,7 @@ public final class ConfigLoader {
         throw entry.error("name", "'" + name + "' is listed twice");
       }
       tenants.add(new Tenant(name, Set.copyOf(entry.strings("models", List.of())), limits(entry), Tenant.CONFIG));
+      guardrails.put(name, entry.strings("guardrails", List.of()));
       entry.rejectUnknownKeys();
     }
     var governance = new SwitchboardConfig.Governance(
@@ -213,7 +228,8 @@ public final class ConfigLoader {
 
   private static SwitchboardConfig.Simulator simulator(ConfigNode node) {
     var simulator = new SwitchboardConfig.Simulator(node.string("host", "127.0.0.1"),
-      node.integer("port", 0, 0, 65535), knobs(node, SimulatorKnobs.DEFAULTS));
+      node.integer("port", 0, 0, 65535), knobs(node, SimulatorKnobs.DEFAULTS),
+      node.strings("moderation_words", List.of("simulated-violation")));
     node.rejectUnknownKeys();
     return simulator;
   }
@@ -228,7 +244,8 @@ public final class ConfigLoader {
       node.bool("hang", defaults.hang()),
       node.integer("drop_after_chunks", defaults.dropAfterChunks(), -1, 1_000_000),
       node.integer("retry_after", defaults.retryAfterSeconds(), 0, 3_600),
-      node.bool("tools", defaults.tools()));
+      node.bool("tools", defaults.tools()),
+      node.number("ttft_per_inflight_ms", defaults.ttftPerInflightMillis(), 0, 600_000));
   }
 
   private static List<SwitchboardConfig.Deployment> deployments(ConfigNode root, Map<String, String> env,
@@ -255,7 +272,10 @@ public final class ConfigLoader {
       boolean simulator = provider.equals("simulator");
       boolean bridged = provider.equals("bridge");
       String mode = mode(entry, provider, modes);
-      String apiBase = simulator || bridged ? null : entry.requiredString("api_base");
+      SwitchboardConfig.Cloud cloud = cloud(entry, provider, model, env);
+      String apiBase = simulator || bridged ? null : provider.equals("gemini") ? entry.string("api_base", GEMINI_API_BASE)
+        : provider.equals("bedrock") ? entry.string("api_base", "https://bedrock-runtime." + cloud.awsRegion()
+        + ".amazonaws.com") : entry.requiredString("api_base");
       if (apiBase != null && !apiBase.matches("https?://.+")) {
         throw entry.error("api_base", "must be an http:// or https:// URL");
       }
@@ -280,7 +300,8 @@ public final class ConfigLoader {
       int maxConcurrency = entry.integer("max_concurrency", 0, 0, 1_000_000);
       var deployment = new SwitchboardConfig.Deployment(id, model, provider, stripSlash(apiBase), keys,
         entry.string("upstream_model", !simulator ? model : mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
-          ? "switchboard-simulator-embedding" : "switchboard-simulator"),
+          ? "switchboard-simulator-embedding" : mode.equals(SwitchboardConfig.Deployment.MODERATION)
+          ? "switchboard-simulator-moderation" : "switchboard-simulator"),
         entry.integer("weight", 1, 0, 1000),
         timeout,
         entry.number("connect_timeout_ms", 5_000, 10, 600_000),
@@ -289,20 +310,64 @@ public final class ConfigLoader {
         pool(entry, maxConcurrency),
         maxConcurrency,
         knobs,
-        breaker(entry.child("circuit_breaker")), mode, price(entry));
+        breaker(entry.child("circuit_breaker")), mode, price(entry), cloud,
+        adaptive(entry, maxConcurrency));
       Limits own = new Limits(entry.number("rpm_limit", 0, 0, 1_000_000_000L),
         entry.number("tpm_limit", 0, 0, 1_000_000_000_000L), null, null);
       entry.rejectUnknownKeys();
       if (own.any()) {
         limits.put(id, own);
       }
-      if (optional && !simulator && keys.isEmpty()) {
+      if (optional && !simulator && keys.isEmpty() && cloud.azureAdToken() == null && cloud.awsAccessKeyId() == null) {
         LOG.info("model {} (deployment {}) is not served: it is optional and has no api key set", model, id);
         continue;
       }
       deployments.add(deployment);
     }
     return deployments;
+  }
+
+  /**
+   * A cloud provider's own settings ({@link #CLOUD_SETTINGS}); named as errors on any other provider. Azure's
+   * deployment defaults to the upstream model name; Bedrock's region to {@code AWS_REGION}, and its credentials to
+   * the AWS SDK's default chain (given, the key id and the secret go together).
+   */
+  private static SwitchboardConfig.Cloud cloud(ConfigNode entry, String provider, String model, Map<String, String> env) {
+    CLOUD_SETTINGS.forEach((owner, keys) -> {
+      if (!owner.equals(provider)) {
+        keys.stream().filter(entry::has).findFirst().ifPresent(key -> {
+          throw entry.error(key, "applies only to provider: " + owner);
+        });
+      }
+    });
+    return switch (provider) {
+      case "azure" -> new SwitchboardConfig.Cloud(entry.string("azure_deployment",
+        entry.string("upstream_model", model)), entry.string("api_version", AZURE_API_VERSION),
+        blankToNull(entry.string("azure_ad_token", null)), null, null, null, null);
+      case "bedrock" -> {
+        String region = entry.string("aws_region", env.getOrDefault("AWS_REGION", env.get("AWS_DEFAULT_REGION")));
+        if (region == null || !region.matches("[a-z]{2}(-[a-z]+)+-\\d+")) {
+          throw entry.error("aws_region", region == null ? "is required (or AWS_REGION in the environment)"
+            : "must be an AWS region such as us-east-1 (got '" + region + "')");
+        }
+        String keyId = blankToNull(entry.string("aws_access_key_id", null));
+        String secret = blankToNull(entry.string("aws_secret_access_key", null));
+        if ((keyId == null) != (secret == null)) {
+          throw entry.error(keyId == null ? "aws_access_key_id" : "aws_secret_access_key",
+            "is required with " + (keyId == null ? "aws_secret_access_key" : "aws_access_key_id"));
+        }
+        String token = blankToNull(entry.string("aws_session_token", null));
+        if (token != null && keyId == null) {
+          throw entry.error("aws_session_token", "needs aws_access_key_id and aws_secret_access_key");
+        }
+        yield new SwitchboardConfig.Cloud(null, null, null, region, keyId, secret, token);
+      }
+      default -> SwitchboardConfig.Cloud.NONE;
+    };
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
   }
 
   /** {@code price: {input_per_million, output_per_million, cached_input_per_million}}; absent = the bundled table. */
@@ -349,8 +414,13 @@ public final class ConfigLoader {
     info.rejectUnknownKeys();
     if (mode.equals(SwitchboardConfig.Deployment.EMBEDDING)
       && !SwitchboardConfig.Deployment.EMBEDDING_PROVIDERS.contains(provider)) {
-      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai or simulator); "
+      throw entry.error("model_info", "mode embedding needs an OpenAI-compatible provider (openai, azure or "
+        + "simulator); "
         + provider + " has no embeddings API");
+    }
+    if (mode.equals(SwitchboardConfig.Deployment.MODERATION) && !Set.of("openai", "simulator").contains(provider)) {
+      throw entry.error("model_info", "mode moderation needs an OpenAI-compatible provider with /moderations "
+        + "(openai or simulator); " + provider + " has no moderations API");
     }
     String model = entry.requiredString("model_name");
     String earlier = modes.putIfAbsent(model, mode);
@@ -359,6 +429,105 @@ public final class ConfigLoader {
         + "deployment of '" + model + "'");
     }
     return mode;
+  }
+
+  /** {@code routes[].overload_skips}: optional work in the order it is given up under overload. */
+  private static List<String> overloadSkips(ConfigNode entry, SwitchboardConfig.Route defaults) {
+    List<String> skips = entry.strings("overload_skips", defaults.overloadSkips());
+    for (String work : skips) {
+      if (!SwitchboardConfig.Route.OPTIONAL_WORK.contains(work)) {
+        throw entry.error("overload_skips", "'" + work + "' is not optional work; choose from "
+          + SwitchboardConfig.Route.OPTIONAL_WORK.stream().sorted().toList());
+      }
+    }
+    if (new HashSet<>(skips).size() != skips.size()) {
+      throw entry.error("overload_skips", "lists an item twice");
+    }
+    return skips;
+  }
+
+  /** {@code overload:} — thresholds for levels 1, 2 and 3 of each signal, rising. */
+  private static SwitchboardConfig.Overload overload(ConfigNode node) {
+    var defaults = SwitchboardConfig.Overload.DEFAULTS;
+    var overload = new SwitchboardConfig.Overload(node.bool("enabled", defaults.enabled()),
+      node.number("check_interval_ms", defaults.checkMillis(), 10, 60_000),
+      levels(node, "event_loop_delay_ms", defaults.loopDelayMillis(), 1_000_000),
+      levels(node, "queued", defaults.queued(), 100_000_000),
+      levels(node, "heap_after_gc_percent", defaults.heapPercent(), 100),
+      node.number("calm_ms", defaults.calmMillis(), 0, 3_600_000),
+      node.integer("shed_below_priority", defaults.shedBelowPriority(), 0, 10));
+    node.rejectUnknownKeys();
+    return overload;
+  }
+
+  private static List<Long> levels(ConfigNode node, String key, List<Long> defaults, long max) {
+    List<String> given = node.strings(key, null);
+    if (given == null) {
+      return defaults;
+    }
+    List<Long> levels = new ArrayList<>();
+    for (String value : given) {
+      try {
+        levels.add(Long.parseLong(value.trim()));
+      } catch (NumberFormatException e) {
+        throw node.error(key, "must be three whole numbers, for levels 1, 2 and 3 (got '" + value + "')");
+      }
+    }
+    if (levels.size() != 3 || levels.get(0) < 1 || levels.get(0) > levels.get(1) || levels.get(1) > levels.get(2)
+      || levels.get(2) > max) {
+      throw node.error(key, "must be three rising thresholds for levels 1, 2 and 3, at most " + max + " (got "
+        + given + ")");
+    }
+    return List.copyOf(levels);
+  }
+
+  /**
+   * {@code routes[].rules}: each {@code when:} (prompt_tokens_over, images, tools, tenant, header) picks
+   * {@code deployments:},
+   * ids of this model's own deployments.
+   */
+  private static List<SwitchboardConfig.RouteRule> rules(ConfigNode entry, String model,
+                                                         List<SwitchboardConfig.Deployment> deployments) {
+    Set<String> own = new HashSet<>();
+    deployments.stream().filter(d -> d.modelName().equals(model)).forEach(d -> own.add(d.id()));
+    List<SwitchboardConfig.RouteRule> rules = new ArrayList<>();
+    for (ConfigNode rule : entry.children("rules")) {
+      if (!rule.has("when")) {
+        throw rule.error("when", "is required: the conditions a turn must meet (prompt_tokens_over, images, tools, "
+          + "tenant)");
+      }
+      ConfigNode when = rule.child("when");
+      long tokens = when.number("prompt_tokens_over", -1, 0, 100_000_000);
+      Boolean images = when.has("images") ? when.bool("images", false) : null;
+      Boolean tools = when.has("tools") ? when.bool("tools", false) : null;
+      List<String> tenants = when.strings("tenant", List.of());
+      Map<String, String> headers = new HashMap<>();
+      if (when.has("header")) {
+        when.stringMap("header").forEach((name, value) -> {
+          if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+            throw when.error("header", "'" + name + "' is not an HTTP header name");
+          }
+          headers.put(name.toLowerCase(Locale.ROOT), value);
+        });
+      }
+      when.rejectUnknownKeys();
+      if (tokens < 0 && images == null && tools == null && tenants.isEmpty() && headers.isEmpty()) {
+        throw rule.error("when", "sets no condition (prompt_tokens_over, images, tools, tenant, header)");
+      }
+      List<String> picked = rule.strings("deployments", List.of());
+      if (picked.isEmpty()) {
+        throw rule.error("deployments", "is required: ids of " + model + "'s deployments that serve such a turn");
+      }
+      for (String id : picked) {
+        if (!own.contains(id)) {
+          throw rule.error("deployments", "'" + id + "' is not a deployment of " + model + " (its deployments: "
+            + own.stream().sorted().toList() + ")");
+        }
+      }
+      rule.rejectUnknownKeys();
+      rules.add(new SwitchboardConfig.RouteRule(tokens, images, tools, new HashSet<>(tenants), headers, picked));
+    }
+    return rules;
   }
 
   private static Map<String, SwitchboardConfig.Route> routes(ConfigNode root,
@@ -395,7 +564,8 @@ public final class ConfigLoader {
         queue.integer("max_waiting", defaults.maxQueued(), 0, 1_000_000),
         queue.number("max_wait_ms", defaults.maxQueueWaitMillis(), 1, 3_600_000),
         entry.integer("context_tokens", defaults.contextTokens(), 64, 10_000_000),
-        routeCache(entry));
+        routeCache(entry), rules(entry, model, deployments), overloadSkips(entry, defaults),
+        entry.strings("guardrails", List.of()));
       queue.rejectUnknownKeys();
       entry.rejectUnknownKeys();
       if (!served.contains(model)) {
@@ -505,9 +675,74 @@ public final class ConfigLoader {
     return bridge;
   }
 
+  /**
+   * {@code adaptive_concurrency:} — absent: the deployment's concurrency is only max_concurrency (when set), which
+   * then also caps the adaptive limit.
+   */
+  private static SwitchboardConfig.AdaptiveConcurrency adaptive(ConfigNode entry, int maxConcurrency) {
+    if (!entry.has("adaptive_concurrency")) {
+      return null;
+    }
+    ConfigNode node = entry.child("adaptive_concurrency");
+    String algorithm = node.oneOf("algorithm", SwitchboardConfig.AdaptiveConcurrency.GRADIENT,
+      Set.of(SwitchboardConfig.AdaptiveConcurrency.GRADIENT, SwitchboardConfig.AdaptiveConcurrency.AIMD));
+    boolean aimd = algorithm.equals(SwitchboardConfig.AdaptiveConcurrency.AIMD);
+    int max = node.integer("max_limit", maxConcurrency > 0 ? maxConcurrency : 1_000, 1, 1_000_000);
+    if (maxConcurrency > 0 && max > maxConcurrency) {
+      throw node.error("max_limit", "cannot exceed the deployment's max_concurrency (" + maxConcurrency + ")");
+    }
+    int min = node.integer("min_limit", 1, 1, max);
+    int initial = node.integer("initial_limit", Math.max(min, Math.min(20, max)), min, max);
+    for (String key : List.of("latency_ms", "backoff_ratio")) {
+      if (!aimd && node.has(key)) {
+        throw node.error(key, "applies to algorithm: aimd only");
+      }
+    }
+    if (aimd && !node.has("latency_ms")) {
+      throw node.error("latency_ms", "is required with algorithm: aimd (a first token slower than this backs off)");
+    }
+    var adaptive = new SwitchboardConfig.AdaptiveConcurrency(algorithm, initial, min, max,
+      node.number("latency_ms", 0, 1, 3_600_000), node.decimal("backoff_ratio", 0.9, 0.5, 0.99));
+    node.rejectUnknownKeys();
+    return adaptive;
+  }
+
+  /**
+   * {@code circuit_breaker:} — the rolling-window rate policy by default; {@code max_failures} alone (as before)
+   * or {@code policy: consecutive} counts failures in a row. Settings of the other policy are named as errors.
+   */
   private static SwitchboardConfig.Breaker breaker(ConfigNode node) {
-    var breaker = new SwitchboardConfig.Breaker(node.integer("max_failures", 5, 1, 10_000),
-      node.number("reset_timeout_ms", 10_000, 10, 3_600_000));
+    String policy = node.oneOf("policy", node.has("max_failures") ? SwitchboardConfig.Breaker.CONSECUTIVE
+      : SwitchboardConfig.Breaker.RATE, Set.of(SwitchboardConfig.Breaker.RATE, SwitchboardConfig.Breaker.CONSECUTIVE));
+    long reset = node.number("reset_timeout_ms", 10_000, 10, 3_600_000);
+    SwitchboardConfig.Breaker breaker;
+    if (policy.equals(SwitchboardConfig.Breaker.CONSECUTIVE)) {
+      for (String key : List.of("window_calls", "window_seconds", "minimum_calls", "failure_rate_threshold",
+        "slow_call_ms", "slow_call_rate_threshold", "half_open_calls")) {
+        if (node.has(key)) {
+          throw node.error(key, "applies to policy: rate only (this breaker counts max_failures in a row)");
+        }
+      }
+      breaker = new SwitchboardConfig.Breaker(node.integer("max_failures", 5, 1, 10_000), reset);
+    } else {
+      if (node.has("max_failures")) {
+        throw node.error("max_failures", "applies to policy: consecutive only (a rate breaker judges a window)");
+      }
+      if (node.has("window_calls") && node.has("window_seconds")) {
+        throw node.error("window_seconds", "cannot be set together with window_calls: the window counts calls or "
+          + "seconds, not both");
+      }
+      int seconds = node.integer("window_seconds", 0, 1, 3_600);
+      int calls = node.integer("window_calls", seconds > 0 ? 0 : 100, 1, 100_000);
+      int minimum = node.integer("minimum_calls", Math.min(20, seconds > 0 ? 20 : calls), 1, 100_000);
+      if (seconds == 0 && minimum > calls) {
+        throw node.error("minimum_calls", "cannot exceed window_calls (" + calls + ")");
+      }
+      breaker = new SwitchboardConfig.Breaker(policy, 0, calls, seconds, minimum,
+        (float) node.decimal("failure_rate_threshold", 50, 1, 100), node.number("slow_call_ms", 0, 0, 3_600_000),
+        (float) node.decimal("slow_call_rate_threshold", 50, 1, 100), node.integer("half_open_calls", 3, 1, 1_000),
+        reset);
+    }
     node.rejectUnknownKeys();
     return breaker;
   }
@@ -539,6 +774,18 @@ public final class ConfigLoader {
       }
     }
     return verticles;
+  }
+
+  /** Where relative files named in the configuration (guardrail word lists) are found: beside the config file. */
+  private static Path baseDir(String name) {
+    Path parent = Path.of(name.replace(" (bundled)", "")).toAbsolutePath().getParent();
+    return parent != null ? parent : Path.of("").toAbsolutePath();
+  }
+
+  private static SwitchboardConfig withGuardrails(SwitchboardConfig c, SwitchboardConfig.Guardrails guardrails) {
+    return new SwitchboardConfig(c.server(), c.management(), c.auth(), c.simulator(), c.deployments(), c.routes(),
+      c.session(), c.cluster(), c.verticles(), c.imChannels(), c.bridge(), c.cache(), c.governance(), c.spendLog(),
+      c.overload(), guardrails);
   }
 
   private static String stripSlash(String url) {

@@ -8,12 +8,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** The whole validated configuration of one node. Built by {@link ConfigLoader}; immutable. */
 public record SwitchboardConfig(Server server, Management management, Auth auth, Simulator simulator,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
-                                Bridge bridge, Cache cache, Governance governance, SpendLog spendLog) {
+                                Bridge bridge, Cache cache, Governance governance, SpendLog spendLog,
+                                Overload overload, Guardrails guardrails) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -71,6 +73,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
+  /** Every request header a route rule matches on (lower-case): the connection hands these, and only these, on. */
+  public Set<String> routeHeaders() {
+    Set<String> names = new TreeSet<>();
+    routes.values().forEach(route -> route.rules().forEach(rule -> names.addAll(rule.headers().keySet())));
+    return Set.copyOf(names);
+  }
+
   /**
    * Routing of one public model.
    *
@@ -83,19 +92,124 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param contextTokens    conversation memory sent upstream is trimmed to this many tokens (system prompt
    *                         and newest turn always kept)
    * @param cache            the response cache for this model; null = answers are not cached
+   * @param rules            which deployments serve a turn by what it needs ({@code rules:}); empty = any of them
+   * @param overloadSkips    optional work given up under overload, in order ({@code overload_skips:})
    */
   public record Route(String model, String strategy, List<String> fallbacks, int numRetries, long retryBaseMillis,
                       long retryMaxMillis, long hedgeAfterMillis, int maxQueued, long maxQueueWaitMillis,
-                      int contextTokens, RouteCache cache) {
+                      int contextTokens, RouteCache cache, List<RouteRule> rules, List<String> overloadSkips,
+                      List<String> guardrails) {
     public static final Set<String> STRATEGIES = Set.of("weighted", "least-outstanding", "latency", "affinity");
+    /** Optional work a turn may go without under overload ({@code overload_skips}). */
+    public static final String CACHE_FILL = "cache_fill";
+    public static final String MEMORY_WRITE = "memory_write";
+    public static final Set<String> OPTIONAL_WORK = Set.of(CACHE_FILL, MEMORY_WRITE);
 
     public Route {
       fallbacks = List.copyOf(fallbacks);
+      rules = List.copyOf(rules);
+      overloadSkips = List.copyOf(overloadSkips);
+      guardrails = List.copyOf(guardrails);
     }
 
     public static Route defaults(String model) {
-      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null);
+      return new Route(model, "weighted", List.of(), 2, 100, 2_000, 0, 1_000, 10_000, 16_000, null, List.of(),
+        List.of(CACHE_FILL), List.of());
     }
+
+    /**
+     * Whether a turn skips this optional work at the node's overload level: at level 1 the first item of
+     * {@code overload_skips}, from level 2 on all of them.
+     */
+    public boolean skips(String work, int level) {
+      int at = overloadSkips.indexOf(work);
+      return at >= 0 && level >= 1 && (level >= 2 || at == 0);
+    }
+  }
+
+  /**
+   * One of a route's {@code rules}: a turn that meets every condition set here is served only by these deployments
+   * of the model (the strategy chooses among them); the first rule a turn meets wins, and a turn that meets none may
+   * go to any of the model's deployments.
+   *
+   * @param promptTokensOver the prompt's estimated tokens (UTF-8 bytes / 4) exceed this; -1: not a condition
+   * @param images           the messages hold an image part (true) or none (false); null: not a condition
+   * @param tools            the request offers {@code tools} (or legacy {@code functions}); null: not a condition
+   * @param tenants          the turn's tenant is one of these; empty: not a condition
+   * @param headers          the request carries each of these headers (lower-case name) with this value; empty: not
+   *                         a condition
+   * @param deployments      the deployment ids that serve a turn meeting the rule
+   */
+  public record RouteRule(long promptTokensOver, Boolean images, Boolean tools, Set<String> tenants,
+                          Map<String, String> headers, List<String> deployments) {
+    public RouteRule {
+      tenants = Set.copyOf(tenants);
+      headers = Map.copyOf(headers);
+      deployments = List.copyOf(deployments);
+      if (deployments.isEmpty()) {
+        throw new IllegalArgumentException("a rule needs deployments");
+      }
+      if (promptTokensOver < 0 && images == null && tools == null && tenants.isEmpty() && headers.isEmpty()) {
+        throw new IllegalArgumentException("a rule needs a condition");
+      }
+    }
+  }
+
+  /**
+   * The guardrail policies ({@code guardrails:}) and which tenants use which ({@code tenants[].guardrails}); routes
+   * name theirs in {@link Route#guardrails}.
+   */
+  public record Guardrails(List<Guardrail> policies, Map<String, List<String>> byTenant) {
+    public static final Guardrails NONE = new Guardrails(List.of(), Map.of());
+
+    public Guardrails {
+      policies = List.copyOf(policies);
+      byTenant = Map.copyOf(byTenant);
+    }
+  }
+
+  /**
+   * One guardrail policy: a check and what to do when it matches.
+   *
+   * @param type        words | pii | moderation
+   * @param on          the stages it checks: input (what the client sent), output (the answer)
+   * @param action      block | redact | flag (counted and logged by policy name only)
+   * @param words       the words (a words policy): its words file's lines and its inline {@code words}
+   * @param detectors   the built-in PII detectors (a pii policy)
+   * @param patterns    the operator's own regexes (a pii policy)
+   * @param placeholder what a redacted word is replaced with (a words policy)
+   * @param model       the moderation model, routed through the gateway ({@code POST /v1/moderations}); or
+   * @param url         an operator's moderation endpoint speaking OpenAI's moderation shape
+   * @param onError     allow | block: what a moderation call that failed or timed out means
+   * @param windowChars how much streamed text is held back so a match split across chunks is caught
+   */
+  public record Guardrail(String name, String type, Set<String> on, String action, List<String> words,
+                          List<String> detectors, List<PiiPattern> patterns, String placeholder, String model,
+                          String url, long timeoutMillis, String onError, int windowChars) {
+    public static final Set<String> TYPES = Set.of("words", "pii", "moderation");
+    public static final Set<String> STAGES = Set.of("input", "output");
+    public static final Set<String> ACTIONS = Set.of("block", "redact", "flag");
+    public static final Set<String> ON_ERROR = Set.of("allow", "block");
+
+    public Guardrail {
+      on = Set.copyOf(on);
+      words = List.copyOf(words);
+      detectors = List.copyOf(detectors);
+      patterns = List.copyOf(patterns);
+    }
+
+    public boolean checks(String stage) {
+      return on.contains(stage);
+    }
+
+    @Override
+    public String toString() {
+      return "Guardrail[name=" + name + ", type=" + type + ", on=" + on + ", action=" + action + "]";
+    }
+  }
+
+  /** An operator's PII regex ({@code patterns: [{name, regex, placeholder}]}). */
+  public record PiiPattern(String name, String regex, String placeholder) {
   }
 
   /**
@@ -226,7 +340,11 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
   }
 
   /** The built-in OpenAI-compatible upstream, started on loopback when a deployment uses it. */
-  public record Simulator(String host, int port, SimulatorKnobs defaults) {
+  /** @param moderationWords the simulator's moderation model flags an input holding one of these (case-insensitive) */
+  public record Simulator(String host, int port, SimulatorKnobs defaults, List<String> moderationWords) {
+    public Simulator {
+      moderationWords = List.copyOf(moderationWords);
+    }
   }
 
   /**
@@ -237,20 +355,25 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param knobs   the simulator's behaviour for this deployment (null unless provider is simulator)
    * @param mode    what the model does, as LiteLLM's {@code model_info.mode}: {@link #CHAT} or {@link #EMBEDDING}
    * @param price   what its tokens cost ({@code price:}); null = the bundled table's price of its upstream model
+   * @param cloud   the settings of a cloud provider (azure, bedrock); {@link Cloud#NONE} for the others
+   * @param adaptive its adaptive concurrency limit ({@code adaptive_concurrency:}); null = only max_concurrency
    */
   public record Deployment(String id, String modelName, String provider, String apiBase, List<String> apiKeys,
                            String upstreamModel, int weight, long timeoutMillis, long connectTimeoutMillis,
                            long firstTokenTimeoutMillis, long idleTimeoutMillis, Pool pool,
-                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price) {
+                           int maxConcurrency, SimulatorKnobs knobs, Breaker breaker, String mode, Price price,
+                           Cloud cloud, AdaptiveConcurrency adaptive) {
     public static final String CHAT = "chat";
     public static final String EMBEDDING = "embedding";
-    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING);
+    public static final String MODERATION = "moderation";
+    public static final Set<String> MODES = Set.of(CHAT, EMBEDDING, MODERATION);
     /** Providers that speak OpenAI's embeddings API. */
-    public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator");
+    public static final Set<String> EMBEDDING_PROVIDERS = Set.of("openai", "simulator", "azure");
 
     public Deployment {
       apiKeys = List.copyOf(apiKeys);
       Objects.requireNonNull(pool, "pool");
+      Objects.requireNonNull(cloud, "cloud");
       if (!MODES.contains(mode)) {
         throw new IllegalArgumentException("mode must be one of " + MODES + ", was " + mode);
       }
@@ -263,12 +386,22 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                       int maxConcurrency, SimulatorKnobs knobs, Breaker breaker) {
       this(id, modelName, provider, apiBase, apiKeys, upstreamModel, weight, timeoutMillis, connectTimeoutMillis,
         firstTokenTimeoutMillis, idleTimeoutMillis, Pool.http1(maxConnections), maxConcurrency, knobs, breaker, CHAT,
-        null);
+        null, Cloud.NONE, null);
     }
 
     /** Whether this deployment serves {@code POST /v1/embeddings} (and not chat). */
     public boolean embedding() {
       return mode.equals(EMBEDDING);
+    }
+
+    /** Whether this deployment serves {@code POST /v1/moderations} (and not chat). */
+    public boolean moderation() {
+      return mode.equals(MODERATION);
+    }
+
+    /** A deployment called whole through the embeddings door (embeddings or moderations), never for chat. */
+    public boolean wholeCall() {
+      return !mode.equals(CHAT);
     }
 
     public boolean isSimulator() {
@@ -288,6 +421,22 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
   }
 
   /**
+   * What a cloud provider needs beyond a base URL and keys. Azure OpenAI: the deployment in the URL path, the
+   * {@code api-version} query, an Entra ID bearer token instead of keys. Bedrock: the region requests are signed
+   * for, and static credentials (null: the AWS SDK's default chain). Secrets never appear in {@link #toString}.
+   */
+  public record Cloud(String azureDeployment, String apiVersion, String azureAdToken, String awsRegion,
+                      String awsAccessKeyId, String awsSecretAccessKey, String awsSessionToken) {
+    public static final Cloud NONE = new Cloud(null, null, null, null, null, null, null);
+
+    @Override
+    public String toString() {
+      return "Cloud[azureDeployment=" + azureDeployment + ", apiVersion=" + apiVersion + ", awsRegion=" + awsRegion
+        + ", staticAwsCredentials=" + (awsAccessKeyId != null) + "]";
+    }
+  }
+
+  /**
    * A deployment's prices in USD per million tokens ({@code price:}).
    *
    * @param cachedInputPerMillion prompt tokens the provider served from its prompt cache
@@ -301,8 +450,91 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
     }
   }
 
-  /** Circuit breaker settings of a deployment. */
-  public record Breaker(int maxFailures, long resetTimeoutMillis) {
+  /**
+   * How a node judges itself overloaded ({@code overload:}). Each signal has three thresholds, for levels 1, 2 and 3;
+   * the node's level is the highest any signal reaches. It rises at once and falls one level at a time, once every
+   * signal has stayed below {@link #CALM_SHARE} of the current level's threshold for {@code calmMillis}.
+   *
+   * @param checkMillis       how often the node measures itself
+   * @param loopDelayMillis   event-loop delay: how late a periodic timer fires (the mean of the last ten checks, so
+   *                          one GC pause does not count as overload)
+   * @param queued            turns waiting in this node's admission queues
+   * @param heapPercent       heap in use after the last garbage collection, in percent of the maximum
+   * @param calmMillis        how long the signals must stay calm before the level falls by one
+   * @param shedBelowPriority at level 3, new turns of a lower priority are refused (503 overloaded); 0 (the
+   *                          default) refuses none: turns still wait by priority
+   */
+  public record Overload(boolean enabled, long checkMillis, List<Long> loopDelayMillis, List<Long> queued,
+                         List<Long> heapPercent, long calmMillis, int shedBelowPriority) {
+    public static final double CALM_SHARE = 0.8;
+    public static final Overload DEFAULTS = new Overload(true, 100, List.of(100L, 500L, 2_000L),
+      List.of(200L, 1_000L, 5_000L), List.of(75L, 85L, 95L), 5_000, 0);
+
+    public Overload {
+      loopDelayMillis = List.copyOf(loopDelayMillis);
+      queued = List.copyOf(queued);
+      heapPercent = List.copyOf(heapPercent);
+    }
+  }
+
+  /**
+   * A deployment's adaptive concurrency limit ({@code adaptive_concurrency:}): how many calls this node's router
+   * lets it have at once, following its measured time to first token (Netflix's concurrency-limits).
+   *
+   * @param algorithm    {@link #GRADIENT}: Gradient2, the limit follows the ratio of the long-term to the recent
+   *                     latency; {@link #AIMD}: +1 while calls are fast and the limit is used, times
+   *                     {@code backoffRatio} on a call slower than {@code latencyMillis} or failed by overload
+   * @param latencyMillis AIMD's slow-call line
+   */
+  public record AdaptiveConcurrency(String algorithm, int initialLimit, int minLimit, int maxLimit, long latencyMillis,
+                                    double backoffRatio) {
+    public static final String GRADIENT = "gradient";
+    public static final String AIMD = "aimd";
+
+    public AdaptiveConcurrency {
+      if (!algorithm.equals(GRADIENT) && !algorithm.equals(AIMD)) {
+        throw new IllegalArgumentException("algorithm must be gradient or aimd, was " + algorithm);
+      }
+      if (minLimit < 1 || minLimit > initialLimit || initialLimit > maxLimit) {
+        throw new IllegalArgumentException("limits must satisfy 1 <= min <= initial <= max");
+      }
+    }
+  }
+
+  /**
+   * Circuit breaker settings of a deployment ({@code circuit_breaker:}).
+   *
+   * @param policy                {@link #RATE}: open on the failure rate or the slow-call rate over a rolling window of
+   *                              the last {@code windowCalls} calls (or of the last {@code windowSeconds} seconds);
+   *                              {@link #CONSECUTIVE}: open after {@code maxFailures} failures in a row
+   * @param windowCalls           a count-based window's size; 0 when the window is time-based
+   * @param windowSeconds         a time-based window's length; 0 when the window is count-based
+   * @param minimumCalls          calls the window must hold before a rate is judged
+   * @param failureRateThreshold  percent of failed calls that opens the circuit
+   * @param slowCallMillis        a call whose first token came later than this is slow; 0: no call is slow
+   * @param slowCallRateThreshold percent of slow calls that opens the circuit
+   * @param halfOpenCalls         probe calls let through once the reset time has passed; the others are refused
+   * @param resetTimeoutMillis    how long the circuit stays open before it probes
+   */
+  public record Breaker(String policy, int maxFailures, int windowCalls, int windowSeconds, int minimumCalls,
+                        float failureRateThreshold, long slowCallMillis, float slowCallRateThreshold,
+                        int halfOpenCalls, long resetTimeoutMillis) {
+    public static final String RATE = "rate";
+    public static final String CONSECUTIVE = "consecutive";
+
+    public Breaker {
+      if (!policy.equals(RATE) && !policy.equals(CONSECUTIVE)) {
+        throw new IllegalArgumentException("policy must be rate or consecutive, was " + policy);
+      }
+      if ((windowCalls > 0) == (windowSeconds > 0) && policy.equals(RATE)) {
+        throw new IllegalArgumentException("a rate breaker needs exactly one of windowCalls and windowSeconds");
+      }
+    }
+
+    /** The consecutive-failures breaker: open after {@code maxFailures} failures in a row, one probe. */
+    public Breaker(int maxFailures, long resetTimeoutMillis) {
+      this(CONSECUTIVE, maxFailures, 0, 0, maxFailures, 100, 0, 100, 1, resetTimeoutMillis);
+    }
   }
 
   /**

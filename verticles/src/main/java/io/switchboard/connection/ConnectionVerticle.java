@@ -19,6 +19,7 @@ import io.switchboard.chat.InvalidRequest;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.overload.NodeLoad;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
@@ -66,6 +67,7 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
+  private final NodeLoad load;
   private final SwitchboardConfig config;
   private final LiveConfig live;
   private final SwitchboardConfig.Server settings;
@@ -89,10 +91,11 @@ public final class ConnectionVerticle extends VerticleBase {
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
    * @param spend the node's spend log and token metrics, shared by its instances
+   * @param load  the node's overload level
    */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache, Governance governance, Spend spend) {
-    this(new LiveConfig(config), nodeId, instance, registry, cache, governance, spend);
+                            ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
+    this(new LiveConfig(config), nodeId, instance, registry, cache, governance, spend, load);
   }
 
   /**
@@ -100,9 +103,10 @@ public final class ConnectionVerticle extends VerticleBase {
    *             and IM webhooks were started with changes by redeploying this verticle
    */
   public ConnectionVerticle(LiveConfig live, String nodeId, int instance, MeterRegistry registry,
-                            ResponseCache cache, Governance governance, Spend spend) {
+                            ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.live = live;
     this.config = live.get();
+    this.load = load;
     this.settings = config.server();
     this.governance = governance;
     this.rules = new ChatRules(live);
@@ -114,7 +118,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, live, inbox, cache, governance, spend);
+    pipeline = new ChatPipeline(vertx, registry, live, inbox, cache, governance, spend, load);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -319,7 +323,7 @@ public final class ConnectionVerticle extends VerticleBase {
         if (!response.headWritten()) {
           limits.forEach(response::putHeader);
         }
-      });
+      }, rules.routeHeaders(ctx.request()));
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {

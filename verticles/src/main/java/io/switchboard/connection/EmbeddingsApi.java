@@ -29,15 +29,18 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
- * {@code POST /v1/embeddings}: the client's body checked for the shapes OpenAI's API accepts, routed by its model like
+ * {@code POST /v1/embeddings} and {@code POST /v1/moderations}: the client's body checked for the shapes OpenAI's API accepts, routed by its model like
  * a chat turn (deployments, retries, fallbacks, breakers, key pools), and the upstream's answer relayed as it wrote it,
  * with only {@code model} set to the public model name. Everything else the client sent goes upstream untouched.
+ * A moderations call is the same whole-answer call, served by deployments of mode moderation.
  */
 final class EmbeddingsApi {
   /** OpenAI's limit on inputs per request. */
   static final int MAX_INPUTS = 2048;
   private static final Set<String> ENCODINGS = Set.of("float", "base64");
   private static final long BUS_MARGIN_MILLIS = 5_000;
+  /** The model OpenAI's moderations endpoint uses when a request names none. */
+  static final String DEFAULT_MODERATION_MODEL = "omni-moderation-latest";
 
   private final Vertx vertx;
   private final MeterRegistry registry;
@@ -64,13 +67,17 @@ final class EmbeddingsApi {
     router.post("/v1/embeddings")
       .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
       .handler(authenticate)
-      .handler(this::embed);
+      .handler(ctx -> call(ctx, false));
+    router.post("/v1/moderations")
+      .handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()))
+      .handler(authenticate)
+      .handler(ctx -> call(ctx, true));
   }
 
-  private void embed(RoutingContext ctx) {
+  private void call(RoutingContext ctx, boolean moderation) {
     JsonObject body;
     try {
-      body = checked(ctx);
+      body = moderation ? moderationChecked(ctx) : checked(ctx);
     } catch (InvalidRequest refused) {
       fail.accept(ctx, refused.error().toException());
       return;
@@ -86,8 +93,11 @@ final class EmbeddingsApi {
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
     Map<String, Object> fields = new LinkedHashMap<>(body.getMap());
     fields.remove("model");
-    EmbeddingRequest request = new EmbeddingRequest(requestId, tenant.tenant(), model, new JsonObject(fields),
-      settings.requestTimeoutMillis(), tenant.priority());
+    EmbeddingRequest request = moderation
+      ? EmbeddingRequest.moderation(requestId, tenant.tenant(), model, new JsonObject(fields),
+        settings.requestTimeoutMillis(), tenant.priority())
+      : new EmbeddingRequest(requestId, tenant.tenant(), model, new JsonObject(fields),
+        settings.requestTimeoutMillis(), tenant.priority());
     HttpServerResponse response = ctx.response();
     response.closeHandler(v -> {
       if (!response.ended()) {
@@ -100,9 +110,11 @@ final class EmbeddingsApi {
         request.timeoutMillis() + BUS_MARGIN_MILLIS)
       .onSuccess(reply -> {
         EmbeddingResult result = reply.body();
-        tokens.computeIfAbsent(model, m -> Counter.builder("switchboard.embeddings.tokens")
-          .description("Input tokens of embeddings calls, as the upstream counted them").tag("model", m)
-          .register(registry)).increment(result.promptTokens());
+        if (!moderation) { // a moderation reports no usage
+          tokens.computeIfAbsent(model, m -> Counter.builder("switchboard.embeddings.tokens")
+            .description("Input tokens of embeddings calls, as the upstream counted them").tag("model", m)
+            .register(registry)).increment(result.promptTokens());
+        }
         if (response.ended() || response.closed()) {
           return;
         }
@@ -113,8 +125,31 @@ final class EmbeddingsApi {
       .onFailure(failure -> fail.accept(ctx, failure));
   }
 
-  /** The client's body when it is an embeddings request OpenAI's API would accept; an {@link InvalidRequest} otherwise. */
-  private static JsonObject checked(RoutingContext ctx) {
+  /**
+   * The client's body when it is a moderations request OpenAI's API would accept (input: a string, strings, or
+   * content parts), with OpenAI's default model when it names none; an {@link InvalidRequest} otherwise.
+   */
+  private static JsonObject moderationChecked(RoutingContext ctx) {
+    JsonObject body = object(ctx);
+    Object model = body.getValue("model");
+    if (model == null) {
+      body.put("model", DEFAULT_MODERATION_MODEL);
+    } else if (!(model instanceof String name) || name.isBlank()) {
+      throw InvalidRequest.of("'model' must be a string.", "model");
+    }
+    Object input = body.getValue("input");
+    boolean valid = input instanceof String
+      || input instanceof JsonArray array && !array.isEmpty() && array.size() <= MAX_INPUTS
+      && array.stream().allMatch(item -> item instanceof String
+        || item instanceof JsonObject part && part.getValue("type") instanceof String);
+    if (!valid) {
+      throw InvalidRequest.of(input == null ? "'input' is required." : "'input' must be a string, an array of "
+        + "strings, or an array of content parts ({\"type\": \"text\" | \"image_url\", ...}).", "input");
+    }
+    return body;
+  }
+
+  private static JsonObject object(RoutingContext ctx) {
     JsonObject body;
     try {
       body = ctx.body().asJsonObject();
@@ -124,6 +159,12 @@ final class EmbeddingsApi {
     if (body == null) {
       throw InvalidRequest.of("The request body is empty; it must be a JSON object.", null);
     }
+    return body;
+  }
+
+  /** The client's body when it is an embeddings request OpenAI's API would accept; an {@link InvalidRequest} otherwise. */
+  private static JsonObject checked(RoutingContext ctx) {
+    JsonObject body = object(ctx);
     if (!(body.getValue("model") instanceof String model) || model.isBlank()) {
       throw InvalidRequest.of("'model' is required and must be a string.", "model");
     }

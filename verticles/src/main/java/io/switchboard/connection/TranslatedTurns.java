@@ -58,7 +58,7 @@ final class TranslatedTurns {
         if (!response.headWritten()) {
           limits.forEach(response::putHeader);
         }
-      });
+      }, rules.routeHeaders(ctx.request()));
     response.putHeader(ConnectionVerticle.CACHE, pipeline.cacheState(turn));
     return turn;
   }

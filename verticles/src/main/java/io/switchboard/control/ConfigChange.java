@@ -13,7 +13,8 @@ import java.util.Set;
 /**
  * What a reloaded configuration changes on a running node. Models, deployments, keys, weights, routes, fallbacks,
  * limits, tenants and IM channels apply live; what the node was built with (ports, event loops, cluster, which
- * verticles run, memory and spend-log stores, bridges, the simulator's address) keeps its running value and is named in
+ * verticles run, memory and spend-log stores, bridges, the simulator's address, overload and guardrail policies) keeps
+ * its running value and is named in
  * {@link #needsRestart}.
  *
  * @param applied      the configuration the node runs on after the reload: the new live parts, the old rest
@@ -38,6 +39,8 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
     differs(restart, "cache", running.cache(), next.cache());
     differs(restart, "spend_log", running.spendLog(), next.spendLog());
     differs(restart, "simulator", running.simulator(), next.simulator());
+    differs(restart, "overload", running.overload(), next.overload());
+    differs(restart, "guardrails", running.guardrails(), next.guardrails());
     SwitchboardConfig.Governance was = running.governance();
     SwitchboardConfig.Governance now = next.governance();
     differs(restart, "governance.store", was.store(), now.store());
@@ -54,7 +57,8 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
       now.deploymentLimits());
     SwitchboardConfig applied = new SwitchboardConfig(running.server(), running.management(), next.auth(),
       running.simulator(), next.deployments(), next.routes(), running.session(), running.cluster(),
-      running.verticles(), next.imChannels(), running.bridge(), running.cache(), governance, running.spendLog());
+      running.verticles(), next.imChannels(), running.bridge(), running.cache(), governance, running.spendLog(),
+      running.overload(), running.guardrails());
 
     Set<String> redeploy = new LinkedHashSet<>();
     // a weight alone is not worth new upstream clients and breakers: routing takes it
@@ -77,7 +81,7 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
       && weights.containsKey(d.id()) ? weighted(d, weights.get(d.id())) : d).toList();
     return new SwitchboardConfig(config.server(), config.management(), config.auth(), config.simulator(), deployments,
       config.routes(), config.session(), config.cluster(), config.verticles(), config.imChannels(), config.bridge(),
-      config.cache(), config.governance(), config.spendLog());
+      config.cache(), config.governance(), config.spendLog(), config.overload(), config.guardrails());
   }
 
   private static List<Deployment> withoutWeights(List<Deployment> deployments) {
@@ -87,7 +91,7 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
   private static Deployment weighted(Deployment d, int weight) {
     return new Deployment(d.id(), d.modelName(), d.provider(), d.apiBase(), d.apiKeys(), d.upstreamModel(), weight,
       d.timeoutMillis(), d.connectTimeoutMillis(), d.firstTokenTimeoutMillis(), d.idleTimeoutMillis(), d.pool(),
-      d.maxConcurrency(), d.knobs(), d.breaker(), d.mode(), d.price());
+      d.maxConcurrency(), d.knobs(), d.breaker(), d.mode(), d.price(), d.cloud(), d.adaptive());
   }
 
   private static void differs(List<String> restart, String setting, Object running, Object next) {

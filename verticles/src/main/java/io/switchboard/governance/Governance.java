@@ -104,7 +104,7 @@ public final class Governance {
       }
       config.imChannels().forEach(channel -> tenantTags.add(channel.tenant()));
       tenantTags.add("default");
-      config.deployments().stream().filter(d -> !d.embedding()).forEach(d -> servedChatModels.add(d.modelName()));
+      config.deployments().stream().filter(d -> !d.wholeCall()).forEach(d -> servedChatModels.add(d.modelName()));
       config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
       return new FromConfig(config.auth().enabled(), List.copyOf(yamlKeys), Map.copyOf(configTenants),
         Set.copyOf(tenantTags), java.util.Collections.unmodifiableSet(servedChatModels), Map.copyOf(upstreamModels),
@@ -297,10 +297,6 @@ public final class Governance {
 
   /** Tokens a turn reserves: its prompt (UTF-8 bytes / 4, rounded up) and the answer it may get. */
   public long estimate(List<ChatMessage> messages, JsonObject options) {
-    long bytes = 0;
-    for (ChatMessage message : messages) {
-      bytes += utf8Length(message.text()) + 4; // role and framing
-    }
     long answer = settings.defaultMaxTokens();
     if (options != null) {
       Object max = options.getValue("max_completion_tokens");
@@ -311,7 +307,16 @@ public final class Governance {
         answer = n.longValue();
       }
     }
-    return (bytes + 3) / 4 + answer;
+    return promptTokens(messages) + answer;
+  }
+
+  /** A prompt's tokens, estimated without a tokenizer: its UTF-8 bytes / 4, rounded up. */
+  public static long promptTokens(List<ChatMessage> messages) {
+    long bytes = 0;
+    for (ChatMessage message : messages) {
+      bytes += utf8Length(message.text()) + 4; // role and framing
+    }
+    return (bytes + 3) / 4;
   }
 
   /**

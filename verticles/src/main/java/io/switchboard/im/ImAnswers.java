@@ -10,6 +10,7 @@ import io.switchboard.config.SwitchboardConfig.ImChannel;
 import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.guardrails.Guardrails;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -33,6 +34,8 @@ final class ImAnswers {
   private static final long IDENTITY_TIMEOUT_MILLIS = 2_000;
   /** Waits before the 2nd, 3rd and 4th try of a send the platform could not take just then. */
   private static final long[] SEND_RETRY_MILLIS = {300, 1_500, 5_000};
+  /** What a sender hears when a guardrail refused the question or the answer (never which word, never why). */
+  static final String REFUSAL = "抱歉，这个问题我无法回答。\nSorry, I can't help with that request.";
   static final String APOLOGY = "抱歉，暂时无法回答，请稍后再试。\nSorry, I can't answer right now. Please try again in a moment.";
 
   private final Vertx vertx;
@@ -116,6 +119,10 @@ final class ImAnswers {
       .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
         conversationId, timeoutMillis), null))
       .onComplete(outcome -> {
+        if (outcome.failed() && Guardrails.isViolation(ApiError.from(outcome.cause()))) {
+          deliver(bot, message, REFUSAL, requestId, "refused");
+          return;
+        }
         String answer = outcome.succeeded() ? outcome.result().result().content() : null;
         if (answer == null || answer.isBlank()) {
           LOG.warn("im channel {}: request {} got no answer from model {} ({})", channel.name(), requestId,

@@ -7,8 +7,6 @@ import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
-import io.vertx.circuitbreaker.CircuitBreaker;
-import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -44,7 +42,7 @@ final class EmbeddingCalls {
     return calls.size();
   }
 
-  void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, Message<EmbeddingRequest> message) {
+  void serve(Deployment deployment, Upstream upstream, DeploymentBreaker breaker, Message<EmbeddingRequest> message) {
     EmbeddingRequest request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
       vertx.eventBus().send(request.controlAddress(), new AttemptStarted(request.requestId(), request.attempt(),
@@ -53,7 +51,7 @@ final class EmbeddingCalls {
     Call call = new Call(request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
     long startNanos = System.nanoTime();
-    breaker.<EmbeddingResult>execute(() -> call.run(deployment, upstream))
+    breaker.<EmbeddingResult>execute(() -> call.run(deployment, upstream), () -> System.nanoTime() - startNanos)
       .onComplete(outcome -> {
         call.end();
         List<Call> sameTurn = calls.get(request.requestId());
@@ -88,7 +86,7 @@ final class EmbeddingCalls {
     if (cause instanceof UpstreamFailure failure) {
       return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), 0, "");
     }
-    if (cause instanceof OpenCircuitException) {
+    if (cause instanceof DeploymentBreaker.Open) {
       return new BusFailure(ApiError.circuitOpen(deployment.modelName()), true,
         deployment.breaker().resetTimeoutMillis(), 0, "");
     }

@@ -35,11 +35,15 @@ final class HttpFailures {
     return UpstreamFailure.retryable(ApiError.upstreamFailed("The model sent " + what + "."));
   }
 
-  /** The provider's own words about a request it refused; they describe the client's request, not secrets. */
+  /**
+   * The provider's own words about a request it refused ({@code error.message}, or AWS's top-level {@code message});
+   * they describe the client's request, not secrets.
+   */
   private static String providerMessage(Buffer body) {
     try {
-      JsonObject error = body.toJsonObject().getJsonObject("error");
-      String message = error == null ? null : error.getString("message");
+      JsonObject json = body.toJsonObject();
+      JsonObject error = json.getValue("error") instanceof JsonObject e ? e : null;
+      String message = error == null ? json.getString("message") : error.getString("message");
       return message == null || message.length() > 500 ? null : message;
     } catch (RuntimeException notJson) {
       return null;

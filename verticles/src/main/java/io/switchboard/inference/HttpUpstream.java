@@ -12,6 +12,8 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.parsetools.RecordParser;
+import io.vertx.core.streams.ReadStream;
 
 /**
  * The one HTTP skeleton every provider protocol shares: a key from the deployment's pool, a slot of its connection
@@ -27,6 +29,8 @@ abstract class HttpUpstream implements Upstream {
   private final KeyPool keys;
   /** The call's URL taken apart once, not on every request (the config only lets http(s) URLs through). */
   private final Target callTarget;
+  /** A streamed call's, where the protocol has another endpoint for streams (Gemini, Bedrock). */
+  private final Target streamTarget;
   /** The embeddings endpoint's, taken apart on first use. */
   private Target embeddingsTarget;
 
@@ -48,8 +52,13 @@ abstract class HttpUpstream implements Upstream {
   }
 
   HttpUpstream(Deployment deployment, String url, HttpClientAgent client, UpstreamSlots slots) {
+    this(deployment, url, url, client, slots);
+  }
+
+  HttpUpstream(Deployment deployment, String url, String streamUrl, HttpClientAgent client, UpstreamSlots slots) {
     this.deployment = deployment;
     this.callTarget = Target.of(url);
+    this.streamTarget = streamUrl.equals(url) ? callTarget : Target.of(streamUrl);
     this.client = client;
     this.slots = slots;
     this.keys = new KeyPool(deployment.id(), deployment.apiKeys());
@@ -62,6 +71,19 @@ abstract class HttpUpstream implements Upstream {
   protected abstract Buffer body(ChatRequest request);
 
   protected abstract StreamRelay.Reader streamReader(ChatRequest request, Chunks chunks);
+
+  /** A stream's records as its reader takes them: lines of server-sent events, unless the protocol is binary. */
+  protected ReadStream<Buffer> records(HttpClientResponse response) {
+    return RecordParser.newDelimited("\n", response);
+  }
+
+  /**
+   * The last step before a request is sent, with its headers and body final: where a protocol signs requests
+   * (Bedrock's SigV4), which may have to wait for credentials. {@code key} is the pool's key, null when none.
+   */
+  protected Future<Void> sign(RequestOptions options, Buffer body, String key) {
+    return Future.succeededFuture();
+  }
 
   /** The whole answer as the client's {@code chat.completion}; an {@link UpstreamFailure} when it is not one. */
   protected abstract ChatResult completion(ChatRequest request, Buffer body);
@@ -81,8 +103,9 @@ abstract class HttpUpstream implements Upstream {
 
   @Override
   public final Future<ChatResult> call(ChatRequest request, Chunks chunks, CancelSignal cancel) {
-    return post(callTarget, request.stream(), () -> body(request), cancel, response -> request.stream()
-      ? StreamRelay.relay(request, deployment.id(), response, cancel, streamReader(request, chunks))
+    return post(request.stream() ? streamTarget : callTarget, request.stream(), () -> body(request), cancel,
+      response -> request.stream()
+      ? StreamRelay.relay(request, deployment.id(), records(response), cancel, streamReader(request, chunks))
       : response.body().map(answer -> completion(request, answer)));
   }
 
@@ -121,7 +144,8 @@ abstract class HttpUpstream implements Upstream {
       return Future.failedFuture(refused);
     }
     int usedKey = key;
-    return slots.acquire(cancel).compose(slot -> client.request(options)
+    Future<Void> signed = sign(options, body, key < 0 ? null : keys.key(key));
+    return signed.compose(ready -> slots.acquire(cancel)).compose(slot -> client.request(options)
       .andThen(leased -> slot.leased())
       .compose(req -> {
         cancel.whenCancelled(req::reset);
@@ -132,14 +156,14 @@ abstract class HttpUpstream implements Upstream {
           return answered.apply(response);
         }
         return response.body().compose(errorBody -> {
-          noteKeyTrouble(usedKey, response);
-          if (response.statusCode() == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
+          int status = status(response.statusCode(), errorBody);
+          noteKeyTrouble(usedKey, status, response);
+          if (status == 429 && usedKey >= 0 && keys.usable(System.currentTimeMillis()) > 0) {
             // only this key is limited: another try goes at once with the next key, the deployment does not rest
             return Future.failedFuture(UpstreamFailure.retryable(ApiError.upstreamFailed(
               "The model's provider rate limited one of the gateway's API keys.")));
           }
-          return Future.failedFuture(HttpFailures.fromStatus(response.statusCode(), errorBody,
-            response.getHeader("retry-after")));
+          return Future.failedFuture(HttpFailures.fromStatus(status, errorBody, response.getHeader("retry-after")));
         });
       })
       .andThen(done -> slot.release()))
@@ -147,11 +171,18 @@ abstract class HttpUpstream implements Upstream {
         : HttpFailures.unreachable()));
   }
 
-  private void noteKeyTrouble(int key, HttpClientResponse response) {
+  /**
+   * What an error answer means, as an HTTP status: its own, unless the protocol says otherwise (Gemini answers a bad
+   * API key with a 400).
+   */
+  protected int status(int status, Buffer errorBody) {
+    return status;
+  }
+
+  private void noteKeyTrouble(int key, int status, HttpClientResponse response) {
     if (key < 0) {
       return;
     }
-    int status = response.statusCode();
     if (status == 401 || status == 403) {
       keys.refused(key, status);
     } else if (status == 429) {

@@ -19,10 +19,6 @@ import io.switchboard.bus.StreamGrant;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.eventbus.PreferLocal;
-import io.vertx.circuitbreaker.CircuitBreaker;
-import io.vertx.circuitbreaker.CircuitBreakerOptions;
-import io.vertx.circuitbreaker.CircuitBreakerState;
-import io.vertx.circuitbreaker.OpenCircuitException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -55,7 +51,6 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final Map<String, String> baseUrls;
   private final MeterRegistry registry;
   private final List<Upstream> upstreams = new ArrayList<>();
-  private final List<CircuitBreaker> breakers = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
   /** The deployments' doors: closed first when this instance is undeployed, so a newer one takes the new calls. */
   private final List<MessageConsumer<?>> intake = new ArrayList<>();
@@ -83,11 +78,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     for (Deployment deployment : deployments) {
       Upstream upstream = Upstreams.create(vertx, deployment, baseUrls.get(deployment.id()), workers,
         registry);
-      CircuitBreaker breaker = breaker(deployment);
+      DeploymentBreaker breaker = new DeploymentBreaker(deployment, registry);
       UpstreamMeters meters = new UpstreamMeters(registry, deployment);
       upstreams.add(upstream);
-      breakers.add(breaker);
-      registrations.add(deployment.embedding()
+      registrations.add(deployment.wholeCall()
         ? PreferLocal.<EmbeddingRequest>serve(bus, Addresses.inferenceEmbeddings(deployment.id()),
           message -> embeddings.serve(deployment, upstream, breaker, message), intake)
         : PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
@@ -114,50 +108,10 @@ public final class InferenceProxyVerticle extends VerticleBase {
     long longest = deployments.stream().mapToLong(Deployment::timeoutMillis).max().orElse(0);
     return PreferLocal.stopServing(intake)
       .compose(v -> Drain.until(vertx, () -> calls.isEmpty() && embeddings.inflight() == 0, longest + 1_000))
-      .compose(v -> closeUpstreams());
+      .compose(v -> Future.all(upstreams.stream().map(Upstream::close).toList()));
   }
 
-  private Future<?> closeUpstreams() {
-    breakers.forEach(CircuitBreaker::close);
-    return Future.all(upstreams.stream().map(Upstream::close).toList());
-  }
-
-  private CircuitBreaker breaker(Deployment deployment) {
-    CircuitBreaker breaker = CircuitBreaker.create("deployment." + deployment.id(), vertx, new CircuitBreakerOptions()
-        .setMaxFailures(deployment.breaker().maxFailures())
-        .setResetTimeout(deployment.breaker().resetTimeoutMillis())
-        .setTimeout(-1) // the call enforces its own timeouts and cancels the upstream request
-        .setNotificationAddress(null))
-      .openHandler(v -> LOG.warn("circuit OPEN for deployment {}", deployment.id()))
-      .halfOpenHandler(v -> LOG.info("circuit half-open for deployment {}: probing", deployment.id()))
-      .closeHandler(v -> LOG.info("circuit closed for deployment {}", deployment.id()));
-    breaker.failurePolicy(InferenceProxyVerticle::countsAgainstUpstream);
-    Gauges.replace(registry, "switchboard.circuit.state", Tags.of("deployment", deployment.id(), "model",
-      deployment.modelName()), "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open", breaker,
-      b -> stateValue(b.state()));
-    return breaker;
-  }
-
-  /** The client's own mistakes and calls we stopped or refused ourselves say nothing about the upstream's health. */
-  private static boolean countsAgainstUpstream(Future<?> outcome) {
-    if (outcome.succeeded()) {
-      return false;
-    }
-    if (outcome.cause() instanceof UpstreamFailure failure) {
-      return failure.retryable() && !failure.gatewaySide() && !failure.error().is(ApiError.Kind.CANCELLED);
-    }
-    return true;
-  }
-
-  private static double stateValue(CircuitBreakerState state) {
-    return switch (state) {
-      case CLOSED -> 0;
-      case HALF_OPEN -> 1;
-      case OPEN -> 2;
-    };
-  }
-
-  private void serve(Deployment deployment, Upstream upstream, CircuitBreaker breaker, UpstreamMeters meters,
+  private void serve(Deployment deployment, Upstream upstream, DeploymentBreaker breaker, UpstreamMeters meters,
                      Message<ChatRequest> message) {
     ChatRequest request = message.body();
     if (request.controlAddress() != null && clusterNodeId != null) {
@@ -166,7 +120,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
     Call call = new Call(deployment, request);
     calls.computeIfAbsent(request.requestId(), k -> new ArrayList<>(1)).add(call);
-    breaker.<ChatResult>execute(() -> call.run(upstream))
+    breaker.<ChatResult>execute(() -> call.run(upstream), call::judgedNanos)
       .onComplete(outcome -> {
         call.end();
         long nanos = System.nanoTime() - call.startNanos;
@@ -384,6 +338,11 @@ public final class InferenceProxyVerticle extends VerticleBase {
       vertx.eventBus().send(request.inbox(), chunk);
     }
 
+    /** What the breaker's slow-call rule judges: the time to the first token (to the end when none came). */
+    long judgedNanos() {
+      return (firstTokenNanos == 0 ? System.nanoTime() : firstTokenNanos) - startNanos;
+    }
+
     long firstTokenMillis() {
       long at = firstTokenNanos == 0 ? System.nanoTime() : firstTokenNanos;
       return (at - startNanos) / 1_000_000;
@@ -401,7 +360,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
         }
         return new BusFailure(failure.error(), failure.retryable(), failure.retryAfterMillis(), sent, text);
       }
-      if (cause instanceof OpenCircuitException) {
+      if (cause instanceof DeploymentBreaker.Open) {
         return new BusFailure(ApiError.circuitOpen(deployment.modelName()), true,
           deployment.breaker().resetTimeoutMillis(), 0, "");
       }

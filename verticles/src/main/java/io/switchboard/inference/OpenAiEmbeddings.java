@@ -39,8 +39,9 @@ final class OpenAiEmbeddings {
               usage = JsonSplice.decodeObject(json, bytes, 0);
             }
           }
-          case "data" -> {
-            sawData = value == JsonToken.START_ARRAY;
+          case "data", "results" -> {
+            // an embeddings list's data, a moderation's results
+            sawData = sawData || value == JsonToken.START_ARRAY && field.equals(request.moderation() ? "results" : "data");
             json.skipChildren();
           }
           default -> json.skipChildren();

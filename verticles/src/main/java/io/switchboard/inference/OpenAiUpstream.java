@@ -15,13 +15,20 @@ import io.vertx.core.json.JsonObject;
  * built-in simulator). The client's request goes on as it was written, but for the deployment's own model name
  * and the usage report the gateway needs; the answer comes back as the upstream wrote it, chunk by chunk.
  */
-final class OpenAiUpstream extends HttpUpstream {
+class OpenAiUpstream extends HttpUpstream {
 
   private final String embeddingsUrl;
 
   OpenAiUpstream(Deployment deployment, String baseUrl, HttpClientAgent client, UpstreamSlots slots) {
-    super(deployment, baseUrl + "/chat/completions", client, slots);
-    this.embeddingsUrl = baseUrl + "/embeddings";
+    this(deployment, baseUrl + "/chat/completions", baseUrl + (deployment.moderation() ? "/moderations"
+      : "/embeddings"), client, slots);
+  }
+
+  /** The same protocol at other endpoints (Azure OpenAI's deployment URLs). */
+  OpenAiUpstream(Deployment deployment, String chatUrl, String embeddingsUrl, HttpClientAgent client,
+                 UpstreamSlots slots) {
+    super(deployment, chatUrl, client, slots);
+    this.embeddingsUrl = embeddingsUrl;
   }
 
   @Override

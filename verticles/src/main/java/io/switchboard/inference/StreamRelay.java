@@ -5,8 +5,7 @@ import io.switchboard.bus.ChatResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.parsetools.RecordParser;
+import io.vertx.core.streams.ReadStream;
 
 /**
  * Relays a provider's server-sent event stream line by line, whatever the protocol: backpressure from the
@@ -16,7 +15,10 @@ import io.vertx.core.parsetools.RecordParser;
 final class StreamRelay {
   /** One protocol's reading of its stream. */
   interface Reader {
-    /** One line without its newline; throws an {@link UpstreamFailure} for an error in the stream. */
+    /**
+     * One record: a line without its newline, or for a binary protocol the bytes as they came; throws an
+     * {@link UpstreamFailure} for an error in the stream.
+     */
     void line(Buffer line);
 
     int chunks();
@@ -37,10 +39,9 @@ final class StreamRelay {
   private StreamRelay() {
   }
 
-  static Future<ChatResult> relay(ChatRequest request, String deployment, HttpClientResponse response,
+  static Future<ChatResult> relay(ChatRequest request, String deployment, ReadStream<Buffer> lines,
                                   CancelSignal control, Reader reader) {
     Promise<ChatResult> done = Promise.promise();
-    RecordParser lines = RecordParser.newDelimited("\n", response);
     // a client that reads slowly stops our reads, and TCP pushes back on the upstream
     control.onFlow(pause -> {
       if (pause) {

@@ -54,6 +54,9 @@ final class Upstreams {
     return switch (deployment.provider()) {
       case "anthropic" -> new AnthropicUpstream(deployment, baseUrl, client, slots);
       case "openai", "simulator" -> new OpenAiUpstream(deployment, baseUrl, client, slots);
+      case "azure" -> new AzureOpenAiUpstream(deployment, baseUrl, client, slots);
+      case "gemini" -> new GeminiUpstream(deployment, baseUrl, client, slots);
+      case "bedrock" -> new BedrockUpstream(vertx, deployment, baseUrl, client, slots);
       default -> throw new IllegalArgumentException("no upstream protocol for provider " + deployment.provider());
     };
   }

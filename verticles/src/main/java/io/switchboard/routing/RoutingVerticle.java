@@ -18,6 +18,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.governance.Admission;
 import io.switchboard.governance.Governance;
+import io.switchboard.overload.NodeLoad;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
 import io.switchboard.eventbus.Drain;
@@ -55,6 +56,7 @@ public final class RoutingVerticle extends VerticleBase {
   /** Time the event bus grants an attempt on top of its own timeout, so the upstream's 504 wins the race. */
   private static final long BUS_MARGIN_MILLIS = 2_000;
   private static final long QUEUE_FULL_RETRY_AFTER_MILLIS = 1_000;
+  private static final long OVERLOAD_RETRY_AFTER_MILLIS = 2_000;
   /** An attempt sent to another node that has not said it started by then is taken as lost on the way. */
   private static final long ATTEMPT_ACK_MILLIS = 1_500;
   /** How long the stream's connection may take to say what its client already has. */
@@ -67,23 +69,28 @@ public final class RoutingVerticle extends VerticleBase {
   private final String controlAddress;
   private final MeterRegistry registry;
   private final Governance governance;
+  private final NodeLoad load;
   private final Map<String, DeploymentChooser> choosers = new LinkedHashMap<>();
   private final Map<String, AdmissionQueue> queues = new HashMap<>();
+  private final Map<String, RouteRules> rules = new HashMap<>();
   private final Map<String, String> degraded = new HashMap<>();
   private final Map<String, Turn> turns = new HashMap<>();
   private final ModelCatalog catalog;
   /** Public models whose deployments serve embeddings (model_info.mode: embedding); the others serve chat. */
   private final Set<String> embeddingModels = new HashSet<>();
+  /** Public models whose deployments serve moderations (model_info.mode: moderation). */
+  private final Set<String> moderationModels = new HashSet<>();
   /** The addresses new turns arrive on: closed first when this instance is undeployed. */
   private final List<MessageConsumer<?>> intake = new ArrayList<>();
 
-  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry) {
-    this(config, nodeId, registry, null);
-  }
-
-  /** @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted */
-  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance) {
+  /**
+   * @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted
+   * @param load       the node's overload level: at 3, turns below overload.shed_below_priority are refused
+   */
+  public RoutingVerticle(SwitchboardConfig config, String nodeId, MeterRegistry registry, Governance governance,
+                         NodeLoad load) {
     this.governance = governance;
+    this.load = load;
     this.config = config;
     String instance = nodeId + "-" + INSTANCES.incrementAndGet();
     this.grantAddress = Addresses.routingGrant(instance);
@@ -94,6 +101,8 @@ public final class RoutingVerticle extends VerticleBase {
       byModel.computeIfAbsent(deployment.modelName(), k -> new ArrayList<>()).add(new DeploymentState(deployment));
       if (deployment.embedding()) {
         embeddingModels.add(deployment.modelName());
+      } else if (deployment.moderation()) {
+        moderationModels.add(deployment.modelName());
       }
     }
     List<ModelCatalog.Model> models = new ArrayList<>();
@@ -102,6 +111,7 @@ public final class RoutingVerticle extends VerticleBase {
       Route route = config.route(model);
       choosers.put(model, new DeploymentChooser(model, route.strategy(), states));
       queues.put(model, new AdmissionQueue(route.maxQueued()));
+      rules.put(model, new RouteRules(route.rules(), states));
       models.add(new ModelCatalog.Model(model, states.get(0).deployment.ownedBy(), created));
     });
     this.catalog = new ModelCatalog(models);
@@ -111,6 +121,10 @@ public final class RoutingVerticle extends VerticleBase {
   public Future<?> start() {
     queues.forEach((model, queue) -> Gauges.replace(registry, "switchboard.routing.queued", Tags.of("model", model),
       "Turns waiting for a free deployment slot", queue, AdmissionQueue::size));
+    choosers.forEach((model, chooser) -> chooser.states.stream().filter(state -> state.adaptive != null)
+      .forEach(state -> Gauges.replace(registry, "switchboard.routing.concurrency.limit",
+        Tags.of("deployment", state.deployment.id(), "model", model),
+        "Calls this node lets the deployment have at once (adaptive_concurrency)", state, DeploymentState::limit)));
     var bus = vertx.eventBus();
     MessageConsumer<Object> state = bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state()));
     intake.add(state);
@@ -194,7 +208,8 @@ public final class RoutingVerticle extends VerticleBase {
         deployments.add(new JsonObject().put("id", state.deployment.id()).put("weight", state.weight)
           .put("outstanding", state.outstanding)
           .put("ewma_first_token_ms", state.ewmaFirstTokenMillis < 0 ? null : Math.round(state.ewmaFirstTokenMillis))
-          .put("resting_ms", Math.max(0, state.restingUntilMillis - now)));
+          .put("resting_ms", Math.max(0, state.restingUntilMillis - now))
+          .put("concurrency_limit", state.limit() > 0 ? state.limit() : null));
       }
       models.put(model, new JsonObject().put("strategy", config.route(model).strategy())
         .put("fallbacks", new JsonArray(config.route(model).fallbacks()))
@@ -214,6 +229,27 @@ public final class RoutingVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Feeds a finished attempt to its deployment's adaptive limit: an answer by its time to first token; a timeout or
+   * a refusal for load (429, 503) as an overload; anything else (a cancel, an open circuit, the client's mistake)
+   * says nothing about how much the deployment can take.
+   */
+  private static void measure(DeploymentState state, long startNanos, int inflight, Object result,
+                              BusFailure failure) {
+    if (state.adaptive == null) {
+      return;
+    }
+    if (failure == null) {
+      long millis = result instanceof ChatResult chat ? chat.firstTokenMillis() : ((EmbeddingResult) result).millis();
+      state.sample(startNanos, millis * 1_000_000, inflight, false);
+      return;
+    }
+    int status = failure.error().status();
+    if (!failure.error().is(ApiError.Kind.CIRCUIT_OPEN) && (status == 504 || status == 429 || status == 503)) {
+      state.sample(startNanos, System.nanoTime() - startNanos, inflight, true);
+    }
+  }
+
   /** One client turn (a chat, or an embeddings call: a turn that never streams), from admission to its one reply. */
   private final class Turn {
     private final Message<? extends RoutedRequest> message;
@@ -221,6 +257,8 @@ public final class RoutingVerticle extends VerticleBase {
     private final List<String> chain = new ArrayList<>();
     private final long deadline;
     private final Set<String> excluded = new HashSet<>();
+    /** model → its deployments this turn's route rules leave out (worked out once per model). */
+    private final Map<String, Set<String>> ruledOutByModel = new HashMap<>(2);
     /** Deployments at their own rpm_limit / tpm_limit: skipped for the rest of this turn. */
     private final Set<String> limited = new HashSet<>();
     private long limitedRetryAfterMillis;
@@ -259,6 +297,13 @@ public final class RoutingVerticle extends VerticleBase {
         wrongKind().failReply(message);
         return;
       }
+      if (load.level() >= 3 && request.priority() < config.overload().shedBelowPriority()) {
+        registry.counter("switchboard.routing.rejected", "model", request.model(), "reason", "overload").increment();
+        new BusFailure(new ApiError(503, "server_error", "overloaded", "This gateway node is overloaded and serves "
+          + "only higher-priority traffic right now; retry shortly.", null), false, OVERLOAD_RETRY_AFTER_MILLIS, 0,
+          "").failReply(message);
+        return;
+      }
       String first = degraded.getOrDefault(request.model(), request.model());
       chain.add(first);
       for (String fallback : config.route(request.model()).fallbacks()) {
@@ -286,11 +331,11 @@ public final class RoutingVerticle extends VerticleBase {
         String model = chain.get(modelIndex);
         DeploymentChooser chooser = servesKind(model) ? choosers.get(model) : null;
         if (chooser != null) {
-          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), skipped(), now);
+          DeploymentChooser.Choice choice = chooser.choose(request.conversationId(), skipped(model), now);
           if (choice instanceof DeploymentChooser.Unavailable && !excluded.isEmpty()
             && triesOnModel <= config.route(model).numRetries()) {
             excluded.clear(); // a model with one deployment retries that deployment
-            choice = chooser.choose(request.conversationId(), skipped(), now);
+            choice = chooser.choose(request.conversationId(), skipped(model), now);
           }
           if (choice instanceof DeploymentChooser.Chosen chosen) {
             admitThenLaunch(chosen.state(), model, false);
@@ -318,13 +363,16 @@ public final class RoutingVerticle extends VerticleBase {
         "No deployment of '" + request.model() + "' or its fallbacks can take the request right now.")));
     }
 
-    private Set<String> skipped() {
-      if (limited.isEmpty()) {
+    /** Deployments of {@code model} this attempt may not go to: tried, at their rate limit, or left out by a rule. */
+    private Set<String> skipped(String model) {
+      Set<String> ruledOut = ruledOutByModel.computeIfAbsent(model, m -> rules.get(m).leftOut(request));
+      if (limited.isEmpty() && ruledOut.isEmpty()) {
         return excluded;
       }
-      Set<String> both = new HashSet<>(excluded);
-      both.addAll(limited);
-      return both;
+      Set<String> all = new HashSet<>(excluded);
+      all.addAll(limited);
+      all.addAll(ruledOut);
+      return all;
     }
 
     /**
@@ -410,6 +458,8 @@ public final class RoutingVerticle extends VerticleBase {
         }));
       }
       state.outstanding++;
+      int inflight = state.outstanding;
+      long startNanos = System.nanoTime();
       running.put(attempt, state);
       PreferLocal.request(vertx.eventBus(), request.inferenceAddress(state.deployment.id()), attemptRequest,
           remaining + BUS_MARGIN_MILLIS)
@@ -425,11 +475,13 @@ public final class RoutingVerticle extends VerticleBase {
               chat ? chat : null);
           }
           state.outstanding--;
+          BusFailure failure = outcome.succeeded() ? null : BusFailure.from(outcome.cause());
+          measure(state, startNanos, inflight, outcome.succeeded() ? outcome.result().body() : null, failure);
           slotFreed(state.deployment.modelName());
-          if (outcome.succeeded()) {
+          if (failure == null) {
             succeeded(attempt, state, outcome.result().body());
           } else {
-            failed(attempt, state, BusFailure.from(outcome.cause()));
+            failed(attempt, state, failure);
           }
         });
       if (hedging && attempt == 0) {
@@ -450,10 +502,21 @@ public final class RoutingVerticle extends VerticleBase {
 
     /** Whether a model serves what this turn asks for (embeddings, or chat). */
     private boolean servesKind(String model) {
-      return embeddingModels.contains(model) == request instanceof EmbeddingRequest;
+      if (request instanceof EmbeddingRequest call) {
+        return (call.moderation() ? moderationModels : embeddingModels).contains(model);
+      }
+      return !embeddingModels.contains(model) && !moderationModels.contains(model);
     }
 
     private ApiError wrongKind() {
+      if (request instanceof EmbeddingRequest call && call.moderation()) {
+        return new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is not a moderation model; use a model of mode moderation with /v1/moderations.", "model");
+      }
+      if (moderationModels.contains(request.model())) {
+        return new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
+          + "' is a moderation model; use /v1/moderations.", "model");
+      }
       return request instanceof EmbeddingRequest
         ? new ApiError(400, "invalid_request_error", "model_not_supported", "The model '" + request.model()
           + "' is a chat model and does not serve embeddings; use /v1/chat/completions.", "model")
@@ -471,7 +534,7 @@ public final class RoutingVerticle extends VerticleBase {
         excluded.add(busy.deployment.id());
       }
       String model = chain.get(modelIndex);
-      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), skipped(),
+      DeploymentChooser.Choice choice = choosers.get(model).choose(request.conversationId(), skipped(model),
         System.currentTimeMillis());
       if (choice instanceof DeploymentChooser.Chosen chosen) {
         registry.counter("switchboard.routing.hedges", "model", request.model()).increment();

@@ -18,11 +18,21 @@ import java.util.Map;
  * @param retryAfterSeconds sent as Retry-After with a simulated failure; 0 sends none
  * @param tools           answer a request that offers function {@code tools} with a call of one of them; false
  *                        answers in text and ignores the tools (path knob {@code tools=false})
+ * @param ttftPerInflightMillis added to the first-token delay for every other call in flight with the same knobs,
+ *                        as a GPU server slows while its batch fills: latency grows with concurrency (0: it does not)
  */
 public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
-                             boolean hang, int dropAfterChunks, int retryAfterSeconds, boolean tools) {
+                             boolean hang, int dropAfterChunks, int retryAfterSeconds, boolean tools,
+                             long ttftPerInflightMillis) {
 
-  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1, 0, true);
+  public static final SimulatorKnobs DEFAULTS = new SimulatorKnobs(40, 400, 24, 0, 500, false, -1, 0, true, 0);
+
+  /** Knobs whose latency does not grow with concurrency. */
+  public SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
+                        boolean hang, int dropAfterChunks, int retryAfterSeconds, boolean tools) {
+    this(ttftMillis, tokensPerSecond, replyTokens, errorRate, errorStatus, hang, dropAfterChunks, retryAfterSeconds,
+      tools, 0);
+  }
 
   /** Knobs that call tools when asked to (the default). */
   public SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyTokens, double errorRate, int errorStatus,
@@ -32,8 +42,9 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
   }
 
   public SimulatorKnobs {
-    if (ttftMillis < 0 || tokensPerSecond < 0 || replyTokens < 0) {
-      throw new IllegalArgumentException("ttft_ms, tokens_per_second and reply_tokens must not be negative");
+    if (ttftMillis < 0 || tokensPerSecond < 0 || replyTokens < 0 || ttftPerInflightMillis < 0) {
+      throw new IllegalArgumentException("ttft_ms, tokens_per_second, reply_tokens and ttft_per_inflight_ms must not "
+        + "be negative");
     }
     if (errorRate < 0 || errorRate > 1) {
       throw new IllegalArgumentException("error_rate must be between 0 and 1");
@@ -50,7 +61,14 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
   public String toPathSegment() {
     return "ttft_ms=" + ttftMillis + ";tokens_per_second=" + tokensPerSecond + ";reply_tokens=" + replyTokens
       + ";error_rate=" + errorRate + ";error_status=" + errorStatus + ";hang=" + hang
-      + ";drop_after_chunks=" + dropAfterChunks + ";retry_after=" + retryAfterSeconds + ";tools=" + tools;
+      + ";drop_after_chunks=" + dropAfterChunks + ";retry_after=" + retryAfterSeconds + ";tools=" + tools
+      + (ttftPerInflightMillis > 0 ? ";ttft_per_inflight_ms=" + ttftPerInflightMillis : "");
+  }
+
+  /** These knobs with another first-token delay (that of one call among {@code others} in flight). */
+  public SimulatorKnobs withLoad(int others) {
+    return new SimulatorKnobs(ttftMillis + ttftPerInflightMillis * others, tokensPerSecond, replyTokens, errorRate,
+      errorStatus, hang, dropAfterChunks, retryAfterSeconds, tools, ttftPerInflightMillis);
   }
 
   /** Reads a path segment written by {@link #toPathSegment()}; missing knobs keep the given defaults. */
@@ -73,9 +91,10 @@ public record SimulatorKnobs(long ttftMillis, int tokensPerSecond, int replyToke
       Boolean.parseBoolean(values.getOrDefault("hang", String.valueOf(defaults.hang))),
       Integer.parseInt(values.getOrDefault("drop_after_chunks", String.valueOf(defaults.dropAfterChunks))),
       Integer.parseInt(values.getOrDefault("retry_after", String.valueOf(defaults.retryAfterSeconds))),
-      Boolean.parseBoolean(values.getOrDefault("tools", String.valueOf(defaults.tools))));
+      Boolean.parseBoolean(values.getOrDefault("tools", String.valueOf(defaults.tools))),
+      Long.parseLong(values.getOrDefault("ttft_per_inflight_ms", String.valueOf(defaults.ttftPerInflightMillis))));
     values.keySet().removeAll(java.util.Set.of("ttft_ms", "tokens_per_second", "reply_tokens", "error_rate",
-      "error_status", "hang", "drop_after_chunks", "retry_after", "tools"));
+      "error_status", "hang", "drop_after_chunks", "retry_after", "tools", "ttft_per_inflight_ms"));
     if (!values.isEmpty()) {
       throw new IllegalArgumentException("unknown simulator knobs " + values.keySet());
     }

@@ -16,7 +16,11 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 
@@ -39,13 +43,22 @@ public final class SimulatorVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final SimulatorKnobs defaults;
+  private final Moderations moderations;
   private final AtomicLong calls = new AtomicLong();
+  /** Calls in flight per knobs path, for {@link SimulatorKnobs#ttftPerInflightMillis()}. */
+  private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private HttpServer server;
 
   public SimulatorVerticle(String host, int port, SimulatorKnobs defaults) {
+    this(host, port, defaults, java.util.List.of(Moderations.DEFAULT_WORD));
+  }
+
+  /** @param moderationWords its moderation model flags an input holding one of these */
+  public SimulatorVerticle(String host, int port, SimulatorKnobs defaults, java.util.List<String> moderationWords) {
     this.host = host;
     this.port = port;
     this.defaults = defaults;
+    this.moderations = new Moderations(moderationWords);
   }
 
   /** The base URL for a deployment with these knobs, once the server listens. */
@@ -94,18 +107,35 @@ public final class SimulatorVerticle extends VerticleBase {
       return;
     }
     boolean chat = path.equals("/v1/chat/completions");
-    if (!(chat || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
+    boolean moderation = path.equals("/v1/moderations");
+    if (!(chat || moderation || path.equals("/v1/embeddings")) || request.method().name().equals("GET")) {
       error(request.response(), 404, "no such simulator path");
       return;
     }
-    SimulatorKnobs chosen = knobs;
+    SimulatorKnobs chosen = knobs.ttftPerInflightMillis() > 0 ? loaded(request, knobs) : knobs;
     request.body().onSuccess(body -> {
       if (chat) {
         complete(request, body, chosen);
+      } else if (moderation) {
+        moderate(request, body, chosen);
       } else {
         embed(request, body, chosen);
       }
     });
+  }
+
+  /** The knobs of one more call in flight on this path: its delay grows with the calls already there. */
+  private SimulatorKnobs loaded(HttpServerRequest request, SimulatorKnobs knobs) {
+    AtomicInteger count = inflight.computeIfAbsent(request.path(), p -> new AtomicInteger());
+    int others = count.getAndIncrement();
+    AtomicBoolean released = new AtomicBoolean();
+    Runnable release = () -> {
+      if (released.compareAndSet(false, true)) {
+        count.decrementAndGet();
+      }
+    };
+    request.response().endHandler(v -> release.run()).closeHandler(v -> release.run());
+    return knobs.withLoad(others);
   }
 
   /** The body as a JSON object, or null once a 400 is sent. */
@@ -152,6 +182,25 @@ public final class SimulatorVerticle extends VerticleBase {
     String answer;
     try {
       answer = Embeddings.respond(json);
+    } catch (SimulatorError e) {
+      error(response, e);
+      return;
+    }
+    calls.incrementAndGet();
+    if (answers(response, knobs)) {
+      after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
+    }
+  }
+
+  private void moderate(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+    HttpServerResponse response = request.response();
+    JsonObject json = json(response, body);
+    if (json == null) {
+      return;
+    }
+    String answer;
+    try {
+      answer = moderations.respond(json);
     } catch (SimulatorError e) {
       error(response, e);
       return;
