@@ -255,8 +255,14 @@ class ReloadTest {
     HttpResponse<String> answer = reload();
     assertEquals(200, answer.statusCode(), answer.body());
     assertTrue(new JsonObject(answer.body()).getJsonArray("redeployed").contains("connection"), answer.body());
-    // the webhook is there: an unsigned verification is refused by the channel, not unknown to the node
-    int status = Http.get(node.baseUrl() + "/im/wecom/acme-wecom").statusCode();
+    // the webhook is there once the old connection instances have handed their connections over (about a second):
+    // an unsigned verification is refused by the channel, not unknown to the node
+    long deadline = System.currentTimeMillis() + 10_000;
+    int status;
+    while ((status = Http.get(node.baseUrl() + "/im/wecom/acme-wecom").statusCode()) == 404
+      && System.currentTimeMillis() < deadline) {
+      Thread.sleep(100);
+    }
     assertTrue(status != 404, "status " + status);
     Files.writeString(file, yaml(100, 0, ""));
     assertEquals(200, reload().statusCode());

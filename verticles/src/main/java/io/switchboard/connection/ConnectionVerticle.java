@@ -64,6 +64,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** The routing context's {@link Caller}, put there by {@link #authenticate}. */
   static final String CALLER = "caller";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
+  /** How long a connection verticle going away keeps serving its keep-alive connections, each a last time. */
+  private static final long KEEP_ALIVE_HANDOVER_MILLIS = 1_000;
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
@@ -212,7 +214,12 @@ public final class ConnectionVerticle extends VerticleBase {
   /** Lets requests in flight finish (streams included) before the server goes. */
   @Override
   public Future<?> stop() {
-    return server.shutdown(30, TimeUnit.SECONDS);
+    // keep-alive connections in use are handed over first: each closes after its next response (Connection: close),
+    // so few are left idle for the shutdown to close under a client that is just sending on one
+    boolean handedOver = draining;
+    draining = true;
+    return (handedOver ? Future.succeededFuture() : vertx.timer(KEEP_ALIVE_HANDOVER_MILLIS))
+      .compose(v -> server.shutdown(30, TimeUnit.SECONDS));
   }
 
   private void assignRequestId(RoutingContext ctx) {
