@@ -18,6 +18,7 @@ import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.im.ImWebhooks;
 import io.switchboard.overload.NodeLoad;
 import io.switchboard.inference.InferenceProxyVerticle;
 import io.switchboard.monitoring.MonitoringVerticle;
@@ -272,6 +273,9 @@ public final class Switchboard {
     }
     if (config.runs("inference-proxy")) {
       chain = chain.compose(x -> startSimulator(config));
+    }
+    if (config.runs("connection")) {
+      ImWebhooks.announce(config);
     }
     if (cache != null) {
       chain = chain.compose(x -> cache.start());

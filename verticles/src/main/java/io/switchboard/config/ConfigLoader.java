@@ -108,7 +108,7 @@ public final class ConfigLoader {
       deployments, routes(root, deployments), session, cluster(root.child("cluster")),
       verticles(root), imChannels(root), bridge(root.child("bridge"), deployments), cache(root.child("cache"), session),
       governance(root, session, deploymentLimits, tenantGuardrails), spendLog(root.child("spend_log")),
-      overload(root.child("overload")), null);
+      overload(root.child("overload")), null, imWork(root.child("im_work"), session));
     config = withGuardrails(config, GuardrailConfig.load(root, baseDir(name), tenantGuardrails, config.routes()));
     root.rejectUnknownKeys();
     if (config.session().localInCluster(config.cluster()) && !config.session().allowLocalMemoryInCluster()) {
@@ -630,6 +630,18 @@ public final class ConfigLoader {
     return log;
   }
 
+  /** {@code im_work: {queue: redis | memory, redis_url, claim_idle_ms, max_attempts, max_in_flight}}. */
+  private static SwitchboardConfig.ImWork imWork(ConfigNode node, SwitchboardConfig.Session session) {
+    var work = new SwitchboardConfig.ImWork(
+      node.oneOf("queue", session.store().equals("redis") ? "redis" : "memory", SwitchboardConfig.ImWork.QUEUES),
+      node.string("redis_url", session.redisUrl()),
+      node.number("claim_idle_ms", 15_000, 500, 3_600_000),
+      node.integer("max_attempts", 3, 1, 100),
+      node.integer("max_in_flight", 64, 1, 10_000));
+    node.rejectUnknownKeys();
+    return work;
+  }
+
   private static List<SwitchboardConfig.ImChannel> imChannels(ConfigNode root) {
     List<SwitchboardConfig.ImChannel> channels = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -785,7 +797,7 @@ public final class ConfigLoader {
   private static SwitchboardConfig withGuardrails(SwitchboardConfig c, SwitchboardConfig.Guardrails guardrails) {
     return new SwitchboardConfig(c.server(), c.management(), c.auth(), c.simulator(), c.deployments(), c.routes(),
       c.session(), c.cluster(), c.verticles(), c.imChannels(), c.bridge(), c.cache(), c.governance(), c.spendLog(),
-      c.overload(), guardrails);
+      c.overload(), guardrails, c.imWork());
   }
 
   private static String stripSlash(String url) {

@@ -15,7 +15,7 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
                                 List<Deployment> deployments, Map<String, Route> routes, Session session,
                                 Cluster cluster, Set<String> verticles, List<ImChannel> imChannels,
                                 Bridge bridge, Cache cache, Governance governance, SpendLog spendLog,
-                                Overload overload, Guardrails guardrails) {
+                                Overload overload, Guardrails guardrails, ImWork imWork) {
 
   public static final Set<String> VERTICLES = Set.of("connection", "session", "routing", "inference-proxy",
     "monitoring");
@@ -586,6 +586,28 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param apiBase     the platform's API base URL (its real one by default; tests point it at a fake)
    * @param credentials the platform's secrets by their documented names; never logged
    */
+  /**
+   * Where answers to IM messages are worked on: {@code redis}, a Redis Stream every node consumes (an accepted message
+   * survives the node that accepted it), or {@code memory}, the accepting node's own memory (lost with it).
+   *
+   * @param claimIdleMillis a job whose node has not touched it this long is taken over by another node
+   * @param maxAttempts     runs of one job (crashes of the node running it included) before it goes to dead letters
+   * @param maxInFlight     jobs one connection verticle instance works on at once
+   */
+  public record ImWork(String queue, String redisUrl, long claimIdleMillis, int maxAttempts, int maxInFlight) {
+    public static final Set<String> QUEUES = Set.of("redis", "memory");
+
+    public boolean durable() {
+      return queue.equals("redis");
+    }
+
+    @Override
+    public String toString() {
+      return "ImWork[queue=" + queue + ", claimIdleMillis=" + claimIdleMillis + ", maxAttempts=" + maxAttempts
+        + ", maxInFlight=" + maxInFlight + "]";
+    }
+  }
+
   public record ImChannel(String name, String platform, String tenant, String model, String apiBase,
                           Map<String, String> credentials) {
     public static final Set<String> PLATFORMS = Set.of("wecom", "dingtalk", "feishu");

@@ -82,6 +82,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** Meters looked up once per (model, status, path), not per request. */
   private final Map<String, Timer> timers = new HashMap<>();
   private ChatPipeline pipeline;
+  /** The IM bots and their work queue, closed when this instance stops; null without IM channels. */
+  private ImWebhooks imWebhooks;
   private Counter streamPauses;
   private final Set<WebSocketChat> sockets = new HashSet<>();
   /** One for every socket, not a closure each. */
@@ -145,8 +147,8 @@ public final class ConnectionVerticle extends VerticleBase {
     Future<Void> bridge = config.bridge().sockJs()
       ? new ClientBridge(vertx, governance, pipeline, settings, rules).mount(router)
       : Future.succeededFuture();
-    Future<Void> im = config.imChannels().isEmpty() ? Future.succeededFuture()
-      : ImWebhooks.mount(vertx, router, pipeline, config, registry);
+    Future<ImWebhooks> im = config.imChannels().isEmpty() ? Future.succeededFuture()
+      : ImWebhooks.mount(vertx, router, pipeline, config, registry).onSuccess(mounted -> imWebhooks = mounted);
     HttpGuards.jsonErrors(router, this::fail);
     router.errorHandler(413, ctx -> fail(ctx, ApiError.payloadTooLarge(settings.maxBodyBytes())));
     router.errorHandler(500, ctx -> {
@@ -219,7 +221,8 @@ public final class ConnectionVerticle extends VerticleBase {
     boolean handedOver = draining;
     draining = true;
     return (handedOver ? Future.succeededFuture() : vertx.timer(KEEP_ALIVE_HANDOVER_MILLIS))
-      .compose(v -> server.shutdown(30, TimeUnit.SECONDS));
+      .compose(v -> server.shutdown(30, TimeUnit.SECONDS))
+      .eventually(() -> imWebhooks != null ? imWebhooks.close() : Future.succeededFuture());
   }
 
   private void assignRequestId(RoutingContext ctx) {

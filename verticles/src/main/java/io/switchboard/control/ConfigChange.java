@@ -41,6 +41,7 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
     differs(restart, "simulator", running.simulator(), next.simulator());
     differs(restart, "overload", running.overload(), next.overload());
     differs(restart, "guardrails", running.guardrails(), next.guardrails());
+    differs(restart, "im_work", running.imWork(), next.imWork());
     SwitchboardConfig.Governance was = running.governance();
     SwitchboardConfig.Governance now = next.governance();
     differs(restart, "governance.store", was.store(), now.store());
@@ -58,7 +59,7 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
     SwitchboardConfig applied = new SwitchboardConfig(running.server(), running.management(), next.auth(),
       running.simulator(), next.deployments(), next.routes(), running.session(), running.cluster(),
       running.verticles(), next.imChannels(), running.bridge(), running.cache(), governance, running.spendLog(),
-      running.overload(), running.guardrails());
+      running.overload(), running.guardrails(), running.imWork());
 
     Set<String> redeploy = new LinkedHashSet<>();
     // a weight alone is not worth new upstream clients and breakers: routing takes it
@@ -81,7 +82,8 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
       && weights.containsKey(d.id()) ? weighted(d, weights.get(d.id())) : d).toList();
     return new SwitchboardConfig(config.server(), config.management(), config.auth(), config.simulator(), deployments,
       config.routes(), config.session(), config.cluster(), config.verticles(), config.imChannels(), config.bridge(),
-      config.cache(), config.governance(), config.spendLog(), config.overload(), config.guardrails());
+      config.cache(), config.governance(), config.spendLog(), config.overload(), config.guardrails(),
+      config.imWork());
   }
 
   private static List<Deployment> withoutWeights(List<Deployment> deployments) {

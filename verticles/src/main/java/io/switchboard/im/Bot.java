@@ -6,6 +6,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 import java.util.function.Function;
@@ -107,8 +109,22 @@ abstract class Bot<M extends IncomingMessage> {
    */
   abstract Future<InlineImage> image(M message, String key, long maxBytes);
 
-  /** Sends one part of an answer back where the message came from. */
+  /**
+   * Sends one part of an answer back where the message came from. {@code requestId} and {@code part} are the same
+   * when a job is run again, for platforms that drop a repeated send by a key ({@link #idempotentSends()}).
+   */
   abstract Future<Void> send(M to, String text, String requestId, int part);
+
+  /** Whether the platform drops a repeat of a part {@link #send} sent before, so sending it again is safe. */
+  boolean idempotentSends() {
+    return false;
+  }
+
+  /** The message as a job keeps it ({@link ImJob#message()}); {@link #decode} reads it back. */
+  abstract JsonObject encode(M message);
+
+  /** @throws RuntimeException when {@code json} is not what {@link #encode} wrote */
+  abstract M decode(JsonObject json);
 
   /** The longest message the platform takes, in {@link #measure()} units. */
   int partLimit() {
@@ -117,6 +133,11 @@ abstract class Bot<M extends IncomingMessage> {
 
   TextParts.Measure measure() {
     return measure;
+  }
+
+  /** The strings of a JSON array written by {@link #encode}. */
+  protected static List<String> strings(JsonArray array) {
+    return array.stream().map(String.class::cast).toList();
   }
 
   /** Asks the platform for an access token. */

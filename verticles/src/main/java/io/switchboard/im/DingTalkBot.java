@@ -194,6 +194,23 @@ final class DingTalkBot extends Bot<DingTalkBot.Message> {
   }
 
   @Override
+  JsonObject encode(Message message) {
+    return new JsonObject().put("id", message.id()).put("sender", message.sender()).put("staff_id", message.staffId())
+      .put("text", message.text()).put("images", new JsonArray(message.images())).put("group", message.group())
+      .put("at_bot", message.atBot()).put("conversation_id", message.conversationId())
+      .put("session_webhook", message.sessionWebhook())
+      .put("session_webhook_expires_at", message.sessionWebhookExpiresAt());
+  }
+
+  @Override
+  Message decode(JsonObject json) {
+    return new Message(json.getString("id"), json.getString("sender"), json.getString("staff_id"),
+      json.getString("text"), strings(json.getJsonArray("images")), json.getBoolean("group"),
+      json.getBoolean("at_bot"), json.getString("conversation_id"), json.getString("session_webhook"),
+      json.getLong("session_webhook_expires_at"));
+  }
+
+  @Override
   Future<Void> send(Message to, String text, String requestId, int part) {
     String msgParam = new JsonObject().put("content", text).encode();
     if (to.group() && to.conversationId() != null) {

@@ -252,6 +252,32 @@ final class FeishuBot extends Bot<FeishuBot.Message> {
   }
 
   @Override
+  boolean idempotentSends() {
+    return true;
+  }
+
+  @Override
+  JsonObject encode(Message message) {
+    JsonArray mentions = new JsonArray();
+    message.mentions().forEach(m -> mentions.add(new JsonObject().put("key", m.key()).put("open_id", m.openId())
+      .put("name", m.name())));
+    return new JsonObject().put("id", message.id()).put("sender", message.sender())
+      .put("message_id", message.messageId()).put("group", message.group()).put("text", message.text())
+      .put("images", new JsonArray(message.images())).put("mentions", mentions);
+  }
+
+  @Override
+  Message decode(JsonObject json) {
+    List<Mention> mentions = new ArrayList<>();
+    for (Object item : json.getJsonArray("mentions")) {
+      JsonObject m = (JsonObject) item;
+      mentions.add(new Mention(m.getString("key"), m.getString("open_id"), m.getString("name")));
+    }
+    return new Message(json.getString("id"), json.getString("sender"), json.getString("message_id"),
+      json.getBoolean("group"), json.getString("text"), strings(json.getJsonArray("images")), mentions);
+  }
+
+  @Override
   Future<Void> send(Message to, String text, String requestId, int part) {
     JsonObject body = new JsonObject().put("msg_type", "text")
       .put("content", new JsonObject().put("text", text).encode())

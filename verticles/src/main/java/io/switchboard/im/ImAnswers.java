@@ -20,16 +20,18 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
- * Answers a chat message a bot received, after its callback was acknowledged: once per message id (re-sent
- * callbacks are recognised), with the sender's memory, through routing like any other chat turn, and back through
- * the platform's send API in parts the platform takes. A model that fails gives the sender a short apology.
- * Images in a message are fetched through the platform's media API and go to the model with the message's text as
- * one user message of content parts; an image that is too large, not an image, or not fetched gets the sender a
- * short note instead, and the model is not asked.
+ * Answers a chat message a bot received and its queue kept ({@link ImWorkQueue}): with the sender's memory, through
+ * routing like any other chat turn, and back through the platform's send API in parts the platform takes. A model
+ * that fails gives the sender a short apology. Images in a message are fetched through the platform's media API and
+ * go to the model with the message's text as one user message of content parts; an image that is too large, not an
+ * image, or not fetched gets the sender a short note instead, and the model is not asked. A job run again (its first
+ * node died) sends the answer its first run recorded, and only the parts not delivered yet.
  */
-final class ImAnswers {
+final class ImAnswers implements ImWorkQueue.Worker {
   private static final Logger LOG = LoggerFactory.getLogger(ImAnswers.class);
   private static final long IDENTITY_TIMEOUT_MILLIS = 2_000;
   /** Waits before the 2nd, 3rd and 4th try of a send the platform could not take just then. */
@@ -40,44 +42,49 @@ final class ImAnswers {
 
   private final Vertx vertx;
   private final ChatPipeline pipeline;
-  private final SeenMessages seen;
+  private final Map<String, Bot<?>> bots;
   private final long timeoutMillis;
   private final MeterRegistry registry;
 
-  ImAnswers(Vertx vertx, ChatPipeline pipeline, SeenMessages seen, long timeoutMillis, MeterRegistry registry) {
+  ImAnswers(Vertx vertx, ChatPipeline pipeline, List<Bot<?>> bots, long timeoutMillis, MeterRegistry registry) {
     this.vertx = vertx;
     this.pipeline = pipeline;
-    this.seen = seen;
+    this.bots = bots.stream().collect(Collectors.toUnmodifiableMap(bot -> bot.channel().name(), bot -> bot));
     this.timeoutMillis = timeoutMillis;
     this.registry = registry;
   }
 
-  <M extends IncomingMessage> void answer(Bot<M> bot, M message, String requestId) {
+  @Override
+  public Future<Void> run(ImJob job, ImWorkQueue.Ledger ledger) {
+    Bot<?> bot = bots.get(job.channel());
+    if (bot == null) {
+      return Future.failedFuture("no channel '" + job.channel() + "' is configured on this node");
+    }
+    return run(bot, job, ledger);
+  }
+
+  private <M extends IncomingMessage> Future<Void> run(Bot<M> bot, ImJob job, ImWorkQueue.Ledger ledger) {
+    M message = bot.decode(job.message());
+    return ledger.answer(() -> answer(bot, message, job.requestId()))
+      .compose(answer -> answer == null ? Future.succeededFuture()
+        : deliver(bot, message, answer, job.requestId(), ledger));
+  }
+
+  /** What to send the sender; null when the message asks nothing of the bot. */
+  private <M extends IncomingMessage> Future<ImWorkQueue.Answer> answer(Bot<M> bot, M message, String requestId) {
     ImChannel channel = bot.channel();
-    bot.question(message).onComplete(asked -> {
-      Bot.Question question = asked.succeeded() ? asked.result() : null;
+    return bot.question(message).otherwise((Bot.Question) null).compose(question -> {
       if (question == null || question.isEmpty()) {
         count(channel, "not_asked");
-        return;
+        return Future.succeededFuture(null);
       }
-      seen.firstSight(channel.name(), message.id()).onComplete(first -> {
-        if (first.succeeded() && !first.result()) {
-          count(channel, "duplicate");
-          LOG.debug("im channel {}: message {} was re-sent, already answered", channel.name(), message.id());
-          return;
-        }
-        userMessage(bot, message, question).onComplete(asking -> {
-          if (asking.failed()) {
-            ImageUnavailable unavailable = ImageUnavailable.of(asking.cause());
-            LOG.warn("im channel {}: request {}: an image of message {} does not go to the model: {}", channel.name(),
-              requestId, message.id(), unavailable.getMessage());
-            registry.counter("switchboard.im.images", "channel", channel.name(), "outcome",
-              unavailable.reason().name().toLowerCase(Locale.ROOT)).increment();
-            deliver(bot, message, unavailable.answer(), requestId, "image_refused");
-            return;
-          }
-          turn(bot, message, asking.result(), requestId);
-        });
+      return userMessage(bot, message, question).compose(asked -> turn(bot, message, asked, requestId), refused -> {
+        ImageUnavailable unavailable = ImageUnavailable.of(refused);
+        LOG.warn("im channel {}: request {}: an image of message {} does not go to the model: {}", channel.name(),
+          requestId, message.id(), unavailable.getMessage());
+        registry.counter("switchboard.im.images", "channel", channel.name(), "outcome",
+          unavailable.reason().name().toLowerCase(Locale.ROOT)).increment();
+        return Future.succeededFuture(new ImWorkQueue.Answer(unavailable.answer(), "image_refused"));
       });
     });
   }
@@ -112,25 +119,24 @@ final class ImAnswers {
     return fetched.map(total -> new ChatMessage(new JsonObject().put("role", "user").put("content", parts)));
   }
 
-  private <M extends IncomingMessage> void turn(Bot<M> bot, M message, ChatMessage question, String requestId) {
+  private <M extends IncomingMessage> Future<ImWorkQueue.Answer> turn(Bot<M> bot, M message, ChatMessage question,
+                                                                     String requestId) {
     ImChannel channel = bot.channel();
     ChatCompletionRequest chat = new ChatCompletionRequest(channel.model(), List.of(question), false, false, null);
-    conversation(channel, message.sender(), requestId)
+    return conversation(channel, message.sender(), requestId)
       .compose(conversationId -> pipeline.turn(new ChatPipeline.ChatTurn(requestId, channel.tenant(), 0, chat,
         conversationId, timeoutMillis), null))
-      .onComplete(outcome -> {
+      .transform(outcome -> {
         if (outcome.failed() && Guardrails.isViolation(ApiError.from(outcome.cause()))) {
-          deliver(bot, message, REFUSAL, requestId, "refused");
-          return;
+          return Future.succeededFuture(new ImWorkQueue.Answer(REFUSAL, "refused"));
         }
         String answer = outcome.succeeded() ? outcome.result().result().content() : null;
         if (answer == null || answer.isBlank()) {
           LOG.warn("im channel {}: request {} got no answer from model {} ({})", channel.name(), requestId,
             channel.model(), outcome.failed() ? ApiError.from(outcome.cause()).message() : "empty answer");
-          deliver(bot, message, APOLOGY, requestId, "model_failed");
-          return;
+          return Future.succeededFuture(new ImWorkQueue.Answer(APOLOGY, "model_failed"));
         }
-        deliver(bot, message, answer, requestId, "answered");
+        return Future.succeededFuture(new ImWorkQueue.Answer(answer, "answered"));
       });
   }
 
@@ -152,24 +158,50 @@ final class ImAnswers {
       });
   }
 
-  /** Sends {@code text} in parts, one after the other, each tried again when the platform is busy. */
-  private <M extends IncomingMessage> Future<Void> deliver(Bot<M> bot, M to, String text, String requestId,
-                                                          String outcome) {
-    List<String> parts = TextParts.split(text, bot.partLimit(), bot.measure());
+  /**
+   * Sends the answer in parts, one after the other, each tried again when the platform is busy, skipping what an
+   * earlier run of the job delivered. A part an earlier run may have sent goes again only where the platform drops
+   * repeats. Fails (the job runs again later) when the platform stayed busy; a send the platform refused for good
+   * ends the job.
+   */
+  private <M extends IncomingMessage> Future<Void> deliver(Bot<M> bot, M to, ImWorkQueue.Answer answer,
+                                                          String requestId, ImWorkQueue.Ledger ledger) {
+    String channel = bot.channel().name();
+    List<String> parts = TextParts.split(answer.text(), bot.partLimit(), bot.measure());
     Future<Void> sent = Future.succeededFuture();
     for (int i = 0; i < parts.size(); i++) {
       int part = i;
-      sent = sent.compose(v -> sendPart(bot, to, parts.get(part), requestId, part, 0));
+      sent = sent.compose(v -> ledger.begin(part)).compose(state -> switch (state) {
+        case SENT -> Future.succeededFuture();
+        case UNCERTAIN -> {
+          if (!bot.idempotentSends()) {
+            LOG.warn("im channel {}: request {}: part {} may have been sent by a node that died; not sent again",
+              channel, requestId, part);
+            yield Future.succeededFuture();
+          }
+          yield sendPart(bot, to, parts.get(part), requestId, part, ledger);
+        }
+        case SEND -> sendPart(bot, to, parts.get(part), requestId, part, ledger);
+      });
     }
     return sent
-      .onSuccess(v -> registry.counter("switchboard.im.answers", "channel", bot.channel().name(), "outcome", outcome)
+      .onSuccess(v -> registry.counter("switchboard.im.answers", "channel", channel, "outcome", answer.outcome())
         .increment())
-      .onFailure(failure -> {
-        registry.counter("switchboard.im.answers", "channel", bot.channel().name(), "outcome", "delivery_failed")
-          .increment();
-        LOG.warn("im channel {}: request {}: the answer could not be delivered ({})", bot.channel().name(), requestId,
+      .recover(failure -> {
+        registry.counter("switchboard.im.answers", "channel", channel, "outcome", "delivery_failed").increment();
+        LOG.warn("im channel {}: request {}: the answer could not be delivered ({})", channel, requestId,
           failure.getMessage());
+        boolean retriable = !(failure instanceof PlatformCallFailed call) || call.retriable();
+        return retriable ? Future.failedFuture(failure) : Future.succeededFuture();
       });
+  }
+
+  private <M extends IncomingMessage> Future<Void> sendPart(Bot<M> bot, M to, String text, String requestId, int part,
+                                                           ImWorkQueue.Ledger ledger) {
+    return sendPart(bot, to, text, requestId, part, 0).compose(v -> ledger.sent(part),
+      // the platform answered with an error: the part is certainly not there, a later run may send it
+      failure -> (failure instanceof PlatformCallFailed ? ledger.unsent(part) : Future.<Void>succeededFuture())
+        .transform(v -> Future.failedFuture(failure)));
   }
 
   private <M extends IncomingMessage> Future<Void> sendPart(Bot<M> bot, M to, String text, String requestId, int part,

@@ -24,20 +24,26 @@ import java.util.function.Function;
 
 /**
  * IM platform bots (WeCom, DingTalk, Feishu): one webhook per configured channel, {@code /im/<platform>/<name>}.
- * A callback is verified (signature, timestamp, decryption) and acknowledged at once, well inside the platforms'
- * deadlines (WeCom 5 s, Feishu 3 s); the answer follows through the platform's send API. A callback that fails
- * verification gets a 4xx and never reaches a model.
+ * A callback is verified (signature, timestamp, decryption), its message handed to the work queue ({@link
+ * ImWorkQueue}: Redis, kept for whichever node is alive to answer it, or this node's memory), and then acknowledged,
+ * well inside the platforms' deadlines (WeCom 5 s, Feishu 3 s); the answer follows through the platform's send API. A
+ * callback that fails verification gets a 4xx and never reaches a model.
  */
 public final class ImWebhooks {
   private static final Logger LOG = LoggerFactory.getLogger(ImWebhooks.class);
   /** Callbacks are small: text messages, encrypted and Base64'd. */
   private static final long BODY_LIMIT_BYTES = 512 * 1024;
 
-  private ImWebhooks() {
+  private final ImWorkQueue queue;
+  private final List<Bot<?>> bots;
+
+  private ImWebhooks(ImWorkQueue queue, List<Bot<?>> bots) {
+    this.queue = queue;
+    this.bots = bots;
   }
 
-  /** Mounts the webhooks of every configured channel on the API router. */
-  public static Future<Void> mount(Vertx vertx, Router router, ChatPipeline pipeline, SwitchboardConfig config,
+  /** Mounts the webhooks of every configured channel on the API router, and starts answering queued messages. */
+  public static Future<ImWebhooks> mount(Vertx vertx, Router router, ChatPipeline pipeline, SwitchboardConfig config,
                                    MeterRegistry registry) {
     List<Bot<?>> bots = new ArrayList<>();
     try {
@@ -48,31 +54,55 @@ public final class ImWebhooks {
       bots.forEach(Bot::close);
       return Future.failedFuture(e);
     }
-    SeenMessages seen = config.session().store().equals("redis")
-      ? new RedisSeenMessages(vertx, config.session().redisUrl(), SeenMessages.TTL_MILLIS, registry)
-      : new LocalSeenMessages(vertx, SeenMessages.TTL_MILLIS);
-    ImAnswers answers = new ImAnswers(vertx, pipeline, seen, config.server().requestTimeoutMillis(), registry);
+    ImWorkQueue queue = config.imWork().durable() ? new RedisImWork(vertx, config.imWork(), registry)
+      : new LocalImWork(vertx, config.session().store().equals("redis")
+        ? new RedisSeenMessages(vertx, config.session().redisUrl(), SeenMessages.TTL_MILLIS, registry)
+        : new LocalSeenMessages(vertx, SeenMessages.TTL_MILLIS));
+    queue.start(new ImAnswers(vertx, pipeline, bots, config.server().requestTimeoutMillis(), registry));
     for (Bot<?> bot : bots) {
-      mount(router, bot, answers, registry);
+      mount(router, bot, queue, registry);
     }
-    return Future.succeededFuture();
+    return Future.succeededFuture(new ImWebhooks(queue, bots));
   }
 
-  private static <M extends IncomingMessage> void mount(Router router, Bot<M> bot, ImAnswers answers,
+  /** Says once per node how IM work is kept: the operator of a single node should know its answers are not. */
+  public static void announce(SwitchboardConfig config) {
+    if (config.imChannels().isEmpty()) {
+      return;
+    }
+    if (config.imWork().durable()) {
+      LOG.info("im: accepted messages are kept in Redis until answered; a node's unfinished answers are taken over "
+        + "by another node after {} ms", config.imWork().claimIdleMillis());
+    } else {
+      LOG.info("im: accepted messages are answered from this node's memory (im_work.queue: memory): a message whose "
+        + "node stops before answering is not answered. im_work.queue: redis (the default with session.store: redis) "
+        + "keeps them until answered");
+    }
+  }
+
+  /** Stops taking queued jobs (unfinished ones are left to other nodes) and closes the bots' clients. */
+  public Future<Void> close() {
+    List<Future<Void>> closing = new ArrayList<>();
+    closing.add(queue.close());
+    bots.forEach(bot -> closing.add(bot.close()));
+    return Future.join(closing).mapEmpty();
+  }
+
+  private static <M extends IncomingMessage> void mount(Router router, Bot<M> bot, ImWorkQueue queue,
                                                         MeterRegistry registry) {
     Timer ack = Timer.builder("switchboard.im.ack").description("From a callback's arrival to its acknowledgement")
       .tag("platform", bot.channel().platform()).publishPercentiles(0.5, 0.99).register(registry);
     router.post(bot.path())
       .handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES))
-      .handler(ctx -> handle(ctx, bot, answers, registry, ack,
+      .handler(ctx -> handle(ctx, bot, queue, registry, ack,
         now -> bot.receive(ctx.request(), body(ctx), now)));
     if (bot.verifiesWithGet()) {
-      router.get(bot.path()).handler(ctx -> handle(ctx, bot, answers, registry, ack,
+      router.get(bot.path()).handler(ctx -> handle(ctx, bot, queue, registry, ack,
         now -> bot.verifyUrl(ctx.request(), now)));
     }
   }
 
-  private static <M extends IncomingMessage> void handle(RoutingContext ctx, Bot<M> bot, ImAnswers answers,
+  private static <M extends IncomingMessage> void handle(RoutingContext ctx, Bot<M> bot, ImWorkQueue queue,
                                                          MeterRegistry registry, Timer ack,
                                                          Function<Long, Callback<M>> read) {
     Long arrived = ctx.get("startNanos"); // set where the request entered the router, before its body was read
@@ -90,15 +120,33 @@ public final class ImWebhooks {
         + unexpected.getClass().getSimpleName() + ")"));
       return;
     }
-    ctx.response().setStatusCode(callback.status()).putHeader("content-type", callback.contentType())
-      .end(callback.body());
-    ack.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    if (callback.message() == null) {
+    M message = callback.message();
+    if (message == null) {
+      acknowledge(ctx, callback, ack, start);
       registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "acknowledged").increment();
       return;
     }
     registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "message").increment();
-    answers.answer(bot, callback.message(), requestId(ctx));
+    queue.offer(new ImJob(channel, message.id(), requestId(ctx), bot.encode(message))).onComplete(taken -> {
+      if (taken.failed()) {
+        // not acknowledged, so not lost: the platform sends the callback again
+        registry.counter("switchboard.im.callbacks", "channel", channel, "outcome", "not_kept").increment();
+        ctx.response().setStatusCode(503).putHeader("content-type", "application/json")
+          .end(ApiError.unavailable("The message could not be kept; send it again.").toJson().toBuffer());
+        return;
+      }
+      acknowledge(ctx, callback, ack, start); // only now: the message is kept, or was taken before
+      if (!taken.result()) {
+        registry.counter("switchboard.im.messages", "channel", channel, "outcome", "duplicate").increment();
+        LOG.debug("im channel {}: message {} was re-sent, already answered", channel, message.id());
+      }
+    });
+  }
+
+  private static void acknowledge(RoutingContext ctx, Callback<?> callback, Timer ack, long start) {
+    ctx.response().setStatusCode(callback.status()).putHeader("content-type", callback.contentType())
+      .end(callback.body());
+    ack.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
   }
 
   private static void reject(RoutingContext ctx, MeterRegistry registry, String channel, CallbackRejected rejected) {

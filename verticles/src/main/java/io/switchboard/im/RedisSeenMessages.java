@@ -41,8 +41,7 @@ final class RedisSeenMessages implements SeenMessages {
 
   @Override
   public Future<Boolean> firstSight(String channel, String id) {
-    String key = PREFIX + channel + ":" + (id.length() <= 200 ? id : sha256(id));
-    return redis.send(Request.cmd(Command.SET).arg(key).arg("1").arg("NX").arg("PX").arg(ttlMillis))
+    return redis.send(Request.cmd(Command.SET).arg(key(channel, id)).arg("1").arg("NX").arg("PX").arg(ttlMillis))
       .map(reply -> reply != null) // nil: the key was there, the message was seen
       .recover(failure -> {
         unavailable.increment();
@@ -54,6 +53,11 @@ final class RedisSeenMessages implements SeenMessages {
         }
         return Future.succeededFuture(fallback.claim(channel + ":" + id));
       });
+  }
+
+  /** The key that marks message {@code id} of {@code channel} as taken (also by {@link RedisImWork}'s offer). */
+  static String key(String channel, String id) {
+    return PREFIX + channel + ":" + (id.length() <= 200 ? id : sha256(id));
   }
 
   private static String sha256(String id) {

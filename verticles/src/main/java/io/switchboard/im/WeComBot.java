@@ -144,6 +144,18 @@ final class WeComBot extends Bot<WeComBot.Message> {
   }
 
   @Override
+  JsonObject encode(Message message) {
+    return new JsonObject().put("id", message.id()).put("sender", message.sender()).put("text", message.text())
+      .put("media_id", message.mediaId());
+  }
+
+  @Override
+  Message decode(JsonObject json) {
+    return new Message(json.getString("id"), json.getString("sender"), json.getString("text"),
+      json.getString("media_id"));
+  }
+
+  @Override
   Future<Void> send(Message to, String text, String requestId, int part) {
     JsonObject body = new JsonObject().put("touser", to.sender()).put("msgtype", "text").put("agentid", agentId)
       .put("text", new JsonObject().put("content", text)).put("safe", 0);

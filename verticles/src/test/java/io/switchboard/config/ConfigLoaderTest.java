@@ -58,6 +58,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void im_work_is_durable_with_a_redis_session_store_and_in_memory_without() {
+    assertEquals("memory", ConfigLoader.parse("test.yaml", "", Map.of()).imWork().queue());
+    SwitchboardConfig redis = ConfigLoader.parse("test.yaml",
+      "session: {store: redis, redis_url: \"redis://10.0.0.5:6379\"}\n", Map.of());
+    assertTrue(redis.imWork().durable());
+    assertEquals("redis://10.0.0.5:6379", redis.imWork().redisUrl());
+    assertEquals(15_000, redis.imWork().claimIdleMillis());
+    SwitchboardConfig chosen = ConfigLoader.parse("test.yaml",
+      "session: {store: redis}\nim_work: {queue: memory, claim_idle_ms: 2000, max_attempts: 5}\n", Map.of());
+    assertFalse(chosen.imWork().durable());
+    assertEquals(2_000, chosen.imWork().claimIdleMillis());
+    assertEquals(5, chosen.imWork().maxAttempts());
+    assertTrue(failure("im_work: {claim_idle: 2000}\n", Map.of()).contains("im_work.claim_idle is not a known setting"));
+    assertTrue(failure("im_work: {queue: kafka}\n", Map.of()).contains("im_work.queue must be one of"));
+  }
+
+  @Test
   void a_missing_environment_variable_is_named_with_the_key_that_needs_it() {
     String message = failure("auth:\n  enabled: true\n  keys:\n    - key: ${ACME_KEY}\n      tenant: acme\n", Map.of());
     assertTrue(message.startsWith("test.yaml line 4: auth.keys[0].key refers to environment variable ACME_KEY"),

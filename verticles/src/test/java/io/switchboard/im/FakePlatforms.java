@@ -80,6 +80,9 @@ final class FakePlatforms implements AutoCloseable {
   private final Map<String, Media> feishuResources = new ConcurrentHashMap<>();
   /** Requests to the fake model, in order. */
   final List<JsonObject> modelCalls = new CopyOnWriteArrayList<>();
+  /** Feishu replies whose uuid was seen before: answered as sent, not delivered again. */
+  final List<String> feishuRepeats = new CopyOnWriteArrayList<>();
+  private final Set<String> feishuUuids = ConcurrentHashMap.newKeySet();
   final AtomicInteger wecomTokenFetches = new AtomicInteger();
   final AtomicInteger dingtalkTokenFetches = new AtomicInteger();
   final AtomicInteger feishuTokenFetches = new AtomicInteger();
@@ -230,7 +233,12 @@ final class FakePlatforms implements AutoCloseable {
         json(ctx, 400, new JsonObject().put("code", 99991663).put("msg", "Invalid access token for authorization."));
         return;
       }
-      record(ctx, "feishu", token);
+      String uuid = ctx.body().asJsonObject().getString("uuid");
+      if (uuid != null && !feishuUuids.add(uuid)) {
+        feishuRepeats.add(uuid); // Feishu sends at most one message per uuid within an hour
+      } else {
+        record(ctx, "feishu", token);
+      }
       json(ctx, 200, new JsonObject().put("code", 0).put("msg", "success")
         .put("data", new JsonObject().put("message_id", "om_reply_" + sent.size())));
     });

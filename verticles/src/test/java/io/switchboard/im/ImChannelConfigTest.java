@@ -47,7 +47,7 @@ class ImChannelConfigTest {
 
   private static Throwable mountFailure(String platform, String credentials) {
     SwitchboardConfig config = ConfigLoader.parse("test.yaml", yaml(platform, credentials), Map.of());
-    Future<Void> mounted = ImWebhooks.mount(vertx, Router.router(vertx), null, config, new SimpleMeterRegistry());
+    Future<ImWebhooks> mounted = ImWebhooks.mount(vertx, Router.router(vertx), null, config, new SimpleMeterRegistry());
     assertTrue(mounted.failed(), "mount should fail");
     return assertInstanceOf(ConfigException.class, mounted.cause());
   }
