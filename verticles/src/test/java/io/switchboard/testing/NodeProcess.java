@@ -88,11 +88,6 @@ public final class NodeProcess implements AutoCloseable {
     }
   }
 
-  /** The node's process id (for {@code kill -HUP}). */
-  public long pid() {
-    return process.pid();
-  }
-
   /** kill -9. */
   public void kill() {
     process.destroyForcibly();
