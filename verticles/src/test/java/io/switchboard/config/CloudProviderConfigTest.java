@@ -62,10 +62,10 @@ class CloudProviderConfigTest {
         - model_name: claude
           provider: bedrock
           aws_region: us-east-1
-          aws_access_key_id: AKIAEXAMPLE
+          aws_access_key_id: test-access-key-id
           aws_secret_access_key: secret-example
       """, Map.of());
-    assertEquals("AKIAEXAMPLE", keyed.cloud().awsAccessKeyId());
+    assertEquals("test-access-key-id", keyed.cloud().awsAccessKeyId());
     assertFalse(keyed.toString().contains("secret-example") || keyed.cloud().toString().contains("secret-example"));
 
     assertTrue(error("""
@@ -81,7 +81,7 @@ class CloudProviderConfigTest {
         - model_name: claude
           provider: bedrock
           aws_region: us-east-1
-          aws_access_key_id: AKIAEXAMPLE
+          aws_access_key_id: test-access-key-id
       """, Map.of());
     assertTrue(unpaired.contains("aws_secret_access_key") && unpaired.contains("is required with"), unpaired);
   }

@@ -43,7 +43,7 @@ class CloudTranslationTest {
     var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
     Deployment g = deployment("gemini", SwitchboardConfig.Cloud.NONE);
     gemini = new GeminiUpstream(g, "http://127.0.0.1:1", client, new UpstreamSlots(vertx, g, meters));
-    Deployment b = deployment("bedrock", new SwitchboardConfig.Cloud(null, null, null, "us-east-1", "AKIA", "s", null));
+    Deployment b = deployment("bedrock", new SwitchboardConfig.Cloud(null, null, null, "us-east-1", "test-access-key-id", "s", null));
     bedrock = new BedrockUpstream(vertx, b, "http://127.0.0.1:1", client, new UpstreamSlots(vertx, b, meters));
   }
 

@@ -46,12 +46,13 @@ import java.util.regex.Pattern;
  */
 final class FakeBedrock extends FakeProvider {
   static final String REGION = "us-east-1";
-  static final String ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
-  static final String SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-  static final String SESSION_ACCESS_KEY = "ASIAIOSFODNN7SESSION";
-  static final String SESSION_SECRET_KEY = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY";
-  static final String SESSION_TOKEN = "IQoJb3JpZ2luX2VjEFAKESESSIONTOKEN//////////wEaCXVzLWVhc3QtMSJH";
-  static final String API_KEY = "ABSKQmVkcm9ja0FQSUtleS1leGFtcGxlLWtleQ==";
+  // made-up credentials in no real key's format: the fake checks signatures made with them, nothing else knows them
+  static final String ACCESS_KEY = "FAKE-BEDROCK-TEST-ACCESS-KEY";
+  static final String SECRET_KEY = "fake-bedrock-test-secret-not-an-aws-key";
+  static final String SESSION_ACCESS_KEY = "FAKE-BEDROCK-TEST-SESSION-KEY";
+  static final String SESSION_SECRET_KEY = "fake-bedrock-test-session-secret-not-aws";
+  static final String SESSION_TOKEN = "fake-bedrock-test-session-token";
+  static final String API_KEY = "fake-bedrock-test-api-key";
   static final Set<String> MODELS = Set.of("anthropic.claude-3-5-sonnet-20240620-v1:0",
     "us.anthropic.claude-sonnet-4-20250514-v1:0");
   static final List<String> DELTAS = List.of("Hello", " from", " Bedrock", ".");
