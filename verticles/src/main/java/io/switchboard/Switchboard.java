@@ -12,6 +12,8 @@ import io.switchboard.config.ConfigException;
 import io.switchboard.config.ConfigLoader;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.config.LiveConfig;
+import io.switchboard.control.NodeControl;
 import io.switchboard.connection.ConnectionVerticle;
 import io.switchboard.connection.HttpGuards;
 import io.switchboard.governance.Governance;
@@ -24,11 +26,9 @@ import io.switchboard.routing.RoutingVerticle;
 import io.switchboard.session.ConversationStores;
 import io.switchboard.session.SessionVerticle;
 import io.switchboard.simulator.SimulatorVerticle;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -60,30 +60,47 @@ public final class Switchboard {
   private final Vertx vertx;
   private final String nodeId;
   private final SwitchboardConfig config;
+  /** The configuration now: {@link #config} until a reload or an operator's weights. */
+  private final LiveConfig live;
+  private final Path file;
+  private final Map<String, String> env;
   /** What turns used and cost: one per node, written out on close once the connections have drained. */
   private Spend spend;
-  private Future<String> connections;
+  private NodeControl control;
+  /** Started once a deployment uses it (at start, or by a reload that adds one). */
+  private SimulatorVerticle simulator;
+  /** Numbers connection instances across redeploys, so each one's stream inbox is its own. */
+  private final AtomicInteger connectionInstances = new AtomicInteger();
 
-  private Switchboard(Vertx vertx, String nodeId, SwitchboardConfig config) {
+  private Switchboard(Vertx vertx, String nodeId, SwitchboardConfig config, Path file, Map<String, String> env) {
     this.vertx = vertx;
     this.nodeId = nodeId;
     this.config = config;
+    this.live = new LiveConfig(config);
+    this.file = file;
+    this.env = env;
   }
 
   public static void main(String[] args) {
     SwitchboardConfig config;
+    Map<String, String> env = new HashMap<>(System.getenv());
+    Path file;
     try {
-      Map<String, String> env = new HashMap<>(System.getenv());
-      Path file = parseArgs(args, env);
+      file = parseArgs(args, env);
       config = ConfigLoader.load(file, env);
+      if (file == null && Files.isReadable(Path.of("conf", "switchboard.yaml"))) {
+        file = Path.of("conf", "switchboard.yaml"); // what ConfigLoader read, and what a reload reads again
+      }
     } catch (ConfigException | IllegalArgumentException e) {
       System.err.println("switchboard: configuration error: " + e.getMessage());
       System.exit(2);
       return;
     }
     try {
-      Switchboard node = start(config).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+      Switchboard node = start(config, file, env).toCompletionStage().toCompletableFuture().get(120,
+        TimeUnit.SECONDS);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> node.awaitClose(), "switchboard-shutdown"));
+      node.reloadOnSighup();
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       LOG.error("switchboard failed to start: {}", cause.getMessage(), cause);
@@ -127,6 +144,14 @@ public final class Switchboard {
 
   /** Starts a node with this configuration; the future completes once every verticle is deployed. */
   public static Future<Switchboard> start(SwitchboardConfig config) {
+    return start(config, null, Map.of());
+  }
+
+  /**
+   * @param file the file {@code config} was read from, which a reload reads again (null: reloads are refused)
+   * @param env  the environment overrides {@code config} was read with, applied to a reloaded file too
+   */
+  public static Future<Switchboard> start(SwitchboardConfig config, Path file, Map<String, String> env) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // one event loop per core: every verticle's instances share them, so a turn's hops to the single-instance
     // verticles cross fewer threads (on one core, none), and a hop on the same loop is an enqueue, not a wake-up
@@ -164,7 +189,7 @@ public final class Switchboard {
       String nodeId = nodeId(v.isClustered() ? ((io.vertx.core.internal.VertxInternal) v).clusterManager().getNodeId()
         : UUID.randomUUID().toString());
       Codecs.registerAll(v.eventBus());
-      Switchboard node = new Switchboard(v, nodeId, config);
+      Switchboard node = new Switchboard(v, nodeId, config, file, env);
       return node.deployAll(registry).map(node).recover(failure -> v.close().transform(x ->
         Future.failedFuture(failure)));
     });
@@ -239,10 +264,6 @@ public final class Switchboard {
       LOG.warn("* Set auth.enabled: true and auth.keys in conf/switchboard.yaml.      *");
       LOG.warn("**********************************************************************");
     }
-    Future<Map<String, String>> baseUrls = Future.succeededFuture(Map.of());
-    if (config.runs("inference-proxy")) {
-      baseUrls = upstreamBaseUrls();
-    }
     spend = new Spend(vertx, config, registry);
     // one per node, shared by its verticles: keys, tenants and the limit counters
     Governance governance = config.runs("connection") || config.runs("routing") || config.runs("monitoring")
@@ -250,68 +271,90 @@ public final class Switchboard {
     // one per node: how loaded it is, read by the verticles that go without optional work or shed under overload
     NodeLoad load = new NodeLoad(config.overload(), registry);
     load.start(vertx);
-    return baseUrls.compose(urls -> {
-      Future<?> chain = governance == null ? spend.start() : spend.start().compose(x -> governance.start());
-      if (config.runs("session")) {
-        chain = chain.compose(x -> deploy(() -> new SessionVerticle(v -> ConversationStores.create(v,
-          config.session()), v -> ConversationStores.identities(v, config.session()),
-          v -> ConversationStores.responses(v, config.session())), 1));
-      }
-      if (config.runs("routing")) {
-        chain = chain.compose(x -> deploy(() -> new RoutingVerticle(config, nodeId, registry, governance, load),
-          1));
-      }
-      if (config.runs("inference-proxy")) {
-        chain = chain.compose(x -> deploy(() -> new InferenceProxyVerticle(config.deployments(), urls, registry,
-          nodeId, config.bridge()), 1));
-      }
-      if (config.runs("connection")) {
-        AtomicInteger instance = new AtomicInteger();
-        int instances = config.server().instances() > 0 ? config.server().instances()
-          : Runtime.getRuntime().availableProcessors();
-        // one per node, shared by the connection instances: a hit on any of them serves all
-        ResponseCache cache = config.caches() ? new ResponseCache(vertx, config.cache(), registry) : null;
-        if (cache != null) {
-          chain = chain.compose(x -> cache.start());
-          LOG.info("response cache on for {} ({})", config.routes().values().stream()
-            .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
-        }
-        ImWebhooks.announce(config);
-        chain = chain.compose(x -> connections = deploy(() -> new ConnectionVerticle(config, nodeId,
-          instance.getAndIncrement(), registry, cache, governance, spend, load), instances));
-      }
-      // last: /health and /ready answer only once everything else takes traffic
-      if (config.runs("monitoring")) {
-        chain = chain.compose(x -> deploy(() -> new MonitoringVerticle(config, nodeId, registry, governance, spend),
-          1));
-      }
-      return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
-        nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
-        config.management().port(), vertx.isClustered() ? ", clustered as cluster node "
-          + ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodeId() : "")).mapEmpty();
-    });
-  }
+    control = new NodeControl(vertx, nodeId, live, file, env, governance, registry,
+      c -> config.runs("inference-proxy") ? startSimulator(c) : Future.succeededFuture());
+    // one per node, shared by the connection instances: a hit on any of them serves all
+    ResponseCache cache = config.runs("connection") && config.caches()
+      ? new ResponseCache(vertx, config.cache(), registry) : null;
+    int connectionCount = config.server().instances() > 0 ? config.server().instances()
+      : Runtime.getRuntime().availableProcessors();
+    // in the order they start; each is made from the configuration of the moment (a reload's, a redeploy's)
+    Map<String, NodeControl.Kind> kinds = new LinkedHashMap<>();
+    kinds.put("session", new NodeControl.Kind(c -> () -> new SessionVerticle(v -> ConversationStores.create(v,
+      c.session()), v -> ConversationStores.identities(v, c.session()),
+      v -> ConversationStores.responses(v, c.session())), 1));
+    kinds.put("routing", new NodeControl.Kind(c -> () -> new RoutingVerticle(c, nodeId, registry, governance,
+      load), 1));
+    kinds.put("inference-proxy", new NodeControl.Kind(c -> () -> new InferenceProxyVerticle(c.deployments(),
+      baseUrls(c), registry, nodeId, c.bridge()), 1));
+    kinds.put("connection", new NodeControl.Kind(c -> () -> new ConnectionVerticle(live, nodeId,
+      connectionInstances.getAndIncrement(), registry, cache, governance, spend, load), connectionCount));
+    // last: /health and /ready answer only once everything else takes traffic
+    kinds.put("monitoring", new NodeControl.Kind(c -> () -> new MonitoringVerticle(c, nodeId, registry, governance,
+      spend, control), 1));
+    kinds.keySet().removeIf(name -> !config.runs(name));
+    kinds.forEach(control::register);
 
-  /** The simulator, when a deployment uses it, is started here and its address handed to the proxy. */
-  private Future<Map<String, String>> upstreamBaseUrls() {
-    Map<String, String> urls = new LinkedHashMap<>();
-    boolean simulated = config.deployments().stream().anyMatch(Deployment::isSimulator);
-    if (!simulated) {
-      config.deployments().forEach(d -> urls.put(d.id(), d.apiBase() != null ? d.apiBase() : "bridge"));
-      return Future.succeededFuture(urls);
+    Future<?> chain = control.start().compose(x -> spend.start());
+    if (governance != null) {
+      chain = chain.compose(x -> governance.start());
     }
-    SimulatorVerticle simulator = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
+    if (config.runs("inference-proxy")) {
+      chain = chain.compose(x -> startSimulator(config));
+    }
+    if (config.runs("connection")) {
+      ImWebhooks.announce(config);
+    }
+    if (cache != null) {
+      chain = chain.compose(x -> cache.start());
+      LOG.info("response cache on for {} ({})", config.routes().values().stream()
+        .filter(r -> r.cache() != null).map(SwitchboardConfig.Route::model).sorted().toList(), config.cache());
+    }
+    for (String verticle : kinds.keySet()) {
+      chain = chain.compose(x -> control.deploy(verticle));
+    }
+    return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
+      nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
+      config.management().port(), vertx.isClustered() ? ", clustered as cluster node "
+        + ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodeId() : "")).mapEmpty();
+  }
+
+  /** The simulator, once a deployment uses it: started here, its address handed to the proxy. */
+  private Future<Void> startSimulator(SwitchboardConfig config) {
+    if (simulator != null || config.deployments().stream().noneMatch(Deployment::isSimulator)) {
+      return Future.succeededFuture();
+    }
+    SimulatorVerticle started = new SimulatorVerticle(config.simulator().host(), config.simulator().port(),
       config.simulator().defaults(), config.simulator().moderationWords());
-    return vertx.deployVerticle(simulator).map(id -> {
-      config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs())
-        : d.apiBase() != null ? d.apiBase() : "bridge"));
-      return urls;
+    return vertx.deployVerticle(started).map(id -> {
+      simulator = started;
+      return null;
     });
   }
 
-  private Future<String> deploy(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
-    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances)
-      .setThreadingModel(ThreadingModel.EVENT_LOOP));
+  /** deployment id → the base URL the proxy calls ("bridge" for bridge workers). */
+  private Map<String, String> baseUrls(SwitchboardConfig config) {
+    Map<String, String> urls = new LinkedHashMap<>();
+    config.deployments().forEach(d -> urls.put(d.id(), d.isSimulator() ? simulator.baseUrl(d.knobs())
+      : d.apiBase() != null ? d.apiBase() : "bridge"));
+    return urls;
+  }
+
+  /**
+   * {@code kill -HUP}: reloads the configuration file as {@code POST /admin/config/reload} does. sun.misc.Signal
+   * (module jdk.unsupported, there in every Java 17 runtime, no flag needed) is the only way a Java program hears
+   * SIGHUP.
+   */
+  private void reloadOnSighup() {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> control.reload()
+        .onSuccess(answer -> LOG.info("SIGHUP: configuration reloaded: {}", answer.encode()))
+        .onFailure(failure -> LOG.error("SIGHUP: configuration refused, the running one stays: {}",
+          failure.getMessage())));
+    } catch (IllegalArgumentException e) {
+      LOG.warn("SIGHUP cannot be handled on this platform ({}): reload with POST /admin/config/reload",
+        e.getMessage());
+    }
   }
 
   public Vertx vertx() {
@@ -326,6 +369,11 @@ public final class Switchboard {
     return config;
   }
 
+  /** This node's reloads, weights and redeploys. */
+  public NodeControl control() {
+    return control;
+  }
+
   /** This node's spend log and token metrics. */
   public Spend spend() {
     return spend;
@@ -334,20 +382,28 @@ public final class Switchboard {
   /** On SIGTERM: lets requests in flight finish (up to the connection verticle's drain time), then exits. */
   private void awaitClose() {
     try {
-      close().toCompletionStage().toCompletableFuture().get(45, TimeUnit.SECONDS);
+      close().toCompletionStage().toCompletableFuture().get(45_000 + config.server().drainDelayMillis(),
+        TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("shutdown did not complete cleanly: {}", e.toString());
     }
   }
 
   /**
-   * Undeploys everything and leaves the cluster: the connections first (they drain, each turn recording its spend),
-   * then the spend log is written out, then the rest.
+   * Drains and leaves the cluster: {@code /ready} says 503 at once, the connections go first (they stop accepting,
+   * finish their requests and streams, close WebSockets with 1012 once their turns are done, each turn recording its
+   * spend), then the spend log is written out, then the rest (each verticle finishing what it has) and the cluster.
    */
   public Future<Void> close() {
     LOG.info("switchboard node {} shutting down", nodeId);
-    Future<Void> drained = connections == null || connections.failed() ? Future.succeededFuture()
-      : connections.compose(vertx::undeploy).otherwiseEmpty();
+    Future<Void> drained = control == null ? Future.succeededFuture() : Future.<Void>succeededFuture()
+      .compose(v -> {
+        control.drain();
+        // the load balancer sees /ready fail and stops sending new connections before the port closes
+        return config.server().drainDelayMillis() == 0 || !config.runs("connection") ? Future.<Void>succeededFuture()
+          : vertx.timer(config.server().drainDelayMillis()).<Void>mapEmpty();
+      })
+      .compose(v -> control.undeploy("connection"));
     // a promise of no context: once Vert.x is closed, no event loop is left to tell a context's future
     Promise<Void> closed = Promise.promise();
     drained.compose(v -> spend == null ? Future.<Void>succeededFuture() : spend.close().otherwiseEmpty())

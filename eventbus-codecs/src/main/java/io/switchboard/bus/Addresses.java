@@ -55,6 +55,21 @@ public final class Addresses {
   /** The same order published to every node: each drops the matching entries of its local layer. */
   public static final String CACHE_FLUSH_LOCAL = "switchboard.cache.flush.local";
 
+  /**
+   * Node-local: new weights for one model's deployments, {@code {"model": m, "weights": {id: weight}}}, for every
+   * routing verticle of the node (the node's control hears the cluster-wide order and passes it on).
+   */
+  public static final String ROUTING_WEIGHTS = "switchboard.routing.weights";
+
+  /** Node-local: the node is shutting down (SIGTERM): from now on responses close their keep-alive connection. */
+  public static final String NODE_DRAINING = "switchboard.node.draining";
+
+  /** Cluster-wide: a configuration to apply ({@code {"yaml": text, "sha256": hash, "origin": node}}). */
+  public static final String CONTROL_CONFIG = "switchboard.control.config";
+
+  /** Cluster-wide: weights set by an operator, {@code {"model": m, "weights": {id: weight}}}. */
+  public static final String CONTROL_WEIGHTS = "switchboard.control.weights";
+
   /** Node-local: the Vert.x cluster node id (String) of a node that left the cluster. */
   public static final String CLUSTER_NODE_LEFT = "switchboard.cluster.node.left";
 

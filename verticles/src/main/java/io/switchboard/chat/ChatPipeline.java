@@ -16,6 +16,7 @@ import io.switchboard.bus.StreamProgress;
 import io.switchboard.cache.CacheKey;
 import io.switchboard.cache.CachedAnswer;
 import io.switchboard.cache.ResponseCache;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Admission;
@@ -126,7 +127,7 @@ public final class ChatPipeline {
   private final NodeLoad load;
   private final Vertx vertx;
   private final MeterRegistry registry;
-  private final SwitchboardConfig config;
+  private final LiveConfig config;
   private final String inbox;
   private final ResponseCache cache;
   private final Governance governance;
@@ -148,6 +149,12 @@ public final class ChatPipeline {
    */
   public ChatPipeline(Vertx vertx, MeterRegistry registry, SwitchboardConfig config, String inbox,
                       ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
+    this(vertx, registry, new LiveConfig(config), inbox, cache, governance, spend, load);
+  }
+
+  /** @param config the node's configuration now: routes (cache, context budget) are read as each turn needs them */
+  public ChatPipeline(Vertx vertx, MeterRegistry registry, LiveConfig config, String inbox,
+                      ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
     this.vertx = vertx;
     this.load = load;
     this.governance = governance;
@@ -156,9 +163,9 @@ public final class ChatPipeline {
     this.inbox = inbox;
     this.cache = cache;
     this.spend = spend;
-    this.guardrails = new Guardrails(vertx, registry, config);
-    this.remembered = config.session().localInCluster(config.cluster()) ? "local" : "on";
-    this.meters = new TurnMeters(registry, config);
+    this.guardrails = new Guardrails(vertx, registry, config.get());
+    this.remembered = config.get().session().localInCluster(config.get().cluster()) ? "local" : "on";
+    this.meters = new TurnMeters(registry, config.get());
     this.memoryUnavailable = registry.counter("switchboard.session.unavailable");
   }
 
@@ -186,7 +193,7 @@ public final class ChatPipeline {
    * keeps no cache, the client said no-cache or no-store, several choices), else {@code miss} until a hit is served.
    */
   public String cacheState(ChatTurn turn) {
-    return cache != null && ResponseCache.use(config.route(turn.chat().model()).cache(), turn.cacheControl(),
+    return cache != null && ResponseCache.use(config.get().route(turn.chat().model()).cache(), turn.cacheControl(),
       turn.chat().options()) == ResponseCache.Use.READ_WRITE ? MISS : BYPASS;
   }
 
@@ -239,7 +246,7 @@ public final class ChatPipeline {
       ChatRequest request = new ChatRequest(turn.requestId(), turn.tenant(), chat.model(), prompt.messages(),
         streaming, chat.options(), streaming ? inbox : null, turn.timeoutMillis(), turn.conversationId(),
         turn.priority()).withRouteHeaders(turn.routeHeaders());
-      SwitchboardConfig.RouteCache policy = cache == null ? null : config.route(chat.model()).cache();
+      SwitchboardConfig.RouteCache policy = cache == null ? null : config.get().route(chat.model()).cache();
       ResponseCache.Use use = ResponseCache.use(policy, turn.cacheControl(), chat.options());
       if (use == ResponseCache.Use.OFF) {
         if (policy != null) {
@@ -396,7 +403,7 @@ public final class ChatPipeline {
     if (turn.conversationId() == null) {
       return Future.succeededFuture(new Prompt(fresh, "off"));
     }
-    int budget = config.route(turn.chat().model()).contextTokens();
+    int budget = config.get().route(turn.chat().model()).contextTokens();
     return PreferLocal.<History>request(vertx.eventBus(), Addresses.SESSION_PROMPT,
         new PromptQuery(turn.tenant(), turn.conversationId(), fresh, budget), SESSION_TIMEOUT_MILLIS)
       .map(reply -> new Prompt(reply.body().messages(), remembered))
@@ -415,7 +422,7 @@ public final class ChatPipeline {
 
   /** Under overload, an answer is served but not stored in the cache (lookups go on: a hit spares the model). */
   private boolean skipsFill(ChatRequest request) {
-    if (config.route(request.model()).skips(SwitchboardConfig.Route.CACHE_FILL, load.level())) {
+    if (config.get().route(request.model()).skips(SwitchboardConfig.Route.CACHE_FILL, load.level())) {
       load.skipped(SwitchboardConfig.Route.CACHE_FILL);
       return true;
     }
@@ -427,7 +434,7 @@ public final class ChatPipeline {
     if (request.conversationId() == null) {
       return;
     }
-    if (config.route(request.model()).skips(SwitchboardConfig.Route.MEMORY_WRITE, load.level())) {
+    if (config.get().route(request.model()).skips(SwitchboardConfig.Route.MEMORY_WRITE, load.level())) {
       load.skipped(SwitchboardConfig.Route.MEMORY_WRITE);
       return;
     }

@@ -132,7 +132,8 @@ public final class ConfigLoader {
       node.number("header_read_timeout_ms", 10_000, 100, 600_000),
       node.number("idle_timeout_ms", 60_000, 100, 86_400_000),
       node.integer("event_loops", 0, 0, 1024),
-      node.number("max_audio_bytes", 26_214_400, 1024, 1L << 30));
+      node.number("max_audio_bytes", 26_214_400, 1024, 1L << 30),
+      node.number("drain_delay_ms", 0, 0, 600_000));
     node.rejectUnknownKeys();
     return server;
   }

@@ -44,10 +44,12 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param idleTimeoutMillis       a keep-alive connection with no request in flight is closed after this long
    * @param eventLoops              the node's event loops; 0 = one per core (Vert.x's own default is two per core)
    * @param maxAudioBytes           the largest audio upload {@code /v1/audio/transcriptions} takes (OpenAI's 25 MB)
+   * @param drainDelayMillis        on SIGTERM, how long {@code /ready} says 503 while the node still accepts new
+   *                                connections, so a load balancer stops sending them before the port closes
    */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
                        long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
-                       long idleTimeoutMillis, int eventLoops, long maxAudioBytes) {
+                       long idleTimeoutMillis, int eventLoops, long maxAudioBytes, long drainDelayMillis) {
     /** How many event loops the node runs: as configured, else one per core. */
     public int eventLoopCount() {
       return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();

@@ -1,6 +1,7 @@
 package io.switchboard.connection;
 
 import io.switchboard.bus.ApiError;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
@@ -15,23 +16,36 @@ import java.util.stream.Collectors;
  */
 final class ChatRules {
 
-  private final Set<String> models;
+  private final LiveConfig live;
+  /** The configuration last seen, and what it says: worked out again only when a reload swapped it. */
+  private SwitchboardConfig seen;
+  private Set<String> models;
   /** Request headers route rules match on: handed to routing, and nothing else of the headers. */
-  private final Set<String> routeHeaders;
+  private Set<String> routeHeaders;
 
-  ChatRules(SwitchboardConfig config) {
-    this.routeHeaders = config.routeHeaders();
-    this.models = config.deployments().stream().map(SwitchboardConfig.Deployment::modelName)
-      .collect(Collectors.toUnmodifiableSet());
+  ChatRules(LiveConfig live) {
+    this.live = live;
   }
 
   /** The 404 for a model no deployment serves (which cuts the echoed name, see {@link ApiError#modelNotFound}), or null. */
   ApiError refusal(String model) {
+    refresh();
     return models.contains(model) ? null : ApiError.modelNotFound(model);
+  }
+
+  private void refresh() {
+    SwitchboardConfig now = live.get();
+    if (now != seen) {
+      models = now.deployments().stream().map(SwitchboardConfig.Deployment::modelName)
+        .collect(Collectors.toUnmodifiableSet());
+      routeHeaders = now.routeHeaders();
+      seen = now;
+    }
   }
 
   /** The request's headers that route rules match on; null when no rule matches a header (the usual case). */
   JsonObject routeHeaders(HttpServerRequest request) {
+    refresh();
     if (routeHeaders.isEmpty()) {
       return null;
     }

@@ -9,6 +9,7 @@ import io.switchboard.bus.BusFailure;
 import io.switchboard.bus.ConversationIds;
 import io.switchboard.bus.ModelCatalog;
 import io.switchboard.cache.ResponseCache;
+import io.switchboard.config.LiveConfig;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.im.ImWebhooks;
@@ -63,11 +64,14 @@ public final class ConnectionVerticle extends VerticleBase {
   /** The routing context's {@link Caller}, put there by {@link #authenticate}. */
   static final String CALLER = "caller";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
+  /** How long a connection verticle going away keeps serving its keep-alive connections, each a last time. */
+  private static final long KEEP_ALIVE_HANDOVER_MILLIS = 1_000;
   private static final HexFormat HEX = HexFormat.of();
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]+");
 
   private final NodeLoad load;
   private final SwitchboardConfig config;
+  private final LiveConfig live;
   private final SwitchboardConfig.Server settings;
   private final Governance governance;
   private final ChatRules rules;
@@ -90,6 +94,8 @@ public final class ConnectionVerticle extends VerticleBase {
   /** One for every socket, not a closure each. */
   private final Consumer<WebSocketChat> forgetSocket = sockets::remove;
   private HttpServer server;
+  /** The server is shutting down (a redeploy, the node's SIGTERM): responses close their connection. */
+  private boolean draining;
 
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
@@ -98,11 +104,21 @@ public final class ConnectionVerticle extends VerticleBase {
    */
   public ConnectionVerticle(SwitchboardConfig config, String nodeId, int instance, MeterRegistry registry,
                             ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
-    this.config = config;
+    this(new LiveConfig(config), nodeId, instance, registry, cache, governance, spend, load);
+  }
+
+  /**
+   * @param live the node's configuration now: served models and routes follow a reload; what the server, bridges
+   *             and IM webhooks were started with changes by redeploying this verticle
+   */
+  public ConnectionVerticle(LiveConfig live, String nodeId, int instance, MeterRegistry registry,
+                            ResponseCache cache, Governance governance, Spend spend, NodeLoad load) {
+    this.live = live;
+    this.config = live.get();
     this.load = load;
     this.settings = config.server();
     this.governance = governance;
-    this.rules = new ChatRules(config);
+    this.rules = new ChatRules(live);
     this.inbox = Addresses.inbox(nodeId, instance);
     this.registry = registry;
     this.cache = cache;
@@ -111,7 +127,7 @@ public final class ConnectionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    pipeline = new ChatPipeline(vertx, registry, config, inbox, cache, governance, spend, load);
+    pipeline = new ChatPipeline(vertx, registry, live, inbox, cache, governance, spend, load);
     streamPauses = Counter.builder("switchboard.stream.paused")
       .description("Times a slow client made a stream stop reading its upstream").register(registry);
     Router router = Router.router(vertx);
@@ -159,6 +175,12 @@ public final class ConnectionVerticle extends VerticleBase {
         : (int) settings.maxBodyBytes());
     server = HttpGuards.protect(vertx.createHttpServer(options), options, settings.port(),
       settings.headerReadTimeoutMillis(), settings.idleTimeoutMillis());
+    // shutting down: a keep-alive connection is not closed under a request its client may be sending, but after the
+    // next response, which says Connection: close (or by its idle timeout, or at the end of the drain)
+    server.connectionHandler(connection -> connection.shutdownHandler(v -> draining = true));
+    // and from the node's SIGTERM on, while the load balancer takes it out: clients reconnect, through the balancer
+    Future<Void> drainOrder = vertx.eventBus().localConsumer(Addresses.NODE_DRAINING, message -> draining = true)
+      .completion();
     long sweepEvery = Math.max(1_000, settings.webSocketIdleTimeoutMillis() / 6);
     vertx.setPeriodic(sweepEvery, t -> {
       long now = System.currentTimeMillis();
@@ -166,7 +188,7 @@ public final class ConnectionVerticle extends VerticleBase {
         chat.sweep(now, settings.webSocketIdleTimeoutMillis());
       }
     });
-    return Future.all(pipeline.start(), im, bridge)
+    return Future.all(pipeline.start(), im, bridge, drainOrder)
       .compose(x -> server.requestHandler(router).listen(settings.port(), settings.host()));
   }
 
@@ -206,7 +228,12 @@ public final class ConnectionVerticle extends VerticleBase {
   /** Lets requests in flight finish (streams included) before the server goes. */
   @Override
   public Future<?> stop() {
-    return server.shutdown(30, TimeUnit.SECONDS)
+    // keep-alive connections in use are handed over first: each closes after its next response (Connection: close),
+    // so few are left idle for the shutdown to close under a client that is just sending on one
+    boolean handedOver = draining;
+    draining = true;
+    return (handedOver ? Future.succeededFuture() : vertx.timer(KEEP_ALIVE_HANDOVER_MILLIS))
+      .compose(v -> server.shutdown(30, TimeUnit.SECONDS))
       .eventually(() -> imWebhooks != null ? imWebhooks.close() : Future.succeededFuture());
   }
 
@@ -217,6 +244,9 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.put("startNanos", System.nanoTime());
     io.switchboard.logging.TurnLogContext.enter(id, ctx.request().getHeader("traceparent"));
     ctx.response().putHeader(REQUEST_ID, id);
+    if (draining && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      ctx.response().putHeader("connection", "close");
+    }
     ctx.next();
   }
 

@@ -28,6 +28,8 @@ final class WebSocketChat {
   static final short CLOSE_UNAUTHORIZED = 4401;
   static final short CLOSE_TOO_SLOW = 4409;
   static final short CLOSE_IDLE = 4408;
+  /** The node (or its connection verticle) is going: reconnect, and another instance or node answers. */
+  static final short CLOSE_RESTART = 1012;
 
   private final Vertx vertx;
   private final ServerWebSocket socket;
@@ -41,6 +43,10 @@ final class WebSocketChat {
   private final Map<String, String> turns = new HashMap<>(4);
   private Caller tenant;
   private boolean signingIn;
+  /** The server is shutting down: the socket closes with {@link #CLOSE_RESTART} once its turns have finished. */
+  private boolean draining;
+  /** The 1012 went out: a turn arriving now crossed it and is not taken (the client sends it again elsewhere). */
+  private boolean closing;
   long lastHeard = System.currentTimeMillis();
 
   WebSocketChat(Vertx vertx, ServerWebSocket socket, Governance governance, ChatPipeline pipeline,
@@ -66,6 +72,10 @@ final class WebSocketChat {
       frames.check(frame);
     });
     socket.exceptionHandler(frames::failed);
+    socket.shutdownHandler(v -> {
+      draining = true;
+      closeIfDrained();
+    });
     socket.closeHandler(v -> {
       closed();
       onClosed.accept(this);
@@ -80,8 +90,8 @@ final class WebSocketChat {
   }
 
   private void received(String text) {
-    if (frames.refused()) {
-      return; // its frames broke the protocol: the socket is closing with the reason
+    if (frames.refused() || closing) {
+      return; // its frames broke the protocol, or the node is going: the socket is closing with the reason
     }
     lastHeard = System.currentTimeMillis();
     JsonObject message;
@@ -211,6 +221,14 @@ final class WebSocketChat {
   private void end(String id, String requestId) {
     turns.remove(id, requestId);
     gate.remove(requestId);
+    closeIfDrained();
+  }
+
+  private void closeIfDrained() {
+    if (draining && turns.isEmpty() && !closing) {
+      closing = true;
+      socket.close(CLOSE_RESTART, "service restart: reconnect");
+    }
   }
 
   private void closed() {

@@ -65,12 +65,9 @@ public final class Governance {
   private final Vertx vertx;
   private final SwitchboardConfig.Governance settings;
   private final MeterRegistry registry;
-  private final boolean authEnabled;
-  private final List<YamlKey> yamlKeys = new ArrayList<>();
-  private final Map<String, Tenant> configTenants = new HashMap<>();
+  /** What the configuration says of keys, tenants and deployments: swapped whole by {@link #apply}. */
+  private volatile FromConfig fromConfig;
   private volatile Map<String, Tenant> adminTenants = Map.of();
-  private final Set<String> tenantTags = new HashSet<>();
-  private final Set<String> servedChatModels = new LinkedHashSet<>();
   private final KeyStore store;
   private final RedisCounters shared;
   private final LocalCounters local = new LocalCounters();
@@ -81,30 +78,47 @@ public final class Governance {
   private final Map<String, Caller> bridgeCallers = new ConcurrentHashMap<>();
   private final Counter redisUnavailable;
   private final Prices prices;
-  /** deployment id → the upstream's model name, for its price */
-  private final Map<String, String> upstreamModels = new HashMap<>();
+
+  /**
+   * @param upstreamModels   deployment id → the upstream's model name, for its price
+   * @param deploymentLimits deployment id → its rpm_limit / tpm_limit
+   */
+  private record FromConfig(boolean authEnabled, List<YamlKey> yamlKeys, Map<String, Tenant> configTenants,
+                            Set<String> tenantTags, Set<String> servedChatModels, Map<String, String> upstreamModels,
+                            Map<String, Limits> deploymentLimits) {
+    static FromConfig of(SwitchboardConfig config) {
+      List<YamlKey> yamlKeys = new ArrayList<>();
+      Map<String, Tenant> configTenants = new HashMap<>();
+      Set<String> tenantTags = new HashSet<>();
+      Set<String> servedChatModels = new LinkedHashSet<>();
+      Map<String, String> upstreamModels = new HashMap<>();
+      List<SwitchboardConfig.ApiKey> keys = config.auth().keys();
+      for (int i = 0; i < keys.size(); i++) {
+        SwitchboardConfig.ApiKey key = keys.get(i);
+        yamlKeys.add(new YamlKey(sha256(key.key()), new Caller("yaml:" + i, key.keyAlias(), key.tenant(),
+          key.priority(), key.models(), key.limits(), 0, null)));
+        tenantTags.add(key.tenant());
+      }
+      for (Tenant tenant : config.governance().tenants()) {
+        configTenants.put(tenant.name(), tenant);
+        tenantTags.add(tenant.name());
+      }
+      config.imChannels().forEach(channel -> tenantTags.add(channel.tenant()));
+      tenantTags.add("default");
+      config.deployments().stream().filter(d -> !d.wholeCall()).forEach(d -> servedChatModels.add(d.modelName()));
+      config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
+      return new FromConfig(config.auth().enabled(), List.copyOf(yamlKeys), Map.copyOf(configTenants),
+        Set.copyOf(tenantTags), java.util.Collections.unmodifiableSet(servedChatModels), Map.copyOf(upstreamModels),
+        config.governance().deploymentLimits());
+    }
+  }
 
   /** @param prices the node's prices (shared with the spend log): a turn's cost, added to the budgets */
   public Governance(Vertx vertx, SwitchboardConfig config, MeterRegistry registry, Prices prices) {
     this.vertx = vertx;
     this.settings = config.governance();
     this.registry = registry;
-    this.authEnabled = config.auth().enabled();
-    List<SwitchboardConfig.ApiKey> keys = config.auth().keys();
-    for (int i = 0; i < keys.size(); i++) {
-      SwitchboardConfig.ApiKey key = keys.get(i);
-      yamlKeys.add(new YamlKey(sha256(key.key()), new Caller("yaml:" + i, key.keyAlias(), key.tenant(),
-        key.priority(), key.models(), key.limits(), 0, null)));
-      tenantTags.add(key.tenant());
-    }
-    for (Tenant tenant : settings.tenants()) {
-      configTenants.put(tenant.name(), tenant);
-      tenantTags.add(tenant.name());
-    }
-    config.imChannels().forEach(channel -> tenantTags.add(channel.tenant()));
-    tenantTags.add("default");
-    config.deployments().stream().filter(d -> !d.wholeCall()).forEach(d -> servedChatModels.add(d.modelName()));
-    config.deployments().forEach(d -> upstreamModels.put(d.id(), d.upstreamModel()));
+    this.fromConfig = FromConfig.of(config);
     this.prices = prices;
     this.fresh = Caffeine.newBuilder().maximumSize(100_000)
       .expireAfterWrite(Duration.ofMillis(Math.max(1, settings.keyCacheMillis()))).build();
@@ -149,7 +163,16 @@ public final class Governance {
   }
 
   public boolean authEnabled() {
-    return authEnabled;
+    return fromConfig.authEnabled();
+  }
+
+  /**
+   * A reloaded configuration's keys ({@code auth}), tenants, deployment limits, models and prices, for the next request;
+   * a request that already authenticated goes on as the caller it was. Where the store lives needs a restart.
+   */
+  public void apply(SwitchboardConfig config) {
+    fromConfig = FromConfig.of(config);
+    prices.apply(config);
   }
 
   // ---- who a request acts for
@@ -159,7 +182,7 @@ public final class Governance {
    * expired. Fails (503) only when the key store cannot be reached and this node has never seen the key.
    */
   public Future<Caller> authenticate(String authorization) {
-    if (!authEnabled) {
+    if (!fromConfig.authEnabled()) {
       return Future.succeededFuture(Caller.ANONYMOUS);
     }
     if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -168,7 +191,7 @@ public final class Governance {
     String presented = authorization.substring(7).trim();
     byte[] digest = sha256(presented);
     Caller match = null;
-    for (YamlKey key : yamlKeys) { // every digest compared, in constant time: timing says nothing of a guess
+    for (YamlKey key : fromConfig.yamlKeys()) { // every digest compared, in constant time: timing says nothing of a guess
       if (MessageDigest.isEqual(key.digest, digest)) {
         match = key.caller;
       }
@@ -245,7 +268,7 @@ public final class Governance {
 
   /** A tenant's settings: from the config, else the admin API, else no limits. */
   public Tenant tenant(String name) {
-    Tenant tenant = configTenants.get(name);
+    Tenant tenant = fromConfig.configTenants().get(name);
     if (tenant == null) {
       tenant = adminTenants.get(name);
     }
@@ -253,7 +276,7 @@ public final class Governance {
   }
 
   public Map<String, Tenant> configTenants() {
-    return configTenants;
+    return fromConfig.configTenants();
   }
 
   /** Whether the caller (its key's allow-list, and its tenant's) may call this public model. */
@@ -393,7 +416,7 @@ public final class Governance {
     if (result != null && !cacheHit) {
       used = result.usage() == null ? admission.reserved() : result.totalTokens();
       usd = result.usage() == null || result.deployment() == null ? 0
-        : prices.costUsd(result.deployment(), upstreamModels.get(result.deployment()), result.usage());
+        : prices.costUsd(result.deployment(), fromConfig.upstreamModels().get(result.deployment()), result.usage());
     }
     settle(admission, used, usd);
   }
@@ -411,7 +434,7 @@ public final class Governance {
     double usd = 0;
     if (deployment != null && usage != null) {
       used = usage.getLong("total_tokens", usage.getLong("prompt_tokens", 0L));
-      usd = prices.costUsd(deployment, upstreamModels.get(deployment), usage);
+      usd = prices.costUsd(deployment, fromConfig.upstreamModels().get(deployment), usage);
     }
     settle(admission, used, usd);
   }
@@ -468,7 +491,7 @@ public final class Governance {
   }
 
   private void refused(String reason, String tenant) {
-    String tag = tenantTags.contains(tenant) ? tenant : "other";
+    String tag = fromConfig.tenantTags().contains(tenant) ? tenant : "other";
     refusals.computeIfAbsent(reason + ' ' + tag, k -> Counter.builder("switchboard.limits.refused")
       .description("Turns refused by a key's or tenant's limits or allow-lists").tag("reason", reason)
       .tag("tenant", tag).register(registry)).increment();
@@ -478,7 +501,7 @@ public final class Governance {
 
   /** Admits one attempt on a deployment with rpm_limit / tpm_limit: a refusal means "try another". */
   public Future<Admission> admitDeployment(String deploymentId, long reserve) {
-    Limits limits = settings.deploymentLimits().get(deploymentId);
+    Limits limits = fromConfig.deploymentLimits().get(deploymentId);
     if (limits == null) {
       return Future.succeededFuture(Admission.FREE);
     }
@@ -500,7 +523,7 @@ public final class Governance {
   }
 
   public boolean limitsDeployments() {
-    return !settings.deploymentLimits().isEmpty();
+    return !fromConfig.deploymentLimits().isEmpty();
   }
 
   // ---- self-service
@@ -523,7 +546,7 @@ public final class Governance {
       long start = own.periodStart(now);
       long end = own.periodEnd(now);
       JsonArray models = new JsonArray();
-      servedChatModels.stream().filter(m -> allows(caller, m)).forEach(models::add);
+      fromConfig.servedChatModels().stream().filter(m -> allows(caller, m)).forEach(models::add);
       return new JsonObject().put("key_alias", caller.keyAlias()).put("tenant", caller.tenant())
         .put("models", models)
         .put("limits", caller.limits().toJson(new JsonObject()))

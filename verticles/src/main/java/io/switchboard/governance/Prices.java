@@ -24,17 +24,28 @@ public final class Prices {
   private static final Map<String, SwitchboardConfig.Price> TABLE = load();
   private static final SwitchboardConfig.Price NONE = new SwitchboardConfig.Price(0, 0, 0);
 
-  private final Map<String, SwitchboardConfig.Price> configured = new HashMap<>();
-  private final Map<String, String> upstreamModels = new HashMap<>();
+  /** deployment id → its {@code price:}; swapped whole by a reload */
+  private volatile Map<String, SwitchboardConfig.Price> configured;
+  /** deployment id → the provider's model name; swapped whole by a reload */
+  private volatile Map<String, String> upstreamModels;
   private final Map<String, SwitchboardConfig.Price> looked = new ConcurrentHashMap<>();
 
   public Prices(SwitchboardConfig config) {
+    apply(config);
+  }
+
+  /** The deployments' prices of a reloaded configuration, for the turns that end from now on. */
+  public void apply(SwitchboardConfig config) {
+    Map<String, SwitchboardConfig.Price> prices = new HashMap<>();
+    Map<String, String> models = new HashMap<>();
     for (SwitchboardConfig.Deployment deployment : config.deployments()) {
       if (deployment.price() != null) {
-        configured.put(deployment.id(), deployment.price());
+        prices.put(deployment.id(), deployment.price());
       }
-      upstreamModels.put(deployment.id(), deployment.upstreamModel());
+      models.put(deployment.id(), deployment.upstreamModel());
     }
+    configured = prices;
+    upstreamModels = models;
   }
 
   /**

@@ -2,7 +2,8 @@ package io.switchboard.inference;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.switchboard.monitoring.Gauges;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.ApiError;
 import io.switchboard.config.SwitchboardConfig.Breaker;
@@ -50,10 +51,9 @@ final class DeploymentBreaker {
         default -> LOG.info("circuit of deployment {}: {}", deploymentId, event.getStateTransition());
       }
     });
-    Gauge.builder("switchboard.circuit.state", this, DeploymentBreaker::stateValue)
-      .description("Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open")
-      .tag("deployment", deployment.id()).tag("model", deployment.modelName())
-      .register(registry);
+    Gauges.replace(registry, "switchboard.circuit.state", Tags.of("deployment", deployment.id(), "model",
+      deployment.modelName()), "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open", this,
+      DeploymentBreaker::stateValue);
   }
 
   private static CircuitBreakerConfig config(Breaker settings) {

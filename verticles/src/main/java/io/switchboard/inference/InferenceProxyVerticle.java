@@ -1,6 +1,9 @@
 package io.switchboard.inference;
 
-import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.switchboard.eventbus.Drain;
+import io.switchboard.monitoring.Gauges;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -53,6 +56,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
   private final MeterRegistry registry;
   private final List<Upstream> upstreams = new ArrayList<>();
   private final Map<String, List<Call>> calls = new HashMap<>();
+  /** The deployments' doors: closed first when this instance is undeployed, so a newer one takes the new calls. */
+  private final List<MessageConsumer<?>> intake = new ArrayList<>();
   private String clusterNodeId;
   private WholeCalls wholeCalls;
 
@@ -83,16 +88,16 @@ public final class InferenceProxyVerticle extends VerticleBase {
       registrations.add(switch (deployment.mode()) {
         case Deployment.EMBEDDING, Deployment.MODERATION -> PreferLocal.<EmbeddingRequest>serve(bus,
           Addresses.inferenceEmbeddings(deployment.id()),
-          message -> wholeCalls.serve(deployment, breaker, message, upstream::embed));
+          message -> wholeCalls.serve(deployment, breaker, message, upstream::embed), intake);
         case Deployment.AUDIO_TRANSCRIPTION -> PreferLocal.<TranscriptionRequest>serve(bus,
           Addresses.inferenceTranscriptions(deployment.id()),
-          message -> wholeCalls.serve(deployment, breaker, message, upstream::transcribe));
+          message -> wholeCalls.serve(deployment, breaker, message, upstream::transcribe), intake);
         default -> PreferLocal.<ChatRequest>serve(bus, Addresses.inference(deployment.id()),
-          message -> serve(deployment, upstream, breaker, meters, message));
+          message -> serve(deployment, upstream, breaker, meters, message), intake);
       });
     }
-    Gauge.builder("switchboard.inference.inflight", calls, c -> c.size() + wholeCalls.inflight())
-      .description("Turns with an upstream call in flight on this node").register(registry);
+    Gauges.replace(registry, "switchboard.inference.inflight", Tags.empty(),
+      "Turns with an upstream call in flight on this node", calls, c -> c.size() + wholeCalls.inflight());
     registrations.add(bus.<CancelTurn>consumer(Addresses.TURN_CANCEL, message -> {
       cancel(message.body());
       wholeCalls.cancel(message.body());
@@ -108,7 +113,11 @@ public final class InferenceProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return Future.all(upstreams.stream().map(Upstream::close).toList());
+    // calls in flight finish (streams included) within their own timeouts; new ones go to the newer instance
+    long longest = deployments.stream().mapToLong(Deployment::timeoutMillis).max().orElse(0);
+    return PreferLocal.stopServing(intake)
+      .compose(v -> Drain.until(vertx, () -> calls.isEmpty() && wholeCalls.inflight() == 0, longest + 1_000))
+      .compose(v -> Future.all(upstreams.stream().map(Upstream::close).toList()));
   }
 
   private void serve(Deployment deployment, Upstream upstream, DeploymentBreaker breaker, UpstreamMeters meters,

@@ -1,7 +1,8 @@
 package io.switchboard.inference;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.switchboard.monitoring.Gauges;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.switchboard.bus.ApiError;
@@ -49,13 +50,13 @@ final class UpstreamSlots {
       .tag("deployment", id).publishPercentiles(0.5, 0.99).register(registry);
     this.queueFull = refusals(registry, id, "queue_full");
     this.waitTimeout = refusals(registry, id, "wait_timeout");
-    Gauge.builder("switchboard.upstream.pool.in_use", this, s -> s.inUse)
-      .description("Upstream calls holding a pool slot (a connection, or an HTTP/2 stream)")
-      .tag("deployment", id).register(registry);
-    Gauge.builder("switchboard.upstream.pool.waiting", this, s -> s.waiting.size())
-      .description("Upstream calls waiting for a pool slot").tag("deployment", id).register(registry);
-    Gauge.builder("switchboard.upstream.pool.slots", this, s -> s.slots)
-      .description("Upstream calls the pool carries at once").tag("deployment", id).register(registry);
+    Tags tags = Tags.of("deployment", id);
+    Gauges.replace(registry, "switchboard.upstream.pool.in_use", tags,
+      "Upstream calls holding a pool slot (a connection, or an HTTP/2 stream)", this, s -> s.inUse);
+    Gauges.replace(registry, "switchboard.upstream.pool.waiting", tags, "Upstream calls waiting for a pool slot", this,
+      s -> s.waiting.size());
+    Gauges.replace(registry, "switchboard.upstream.pool.slots", tags, "Upstream calls the pool carries at once", this,
+      s -> s.slots);
   }
 
   private static Counter refusals(MeterRegistry registry, String deployment, String reason) {

@@ -5,6 +5,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
 import io.switchboard.connection.HttpGuards;
+import io.switchboard.control.ControlAdmin;
+import io.switchboard.control.NodeControl;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.KeysAdmin;
@@ -51,6 +53,7 @@ public final class MonitoringVerticle extends VerticleBase {
   private final PrometheusMeterRegistry registry;
   private final Governance governance;
   private final Spend spend;
+  private final NodeControl control;
   private HttpServer server;
   /** One client per Redis the node's memory, limits or cache use, for /ready. */
   private final List<Redis> redisClients = new ArrayList<>();
@@ -60,6 +63,13 @@ public final class MonitoringVerticle extends VerticleBase {
   /** @param spend the node's spend log, for {@code /admin/usage} */
   public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
                             Governance governance, Spend spend) {
+    this(config, nodeId, registry, governance, spend, null);
+  }
+
+  /** @param control the node's reloads, weights and redeploys, for their admin API; null: none */
+  public MonitoringVerticle(SwitchboardConfig config, String nodeId, PrometheusMeterRegistry registry,
+                            Governance governance, Spend spend, NodeControl control) {
+    this.control = control;
     this.config = config;
     this.nodeId = nodeId;
     this.registry = registry;
@@ -89,6 +99,9 @@ public final class MonitoringVerticle extends VerticleBase {
     router.delete("/admin/cache").handler(this::flushCache);
     new KeysAdmin(governance).mount(router);
     router.get("/admin/usage").handler(new UsageApi(spend)::usage);
+    if (control != null) {
+      new ControlAdmin(control).mount(router);
+    }
     HttpGuards.jsonErrors(router, MonitoringVerticle::error);
     router.errorHandler(500, ctx -> {
       LOG.error("management request {} {} failed", ctx.request().method(), HttpGuards.path(ctx), ctx.failure());
@@ -141,6 +154,10 @@ public final class MonitoringVerticle extends VerticleBase {
       .put("node", nodeId)
       .put("clustered", vertx.isClustered())
       .put("verticles", new JsonArray(config.verticles().stream().sorted().toList()));
+    if (control != null && control.draining()) {
+      json(ctx, 503, body.put("status", "DRAINING").put("reason", "the node is shutting down"));
+      return;
+    }
     Future<Void> routing = !config.runs("connection") ? Future.succeededFuture()
       : PreferLocal.request(vertx.eventBus(), Addresses.ROUTING_MODELS, "", READY_PROBE_MILLIS)
         .<Void>mapEmpty().recover(failure -> Future.failedFuture(
@@ -219,7 +236,7 @@ public final class MonitoringVerticle extends VerticleBase {
    */
   private void degrade(RoutingContext ctx) {
     String model = ctx.pathParam("model");
-    Set<String> models = config.deployments().stream().map(d -> d.modelName()).collect(Collectors.toSet());
+    Set<String> models = (control != null ? control.live().get() : config).deployments().stream().map(d -> d.modelName()).collect(Collectors.toSet());
     if (!models.contains(model)) {
       error(ctx, ApiError.modelNotFound(model));
       return;

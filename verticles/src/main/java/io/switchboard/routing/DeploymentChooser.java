@@ -54,14 +54,14 @@ final class DeploymentChooser {
     int totalWeight = 0;
     for (DeploymentState state : states) {
       Deployment deployment = state.deployment;
-      if (deployment.weight() == 0 || excluded.contains(deployment.id()) || state.resting(nowMillis)) {
+      if (state.weight == 0 || excluded.contains(deployment.id()) || state.resting(nowMillis)) {
         continue;
       }
       if (state.full()) {
         sawFull = true;
         continue;
       }
-      totalWeight += deployment.weight();
+      totalWeight += state.weight;
       double score = score(state, conversationId);
       if (best == null || score > bestScore) {
         best = state;
@@ -79,7 +79,7 @@ final class DeploymentChooser {
 
   /** Higher is better. */
   private double score(DeploymentState state, String conversationId) {
-    int weight = state.deployment.weight();
+    int weight = state.weight;
     return switch (strategy) {
       case "least-outstanding" -> -(state.outstanding + 1.0) / weight;
       case "latency" -> state.ewmaFirstTokenMillis < 0 ? Double.MAX_VALUE - state.outstanding
@@ -92,11 +92,11 @@ final class DeploymentChooser {
   private DeploymentState smoothWeighted(String conversationId, Set<String> excluded, long nowMillis, int totalWeight) {
     DeploymentState best = null;
     for (DeploymentState state : states) {
-      if (state.deployment.weight() == 0 || excluded.contains(state.deployment.id()) || state.resting(nowMillis)
+      if (state.weight == 0 || excluded.contains(state.deployment.id()) || state.resting(nowMillis)
         || state.full()) {
         continue;
       }
-      state.smoothWeight += state.deployment.weight();
+      state.smoothWeight += state.weight;
       if (best == null || state.smoothWeight > best.smoothWeight) {
         best = state;
       }

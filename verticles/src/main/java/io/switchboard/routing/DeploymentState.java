@@ -19,9 +19,12 @@ final class DeploymentState {
   double ewmaFirstTokenMillis = -1;
   long restingUntilMillis;
   int smoothWeight;
+  /** The deployment's weight now: the configured one until an operator sets another (a canary's ramp). */
+  int weight;
 
   DeploymentState(Deployment deployment) {
     this.deployment = deployment;
+    this.weight = deployment.weight();
     this.adaptive = deployment.adaptive() == null ? null : limitOf(deployment.adaptive());
   }
 

@@ -1,6 +1,5 @@
 package io.switchboard.routing;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
@@ -23,7 +22,11 @@ import io.switchboard.governance.Governance;
 import io.switchboard.overload.NodeLoad;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
+import io.switchboard.eventbus.Drain;
 import io.switchboard.eventbus.PreferLocal;
+import io.switchboard.monitoring.Gauges;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -40,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Admission and choice of deployment. Each turn gets a deployment by its route's strategy, waits in a
@@ -68,6 +72,8 @@ public final class RoutingVerticle extends VerticleBase {
   private static final Map<String, String> MODE_WORK = Map.of(Deployment.CHAT, "chat completions",
     Deployment.EMBEDDING, "embeddings", Deployment.MODERATION, "moderations",
     Deployment.AUDIO_TRANSCRIPTION, "audio transcriptions");
+  /** Numbers this node's routing instances, so a redeployed one's grant and control addresses are its own. */
+  private static final AtomicLong INSTANCES = new AtomicLong();
 
   private final SwitchboardConfig config;
   private final String grantAddress;
@@ -85,6 +91,8 @@ public final class RoutingVerticle extends VerticleBase {
   private final ModelCatalog catalog;
   /** What each public model serves (model_info.mode: chat, embedding, moderation, audio_transcription). */
   private final Map<String, String> modes = new HashMap<>();
+  /** The addresses new turns arrive on: closed first when this instance is undeployed. */
+  private final List<MessageConsumer<?>> intake = new ArrayList<>();
 
   /**
    * @param governance the node's limits, for deployments with rpm_limit / tpm_limit; null: none are counted
@@ -95,8 +103,9 @@ public final class RoutingVerticle extends VerticleBase {
     this.governance = governance;
     this.load = load;
     this.config = config;
-    this.grantAddress = Addresses.routingGrant(nodeId);
-    this.controlAddress = Addresses.routingControl(nodeId);
+    String instance = nodeId + "-" + INSTANCES.incrementAndGet();
+    this.grantAddress = Addresses.routingGrant(instance);
+    this.controlAddress = Addresses.routingControl(instance);
     this.registry = registry;
     Map<String, List<DeploymentState>> byModel = new LinkedHashMap<>();
     for (Deployment deployment : config.deployments()) {
@@ -118,29 +127,31 @@ public final class RoutingVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    queues.forEach((model, queue) -> Gauge.builder("switchboard.routing.queued", queue, AdmissionQueue::size)
-      .description("Turns waiting for a free deployment slot").tag("model", model).register(registry));
+    queues.forEach((model, queue) -> Gauges.replace(registry, "switchboard.routing.queued", Tags.of("model", model),
+      "Turns waiting for a free deployment slot", queue, AdmissionQueue::size));
     inFlight.forEach((model, counts) -> {
       // the HPA's custom metric: turns in flight per pod
-      Gauge.builder("switchboard.turns.inflight", counts, c -> c.turns)
-        .description("Turns this node routes that have not ended yet (streams included)").tag("model", model)
-        .register(registry);
-      Gauge.builder("switchboard.streams.inflight", counts, c -> c.streams)
-        .description("Streamed turns this node routes that have not ended yet").tag("model", model)
-        .register(registry);
+      Gauges.replace(registry, "switchboard.turns.inflight", Tags.of("model", model),
+        "Turns this node routes that have not ended yet (streams included)", counts, c -> c.turns);
+      Gauges.replace(registry, "switchboard.streams.inflight", Tags.of("model", model),
+        "Streamed turns this node routes that have not ended yet", counts, c -> c.streams);
     });
     choosers.forEach((model, chooser) -> chooser.states.stream().filter(state -> state.adaptive != null)
-      .forEach(state -> Gauge.builder("switchboard.routing.concurrency.limit", state, DeploymentState::limit)
-        .description("Calls this node lets the deployment have at once (adaptive_concurrency)")
-        .tag("deployment", state.deployment.id()).tag("model", model).register(registry)));
+      .forEach(state -> Gauges.replace(registry, "switchboard.routing.concurrency.limit",
+        Tags.of("deployment", state.deployment.id(), "model", model),
+        "Calls this node lets the deployment have at once (adaptive_concurrency)", state, DeploymentState::limit)));
     var bus = vertx.eventBus();
+    MessageConsumer<Object> state = bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state()));
+    intake.add(state);
     return Future.all(List.of(
-      PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start()),
-      PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start()),
+      PreferLocal.<ChatRequest>serve(bus, Addresses.ROUTING_CHAT, message -> new Turn(message).start(), intake),
+      PreferLocal.<EmbeddingRequest>serve(bus, Addresses.ROUTING_EMBEDDINGS, message -> new Turn(message).start(),
+        intake),
       PreferLocal.<TranscriptionRequest>serve(bus, Addresses.ROUTING_TRANSCRIPTIONS,
-        message -> new Turn(message).start()),
-      PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog)),
-      bus.localConsumer(Addresses.ROUTING_STATE, message -> message.reply(state())).completion(),
+        message -> new Turn(message).start(), intake),
+      PreferLocal.serve(bus, Addresses.ROUTING_MODELS, message -> message.reply(catalog), intake),
+      state.completion(),
+      bus.<JsonObject>localConsumer(Addresses.ROUTING_WEIGHTS, message -> weigh(message.body())).completion(),
       bus.<StreamGrant>consumer(grantAddress, this::grant).completion(),
       bus.<JsonObject>consumer(Addresses.ROUTING_DEGRADE, message -> degrade(message.body())).completion(),
       bus.<AttemptStarted>consumer(controlAddress, message -> {
@@ -160,6 +171,32 @@ public final class RoutingVerticle extends VerticleBase {
           turn.abandon(message.body().reason());
         }
       }).completion()));
+  }
+
+  /**
+   * Takes no new turns (a newer instance does, see {@code POST /admin/verticles/routing/redeploy}) and lets the
+   * turns it has finish on the configuration they started with, within their own deadline.
+   */
+  @Override
+  public Future<?> stop() {
+    return PreferLocal.stopServing(intake).compose(v -> Drain.until(vertx, turns::isEmpty,
+      config.server().requestTimeoutMillis() + BUS_MARGIN_MILLIS));
+  }
+
+  /** An operator's new weights for one model's deployments (the others keep theirs); applies to the next choice. */
+  private void weigh(JsonObject order) {
+    DeploymentChooser chooser = choosers.get(order.getString("model"));
+    JsonObject weights = order.getJsonObject("weights");
+    if (chooser == null || weights == null) {
+      return;
+    }
+    for (DeploymentState state : chooser.states) {
+      Integer weight = weights.getInteger(state.deployment.id());
+      if (weight != null) {
+        state.weight = weight;
+      }
+      state.smoothWeight = 0; // the smooth round robin starts again from the new weights
+    }
   }
 
   private void grant(Message<StreamGrant> message) {
@@ -185,7 +222,8 @@ public final class RoutingVerticle extends VerticleBase {
     choosers.forEach((model, chooser) -> {
       JsonArray deployments = new JsonArray();
       for (DeploymentState state : chooser.states) {
-        deployments.add(new JsonObject().put("id", state.deployment.id()).put("outstanding", state.outstanding)
+        deployments.add(new JsonObject().put("id", state.deployment.id()).put("weight", state.weight)
+          .put("outstanding", state.outstanding)
           .put("ewma_first_token_ms", state.ewmaFirstTokenMillis < 0 ? null : Math.round(state.ewmaFirstTokenMillis))
           .put("resting_ms", Math.max(0, state.restingUntilMillis - now))
           .put("concurrency_limit", state.limit() > 0 ? state.limit() : null));

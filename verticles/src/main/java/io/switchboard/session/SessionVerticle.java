@@ -19,6 +19,9 @@ import io.vertx.core.eventbus.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.switchboard.eventbus.Drain;
+import io.vertx.core.eventbus.MessageConsumer;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -30,6 +33,7 @@ import java.util.function.Function;
  */
 public final class SessionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
+  private static final long STORE_CALL_GRACE_MILLIS = 1_000;
 
   private final Function<Vertx, ConversationStore> storeFactory;
   private final Function<Vertx, IdentityStore> identityFactory;
@@ -39,6 +43,8 @@ public final class SessionVerticle extends VerticleBase {
   private ConversationStore store;
   private IdentityStore identities;
   private ResponseStore responses;
+  /** The session addresses: closed first when this instance is undeployed, so a newer one takes the new calls. */
+  private final List<MessageConsumer<?>> intake = new ArrayList<>();
 
   public SessionVerticle(Function<Vertx, ConversationStore> storeFactory, Function<Vertx, IdentityStore> identityFactory,
                          Function<Vertx, ResponseStore> responseFactory) {
@@ -62,39 +68,41 @@ public final class SessionVerticle extends VerticleBase {
       return null;
     });
     return warmUp.compose(x -> Future.all(List.of(
-      PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load),
-      PreferLocal.<PromptQuery>serve(vertx.eventBus(), Addresses.SESSION_PROMPT, this::prompt),
-      PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append),
+      PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_LOAD, this::load, intake),
+      PreferLocal.<PromptQuery>serve(vertx.eventBus(), Addresses.SESSION_PROMPT, this::prompt, intake),
+      PreferLocal.<HistoryAppend>serve(vertx.eventBus(), Addresses.SESSION_APPEND, this::append, intake),
       PreferLocal.<String>serve(vertx.eventBus(), Addresses.SESSION_LIST, message -> store.list(message.body())
-        .onSuccess(ids -> message.reply(new JsonArray(ids))).onFailure(failure -> unavailable(message, failure))),
+        .onSuccess(ids -> message.reply(new JsonArray(ids))).onFailure(failure -> unavailable(message, failure)), intake),
       PreferLocal.<HistoryQuery>serve(vertx.eventBus(), Addresses.SESSION_DELETE, message ->
         store.delete(message.body().tenant(), message.body().conversationId())
-          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))),
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure)), intake),
       PreferLocal.<IdentityQuery>serve(vertx.eventBus(), Addresses.SESSION_IDENTIFY, message -> {
         IdentityQuery q = message.body();
         identities.identify(q.tenant(), q.channel(), q.externalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      }),
+      }, intake),
       PreferLocal.<IdentityLink>serve(vertx.eventBus(), Addresses.SESSION_LINK, message -> {
         IdentityLink l = message.body();
         identities.link(l.tenant(), l.channel(), l.externalId(), l.toChannel(), l.toExternalId())
           .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure));
-      }),
+      }, intake),
       PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_GET, message ->
         responses.get(message.body().getString("tenant"), message.body().getString("id"))
-          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))),
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure)), intake),
       PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_PUT, message ->
         responses.put(message.body().getString("tenant"), message.body().getString("id"),
             message.body().getJsonObject("record"))
-          .onSuccess(v -> message.reply(null)).onFailure(failure -> unavailable(message, failure))),
+          .onSuccess(v -> message.reply(null)).onFailure(failure -> unavailable(message, failure)), intake),
       PreferLocal.<JsonObject>serve(vertx.eventBus(), Addresses.SESSION_RESPONSE_DELETE, message ->
         responses.delete(message.body().getString("tenant"), message.body().getString("id"))
-          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure))))));
+          .onSuccess(message::reply).onFailure(failure -> unavailable(message, failure)), intake))));
   }
 
   @Override
   public Future<?> stop() {
-    return Future.all(store.close(), responses.close());
+    // a store call in flight is bounded by the store's own timeouts (Redis: see RedisGuard): this long covers it
+    return PreferLocal.stopServing(intake).compose(v -> Drain.until(vertx, () -> false, STORE_CALL_GRACE_MILLIS))
+      .compose(v -> Future.all(store.close(), responses.close()));
   }
 
   private void load(Message<HistoryQuery> message) {

@@ -31,6 +31,11 @@ public final class Http {
       .POST(HttpRequest.BodyPublishers.ofString(body)).build());
   }
 
+  public static HttpResponse<String> put(String url, String body, String... headers) {
+    return send(builder(url, headers).header("content-type", "application/json")
+      .PUT(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
   /** The lines of a streamed response as they arrive. */
   public static HttpResponse<Stream<String>> postLines(String url, String body, String... headers) {
     try {

@@ -88,6 +88,11 @@ public final class NodeProcess implements AutoCloseable {
     }
   }
 
+  /** The node's process id (for {@code kill -HUP}). */
+  public long pid() {
+    return process.pid();
+  }
+
   /** kill -9. */
   public void kill() {
     process.destroyForcibly();

@@ -4,6 +4,7 @@ import io.switchboard.Switchboard;
 import io.switchboard.config.ConfigLoader;
 import io.switchboard.config.SwitchboardConfig;
 
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,15 @@ public final class TestNode implements AutoCloseable {
   }
 
   public static TestNode start(String yaml, Map<String, String> env) {
+    return start(null, yaml, env);
+  }
+
+  /** A node started from {@code file} (as {@code --conf file} does), so it can reload it; ports filled in. */
+  public static TestNode start(Path file, Map<String, String> env) {
+    return start(file, null, env);
+  }
+
+  private static TestNode start(Path file, String yaml, Map<String, String> env) {
     int apiPort = FreePorts.next();
     int managementPort = FreePorts.next();
     Map<String, String> all = new HashMap<>(env);
@@ -34,9 +44,10 @@ public final class TestNode implements AutoCloseable {
     all.put("SWITCHBOARD_MANAGEMENT_PORT", String.valueOf(managementPort));
     all.put("SWITCHBOARD_MANAGEMENT_HOST", "127.0.0.1");
     all.putIfAbsent("SWITCHBOARD_SERVER_INSTANCES", "2");
-    SwitchboardConfig config = ConfigLoader.parse("test.yaml", yaml, all);
+    SwitchboardConfig config = file != null ? ConfigLoader.load(file, all) : ConfigLoader.parse("test.yaml", yaml, all);
     try {
-      Switchboard node = Switchboard.start(config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      Switchboard node = Switchboard.start(config, file, all).toCompletionStage().toCompletableFuture()
+        .get(60, TimeUnit.SECONDS);
       return new TestNode(node, apiPort, managementPort);
     } catch (Exception e) {
       throw new IllegalStateException("node did not start", e);
