@@ -119,8 +119,8 @@ public final class AnthropicShapes {
         default -> new JsonObject().put("type", "auto");
       };
     }
-    if (choice instanceof JsonObject named && named.getValue("function") instanceof JsonObject function
-      && function.getValue("name") instanceof String name) {
+    String name = OpenAiRequests.chosenFunction(choice);
+    if (name != null) {
       return new JsonObject().put("type", "tool").put("name", name);
     }
     if (choice instanceof JsonObject allowed && allowed.getValue("allowed_tools") instanceof JsonObject tools) {

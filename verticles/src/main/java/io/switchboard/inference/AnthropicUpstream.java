@@ -5,7 +5,6 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
-import io.switchboard.chat.InvalidRequest;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -13,12 +12,13 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static io.switchboard.inference.OpenAiRequests.untranslatable;
 
 /**
  * Anthropic's Messages API ({@code POST /v1/messages}), translated to and from the OpenAI shapes the gateway
@@ -48,16 +48,7 @@ final class AnthropicUpstream extends HttpUpstream {
 
   @Override
   protected Buffer body(ChatRequest request) {
-    try {
-      return requestBody(request).toBuffer();
-    } catch (UpstreamFailure untranslatable) {
-      throw untranslatable;
-    } catch (InvalidRequest untranslatable) {
-      throw UpstreamFailure.fatal(untranslatable.error());
-    } catch (RuntimeException badOptions) { // options of the wrong type
-      throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
-        + "model.", null));
-    }
+    return OpenAiRequests.translated(() -> requestBody(request));
   }
 
   @Override
@@ -94,8 +85,7 @@ final class AnthropicUpstream extends HttpUpstream {
       switch (message.role()) {
         case "assistant" -> turns.add("assistant", assistantBlocks(message, at, calledTools));
         case "tool" -> turns.add("user", new JsonArray().add(toolResult(message)));
-        case "function" -> throw untranslatable("Legacy function messages cannot be sent to this model; use tools "
-          + "and tool messages.", at + ".role");
+        case "function" -> throw OpenAiRequests.legacyFunctionMessage(at);
         default -> turns.add("user", userBlocks(message, at));
       }
     }
@@ -104,7 +94,7 @@ final class AnthropicUpstream extends HttpUpstream {
     if (system.length() > 0) {
       body.put("system", system.toString());
     }
-    body.put("messages", turns.toJson());
+    body.put("messages", messages(turns));
     Number maxTokens = options.getNumber("max_tokens");
     if (maxTokens == null) {
       maxTokens = options.getNumber("max_completion_tokens");
@@ -119,11 +109,9 @@ final class AnthropicUpstream extends HttpUpstream {
     if (topP != null) {
       body.put("top_p", topP.doubleValue());
     }
-    Object stop = options.getValue("stop");
-    if (stop instanceof String one) {
-      body.put("stop_sequences", new JsonArray().add(one));
-    } else if (stop instanceof JsonArray several && !several.isEmpty()) {
-      body.put("stop_sequences", several);
+    JsonArray stop = OpenAiRequests.stopSequences(options);
+    if (stop != null) {
+      body.put("stop_sequences", stop);
     }
     if (options.getValue("user") instanceof String user) {
       body.put("metadata", new JsonObject().put("user_id", user));
@@ -148,7 +136,7 @@ final class AnthropicUpstream extends HttpUpstream {
     Integer budget = options.getValue("reasoning_effort") instanceof String effort ? THINKING_BUDGETS.get(effort) : null;
     JsonObject choice = body.getJsonObject("tool_choice");
     String choiceType = choice == null ? "auto" : choice.getString("type");
-    if (budget == null || choiceType.equals("any") || choiceType.equals("tool") || turns.endsWithToolResults()) {
+    if (budget == null || choiceType.equals("any") || choiceType.equals("tool") || endsWithToolResults(turns)) {
       return;
     }
     int maxTokens = body.getInteger("max_tokens");
@@ -170,9 +158,7 @@ final class AnthropicUpstream extends HttpUpstream {
 
   /** OpenAI's function tools and tool_choice as Anthropic's tools and tool_choice. */
   private static void tools(JsonObject options, Set<String> calledTools, JsonObject body) {
-    if (options.containsKey("functions") || options.containsKey("function_call")) {
-      throw untranslatable("Legacy functions cannot be sent to this model; use tools.", "functions");
-    }
+    OpenAiRequests.refuseLegacyFunctions(options);
     JsonArray tools = new JsonArray();
     if (options.getValue("tools") instanceof JsonArray openAiTools) {
       for (int i = 0; i < openAiTools.size(); i++) {
@@ -265,22 +251,10 @@ final class AnthropicUpstream extends HttpUpstream {
         String name = function.getString("name");
         calledTools.add(name);
         blocks.add(new JsonObject().put("type", "tool_use").put("id", toolUseId(call.getString("id")))
-          .put("name", name).put("input", arguments(function.getString("arguments"), callAt)));
+          .put("name", name).put("input", OpenAiRequests.toolArguments(function.getString("arguments"), callAt)));
       }
     }
     return blocks;
-  }
-
-  /** A call's arguments as the JSON object Anthropic's input is. */
-  private static JsonObject arguments(String arguments, String at) {
-    if (arguments == null || arguments.isBlank()) {
-      return new JsonObject();
-    }
-    try {
-      return new JsonObject(arguments);
-    } catch (RuntimeException notAnObject) {
-      throw untranslatable("A tool call's arguments must be a JSON object for this model.", at + ".function.arguments");
-    }
   }
 
   private static JsonObject toolResult(ChatMessage message) {
@@ -309,60 +283,37 @@ final class AnthropicUpstream extends HttpUpstream {
     return id == null || id.isEmpty() ? "call_" : id.replaceAll("[^a-zA-Z0-9_-]", "_");
   }
 
-  private static UpstreamFailure untranslatable(String message, String param) {
-    return UpstreamFailure.fatal(ApiError.badRequest(message, param));
+  private static boolean endsWithToolResults(Turns turns) {
+    Turns.Turn last = turns.last();
+    return last != null && last.role().equals("user")
+      && "tool_result".equals(last.blocks().getJsonObject(0).getString("type"));
   }
 
   /**
-   * Anthropic's turns: strictly alternating, starting with the user, each a list of content blocks. Consecutive
-   * messages of one side (a tool message after another, a user message after tool results) share one turn.
+   * Anthropic's messages: strictly alternating, starting with the user (a greeting gets a user turn before it),
+   * a turn of one text block written as its text.
    */
-  private static final class Turns {
-    private final List<String> roles = new ArrayList<>();
-    private final List<JsonArray> contents = new ArrayList<>();
-
-    void add(String role, JsonArray blocks) {
-      if (blocks.isEmpty()) {
-        return; // Anthropic refuses empty turns
-      }
-      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals(role)) {
-        contents.get(contents.size() - 1).addAll(blocks);
-      } else {
-        roles.add(role);
-        contents.add(blocks);
-      }
+  private static JsonArray messages(Turns turns) {
+    turns.openWithUser(new JsonObject().put("type", "text").put("text", "."));
+    Turns.Turn last = turns.last();
+    if (last != null && last.role().equals("assistant")) {
+      trimPrefill(last.blocks());
     }
-
-    boolean endsWithToolResults() {
-      return !roles.isEmpty() && roles.get(roles.size() - 1).equals("user")
-        && "tool_result".equals(contents.get(contents.size() - 1).getJsonObject(0).getString("type"));
+    JsonArray messages = new JsonArray();
+    for (Turns.Turn turn : turns.list()) {
+      JsonArray blocks = turn.blocks();
+      boolean oneText = blocks.size() == 1 && "text".equals(blocks.getJsonObject(0).getString("type"));
+      messages.add(new JsonObject().put("role", turn.role())
+        .put("content", oneText ? blocks.getJsonObject(0).getString("text") : blocks));
     }
+    return messages;
+  }
 
-    JsonArray toJson() {
-      if (!roles.isEmpty() && roles.get(0).equals("assistant")) {
-        // OpenAI lets the assistant speak first (a greeting); Anthropic wants a user turn first
-        roles.add(0, "user");
-        contents.add(0, new JsonArray().add(new JsonObject().put("type", "text").put("text", ".")));
-      }
-      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals("assistant")) {
-        trimPrefill(contents.get(contents.size() - 1));
-      }
-      JsonArray turns = new JsonArray();
-      for (int i = 0; i < roles.size(); i++) {
-        JsonArray blocks = contents.get(i);
-        boolean oneText = blocks.size() == 1 && "text".equals(blocks.getJsonObject(0).getString("type"));
-        turns.add(new JsonObject().put("role", roles.get(i))
-          .put("content", oneText ? blocks.getJsonObject(0).getString("text") : blocks));
-      }
-      return turns;
-    }
-
-    /** A last assistant turn is a prefill, which Anthropic refuses to see end in whitespace. */
-    private static void trimPrefill(JsonArray blocks) {
-      JsonObject last = blocks.getJsonObject(blocks.size() - 1);
-      if ("text".equals(last.getString("type"))) {
-        blocks.set(blocks.size() - 1, last.copy().put("text", last.getString("text").stripTrailing()));
-      }
+  /** A last assistant turn is a prefill, which Anthropic refuses to see end in whitespace. */
+  private static void trimPrefill(JsonArray blocks) {
+    JsonObject last = blocks.getJsonObject(blocks.size() - 1);
+    if ("text".equals(last.getString("type"))) {
+      blocks.set(blocks.size() - 1, last.copy().put("text", last.getString("text").stripTrailing()));
     }
   }
 

@@ -7,6 +7,7 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Cloud;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.inference.OpenAiRequests.FunctionTool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -35,12 +36,13 @@ import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static io.switchboard.inference.OpenAiRequests.untranslatable;
 
 /**
  * AWS Bedrock's Converse API ({@code POST /model/{modelId}/converse}, {@code /converse-stream}), translated to and
@@ -151,14 +153,7 @@ final class BedrockUpstream extends HttpUpstream {
 
   @Override
   protected Buffer body(ChatRequest request) {
-    try {
-      return requestBody(request).toBuffer();
-    } catch (UpstreamFailure untranslatable) {
-      throw untranslatable;
-    } catch (RuntimeException badOptions) { // options of the wrong type
-      throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
-        + "model.", null));
-    }
+    return OpenAiRequests.translated(() -> requestBody(request));
   }
 
   @Override
@@ -185,16 +180,16 @@ final class BedrockUpstream extends HttpUpstream {
       switch (message.role()) {
         case "assistant" -> turns.add("assistant", assistantBlocks(message, at, calledTools));
         case "tool" -> turns.add("user", new JsonArray().add(toolResult(message)));
-        case "function" -> throw untranslatable("Legacy function messages cannot be sent to this model; use tools "
-          + "and tool messages.", at + ".role");
+        case "function" -> throw OpenAiRequests.legacyFunctionMessage(at);
         default -> turns.add("user", userBlocks(message, at));
       }
     }
-    JsonObject body = new JsonObject().put("messages", turns.toJson());
+    turns.openWithUser(new JsonObject().put("text", ".")); // Converse wants the user first
+    JsonObject body = new JsonObject().put("messages", turns.toJson("content"));
     if (!system.isEmpty()) {
       body.put("system", system);
     }
-    GeminiUpstream.requireOneChoice(options);
+    OpenAiRequests.requireOneChoice(options);
     JsonObject inference = new JsonObject();
     Number maxTokens = options.getNumber("max_completion_tokens", options.getNumber("max_tokens"));
     if (maxTokens != null) {
@@ -206,11 +201,9 @@ final class BedrockUpstream extends HttpUpstream {
     if (options.getNumber("top_p") != null) {
       inference.put("topP", options.getNumber("top_p").doubleValue());
     }
-    Object stop = options.getValue("stop");
-    if (stop instanceof String one) {
-      inference.put("stopSequences", new JsonArray().add(one));
-    } else if (stop instanceof JsonArray several && !several.isEmpty()) {
-      inference.put("stopSequences", several);
+    JsonArray stop = OpenAiRequests.stopSequences(options);
+    if (stop != null) {
+      inference.put("stopSequences", stop);
     }
     if (!inference.isEmpty()) {
       body.put("inferenceConfig", inference);
@@ -221,23 +214,17 @@ final class BedrockUpstream extends HttpUpstream {
 
   /** OpenAI's function tools and tool_choice as Converse's toolConfig. */
   private static void tools(JsonObject options, Set<String> calledTools, JsonObject body) {
-    if (options.containsKey("functions") || options.containsKey("function_call")) {
-      throw untranslatable("Legacy functions cannot be sent to this model; use tools.", "functions");
-    }
+    OpenAiRequests.refuseLegacyFunctions(options);
     JsonArray tools = new JsonArray();
     if (options.getValue("tools") instanceof JsonArray openAiTools) {
       for (int i = 0; i < openAiTools.size(); i++) {
-        if (!(openAiTools.getValue(i) instanceof JsonObject tool) || !"function".equals(tool.getValue("type"))
-          || !(tool.getValue("function") instanceof JsonObject function)
-          || !(function.getValue("name") instanceof String name)) {
-          throw untranslatable("Only function tools can be sent to this model.", "tools[" + i + "]");
+        FunctionTool tool = FunctionTool.of(openAiTools.getValue(i), "tools[" + i + "]");
+        JsonObject spec = new JsonObject().put("name", tool.name());
+        if (tool.description() != null) {
+          spec.put("description", tool.description());
         }
-        JsonObject spec = new JsonObject().put("name", name);
-        if (function.getValue("description") instanceof String description) {
-          spec.put("description", description);
-        }
-        spec.put("inputSchema", new JsonObject().put("json", function.getValue("parameters") instanceof JsonObject p
-          ? p : new JsonObject().put("type", "object").put("properties", new JsonObject())));
+        spec.put("inputSchema", new JsonObject().put("json", tool.parameters() != null ? tool.parameters()
+          : new JsonObject().put("type", "object").put("properties", new JsonObject())));
         tools.add(new JsonObject().put("toolSpec", spec));
       }
     }
@@ -253,11 +240,11 @@ final class BedrockUpstream extends HttpUpstream {
       choice = null;
     }
     JsonObject config = new JsonObject().put("tools", tools);
+    String chosen = OpenAiRequests.chosenFunction(choice);
     if ("required".equals(choice)) {
       config.put("toolChoice", new JsonObject().put("any", new JsonObject()));
-    } else if (choice instanceof JsonObject named && named.getValue("function") instanceof JsonObject function
-      && function.getValue("name") instanceof String name) {
-      config.put("toolChoice", new JsonObject().put("tool", new JsonObject().put("name", name)));
+    } else if (chosen != null) {
+      config.put("toolChoice", new JsonObject().put("tool", new JsonObject().put("name", chosen)));
     } else if (choice != null && !"auto".equals(choice)) {
       throw untranslatable("This tool_choice cannot be sent to this model.", "tool_choice");
     }
@@ -336,21 +323,10 @@ final class BedrockUpstream extends HttpUpstream {
         calledTools.add(fn.getString("name"));
         blocks.add(new JsonObject().put("toolUse", new JsonObject()
           .put("toolUseId", AnthropicUpstream.toolUseId(call.getString("id"))).put("name", fn.getString("name"))
-          .put("input", arguments(fn.getString("arguments"), callAt))));
+          .put("input", OpenAiRequests.toolArguments(fn.getString("arguments"), callAt))));
       }
     }
     return blocks;
-  }
-
-  private static JsonObject arguments(String arguments, String at) {
-    if (arguments == null || arguments.isBlank()) {
-      return new JsonObject();
-    }
-    try {
-      return new JsonObject(arguments);
-    } catch (RuntimeException notAnObject) {
-      throw untranslatable("A tool call's arguments must be a JSON object for this model.", at + ".function.arguments");
-    }
   }
 
   private static JsonObject toolResult(ChatMessage message) {
@@ -358,40 +334,6 @@ final class BedrockUpstream extends HttpUpstream {
     return new JsonObject().put("toolResult", new JsonObject()
       .put("toolUseId", AnthropicUpstream.toolUseId(message.json().getString("tool_call_id")))
       .put("content", new JsonArray().add(new JsonObject().put("text", text.isEmpty() ? " " : text))));
-  }
-
-  private static UpstreamFailure untranslatable(String message, String param) {
-    return UpstreamFailure.fatal(ApiError.badRequest(message, param));
-  }
-
-  /** Converse's turns: alternating, starting with the user; one side's consecutive messages share a turn. */
-  private static final class Turns {
-    private final List<String> roles = new ArrayList<>();
-    private final List<JsonArray> contents = new ArrayList<>();
-
-    void add(String role, JsonArray blocks) {
-      if (blocks.isEmpty()) {
-        return;
-      }
-      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals(role)) {
-        contents.get(contents.size() - 1).addAll(blocks);
-      } else {
-        roles.add(role);
-        contents.add(blocks);
-      }
-    }
-
-    JsonArray toJson() {
-      if (!roles.isEmpty() && roles.get(0).equals("assistant")) {
-        roles.add(0, "user"); // OpenAI lets the assistant speak first (a greeting); Converse wants the user first
-        contents.add(0, new JsonArray().add(new JsonObject().put("text", ".")));
-      }
-      JsonArray turns = new JsonArray();
-      for (int i = 0; i < roles.size(); i++) {
-        turns.add(new JsonObject().put("role", roles.get(i)).put("content", contents.get(i)));
-      }
-      return turns;
-    }
   }
 
   /** Converse's stop reason as OpenAI's finish reason. */

@@ -6,6 +6,7 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.inference.OpenAiRequests.FunctionTool;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.RequestOptions;
@@ -14,11 +15,12 @@ import io.vertx.core.json.JsonObject;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static io.switchboard.inference.OpenAiRequests.untranslatable;
 
 /**
  * Google's Gemini API ({@code models/{model}:generateContent}, {@code :streamGenerateContent?alt=sse}), translated to
@@ -62,14 +64,7 @@ final class GeminiUpstream extends HttpUpstream {
 
   @Override
   protected Buffer body(ChatRequest request) {
-    try {
-      return requestBody(request).toBuffer();
-    } catch (UpstreamFailure untranslatable) {
-      throw untranslatable;
-    } catch (RuntimeException badOptions) { // options of the wrong type
-      throw UpstreamFailure.fatal(ApiError.badRequest("The request's parameters could not be translated for this "
-        + "model.", null));
-    }
+    return OpenAiRequests.translated(() -> requestBody(request));
   }
 
   @Override
@@ -98,7 +93,7 @@ final class GeminiUpstream extends HttpUpstream {
   JsonObject requestBody(ChatRequest request) {
     JsonObject options = request.options() == null ? new JsonObject() : request.options();
     JsonArray system = new JsonArray();
-    Contents contents = new Contents();
+    Turns contents = new Turns();
     Map<String, String> toolNames = new HashMap<>();
     List<ChatMessage> messages = request.messages();
     for (int i = 0; i < messages.size(); i++) {
@@ -113,12 +108,11 @@ final class GeminiUpstream extends HttpUpstream {
       switch (message.role()) {
         case "assistant" -> contents.add("model", modelParts(message, at, toolNames));
         case "tool" -> contents.add("user", new JsonArray().add(functionResponse(message, at, toolNames)));
-        case "function" -> throw untranslatable("Legacy function messages cannot be sent to this model; use tools "
-          + "and tool messages.", at + ".role");
+        case "function" -> throw OpenAiRequests.legacyFunctionMessage(at);
         default -> contents.add("user", userParts(message, at));
       }
     }
-    JsonObject body = new JsonObject().put("contents", contents.toJson());
+    JsonObject body = new JsonObject().put("contents", contents.toJson("parts"));
     if (!system.isEmpty()) {
       body.put("systemInstruction", new JsonObject().put("parts", system));
     }
@@ -132,7 +126,7 @@ final class GeminiUpstream extends HttpUpstream {
 
   private static JsonObject generationConfig(JsonObject options) {
     JsonObject config = new JsonObject();
-    requireOneChoice(options);
+    OpenAiRequests.requireOneChoice(options);
     copyNumber(options, "temperature", config, "temperature");
     copyNumber(options, "top_p", config, "topP");
     copyNumber(options, "presence_penalty", config, "presencePenalty");
@@ -144,11 +138,9 @@ final class GeminiUpstream extends HttpUpstream {
     if (maxTokens != null) {
       config.put("maxOutputTokens", maxTokens.intValue());
     }
-    Object stop = options.getValue("stop");
-    if (stop instanceof String one) {
-      config.put("stopSequences", new JsonArray().add(one));
-    } else if (stop instanceof JsonArray several && !several.isEmpty()) {
-      config.put("stopSequences", several);
+    JsonArray stop = OpenAiRequests.stopSequences(options);
+    if (stop != null) {
+      config.put("stopSequences", stop);
     }
     if (options.getValue("response_format") instanceof JsonObject format) {
       switch (format.getString("type", "text")) {
@@ -174,14 +166,6 @@ final class GeminiUpstream extends HttpUpstream {
     return config;
   }
 
-  /** Translated providers answer with one choice: asking for more is refused, not answered with fewer. */
-  static void requireOneChoice(JsonObject options) {
-    Number n = options.getNumber("n");
-    if (n != null && n.intValue() != 1) {
-      throw untranslatable("Only one choice (n: 1) can be asked of this model.", "n");
-    }
-  }
-
   private static void copyNumber(JsonObject from, String field, JsonObject to, String as) {
     Number value = from.getNumber(field);
     if (value != null) {
@@ -191,23 +175,17 @@ final class GeminiUpstream extends HttpUpstream {
 
   /** OpenAI's function tools and tool_choice as Gemini's functionDeclarations and functionCallingConfig. */
   private static void tools(JsonObject options, JsonObject body) {
-    if (options.containsKey("functions") || options.containsKey("function_call")) {
-      throw untranslatable("Legacy functions cannot be sent to this model; use tools.", "functions");
-    }
+    OpenAiRequests.refuseLegacyFunctions(options);
     JsonArray declarations = new JsonArray();
     if (options.getValue("tools") instanceof JsonArray tools) {
       for (int i = 0; i < tools.size(); i++) {
-        if (!(tools.getValue(i) instanceof JsonObject tool) || !"function".equals(tool.getValue("type"))
-          || !(tool.getValue("function") instanceof JsonObject function)
-          || !(function.getValue("name") instanceof String name)) {
-          throw untranslatable("Only function tools can be sent to this model.", "tools[" + i + "]");
+        FunctionTool tool = FunctionTool.of(tools.getValue(i), "tools[" + i + "]");
+        JsonObject declaration = new JsonObject().put("name", tool.name());
+        if (tool.description() != null) {
+          declaration.put("description", tool.description());
         }
-        JsonObject declaration = new JsonObject().put("name", name);
-        if (function.getValue("description") instanceof String description) {
-          declaration.put("description", description);
-        }
-        if (function.getValue("parameters") instanceof JsonObject parameters) {
-          declaration.put("parametersJsonSchema", parameters);
+        if (tool.parameters() != null) {
+          declaration.put("parametersJsonSchema", tool.parameters());
         }
         declarations.add(declaration);
       }
@@ -216,6 +194,7 @@ final class GeminiUpstream extends HttpUpstream {
       body.put("tools", new JsonArray().add(new JsonObject().put("functionDeclarations", declarations)));
     }
     Object choice = options.getValue("tool_choice");
+    String chosen = OpenAiRequests.chosenFunction(choice);
     JsonObject calling = null;
     if (choice instanceof String mode) {
       calling = new JsonObject().put("mode", switch (mode) {
@@ -223,9 +202,8 @@ final class GeminiUpstream extends HttpUpstream {
         case "required" -> "ANY";
         default -> "AUTO";
       });
-    } else if (choice instanceof JsonObject named && named.getValue("function") instanceof JsonObject function
-      && function.getValue("name") instanceof String name) {
-      calling = new JsonObject().put("mode", "ANY").put("allowedFunctionNames", new JsonArray().add(name));
+    } else if (chosen != null) {
+      calling = new JsonObject().put("mode", "ANY").put("allowedFunctionNames", new JsonArray().add(chosen));
     } else if (choice != null) {
       throw untranslatable("This tool_choice cannot be sent to this model.", "tool_choice");
     }
@@ -297,7 +275,7 @@ final class GeminiUpstream extends HttpUpstream {
         String id = call.getString("id", "");
         toolNames.put(id, fn.getString("name"));
         JsonObject part = new JsonObject().put("functionCall", new JsonObject().put("name", fn.getString("name"))
-          .put("args", arguments(fn.getString("arguments"), callAt)));
+          .put("args", OpenAiRequests.toolArguments(fn.getString("arguments"), callAt)));
         int mark = id.indexOf(SIGNATURE_MARK);
         if (mark >= 0) {
           part.put("thoughtSignature", id.substring(mark + SIGNATURE_MARK.length()));
@@ -306,17 +284,6 @@ final class GeminiUpstream extends HttpUpstream {
       }
     }
     return parts;
-  }
-
-  private static JsonObject arguments(String arguments, String at) {
-    if (arguments == null || arguments.isBlank()) {
-      return new JsonObject();
-    }
-    try {
-      return new JsonObject(arguments);
-    } catch (RuntimeException notAnObject) {
-      throw untranslatable("A tool call's arguments must be a JSON object for this model.", at + ".function.arguments");
-    }
   }
 
   /** A tool result, named by the function it answers (Gemini matches by name, not by id); JSON objects go as they are. */
@@ -334,36 +301,6 @@ final class GeminiUpstream extends HttpUpstream {
       response = new JsonObject().put("content", text);
     }
     return new JsonObject().put("functionResponse", new JsonObject().put("name", name).put("response", response));
-  }
-
-  private static UpstreamFailure untranslatable(String message, String param) {
-    return UpstreamFailure.fatal(ApiError.badRequest(message, param));
-  }
-
-  /** Gemini's contents: consecutive messages of one side (tool results, then the user's next words) share a turn. */
-  private static final class Contents {
-    private final List<String> roles = new ArrayList<>();
-    private final List<JsonArray> parts = new ArrayList<>();
-
-    void add(String role, JsonArray more) {
-      if (more.isEmpty()) {
-        return;
-      }
-      if (!roles.isEmpty() && roles.get(roles.size() - 1).equals(role)) {
-        parts.get(parts.size() - 1).addAll(more);
-      } else {
-        roles.add(role);
-        parts.add(more);
-      }
-    }
-
-    JsonArray toJson() {
-      JsonArray contents = new JsonArray();
-      for (int i = 0; i < roles.size(); i++) {
-        contents.add(new JsonObject().put("role", roles.get(i)).put("parts", parts.get(i)));
-      }
-      return contents;
-    }
   }
 
   /** OpenAI's finish reason for Gemini's; null while the answer goes on. */
