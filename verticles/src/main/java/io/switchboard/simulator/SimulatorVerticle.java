@@ -22,6 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
@@ -125,9 +126,9 @@ public final class SimulatorVerticle extends VerticleBase {
       if (chat) {
         complete(request, body, chosen);
       } else if (moderation) {
-        moderate(request, body, chosen);
+        answerJson(request, body, chosen, moderations::respond);
       } else {
-        embed(request, body, chosen);
+        answerJson(request, body, chosen, Embeddings::respond);
       }
     });
   }
@@ -181,7 +182,12 @@ public final class SimulatorVerticle extends VerticleBase {
     return true;
   }
 
-  private void embed(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
+  /**
+   * A JSON call answered whole by {@code respond} (embeddings, moderations): its body read and checked, its errors
+   * OpenAI's, the answer sent after the first-token delay.
+   */
+  private void answerJson(HttpServerRequest request, Buffer body, SimulatorKnobs knobs,
+                          Function<JsonObject, String> respond) {
     HttpServerResponse response = request.response();
     JsonObject json = json(response, body);
     if (json == null) {
@@ -189,7 +195,7 @@ public final class SimulatorVerticle extends VerticleBase {
     }
     String answer;
     try {
-      answer = Embeddings.respond(json);
+      answer = respond.apply(json);
     } catch (SimulatorError e) {
       error(response, e);
       return;
@@ -249,25 +255,6 @@ public final class SimulatorVerticle extends VerticleBase {
         after(knobs.ttftMillis(), () -> response.putHeader("content-type", reply.contentType()).end(reply.body()));
       }
     });
-  }
-
-  private void moderate(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
-    HttpServerResponse response = request.response();
-    JsonObject json = json(response, body);
-    if (json == null) {
-      return;
-    }
-    String answer;
-    try {
-      answer = moderations.respond(json);
-    } catch (SimulatorError e) {
-      error(response, e);
-      return;
-    }
-    calls.incrementAndGet();
-    if (answers(response, knobs)) {
-      after(knobs.ttftMillis(), () -> response.putHeader("content-type", "application/json").end(answer));
-    }
   }
 
   private void complete(HttpServerRequest request, Buffer body, SimulatorKnobs knobs) {
