@@ -4,17 +4,13 @@ import io.switchboard.chat.InvalidRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
-import io.switchboard.bus.ApiError;
-import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
-import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -39,15 +35,13 @@ final class EmbeddingsApi {
   /** OpenAI's limit on inputs per request. */
   static final int MAX_INPUTS = 2048;
   private static final Set<String> ENCODINGS = Set.of("float", "base64");
-  private static final long BUS_MARGIN_MILLIS = 5_000;
   /** The model OpenAI's moderations endpoint uses when a request names none. */
   static final String DEFAULT_MODERATION_MODEL = "omni-moderation-latest";
 
-  private final Vertx vertx;
   private final MeterRegistry registry;
   private final SwitchboardConfig.Server settings;
   private final BiConsumer<RoutingContext, Throwable> fail;
-  private final BiConsumer<RoutingContext, Integer> record;
+  private final WholeAnswers answers;
   private final Governance governance;
   /** Prompt tokens per public model, looked up once per model. */
   private final Map<String, Counter> tokens = new HashMap<>();
@@ -57,11 +51,10 @@ final class EmbeddingsApi {
                 BiConsumer<RoutingContext, Throwable> fail, BiConsumer<RoutingContext, Integer> record,
                 Governance governance) {
     this.governance = governance;
-    this.vertx = vertx;
     this.registry = registry;
     this.settings = settings;
     this.fail = fail;
-    this.record = record;
+    this.answers = new WholeAnswers(vertx, record);
   }
 
   void mount(Router router, Handler<RoutingContext> authenticate) {
@@ -94,23 +87,11 @@ final class EmbeddingsApi {
         settings.requestTimeoutMillis(), tenant.priority())
       : new EmbeddingRequest(requestId, tenant.tenant(), model, new JsonObject(fields),
         settings.requestTimeoutMillis(), tenant.priority());
-    HttpServerResponse response = ctx.response();
-    response.closeHandler(v -> {
-      if (!response.ended()) {
-        // the client left: stop the upstream call wherever it runs
-        vertx.eventBus().publish(Addresses.TURN_CANCEL,
-          new CancelTurn(requestId, CancelTurn.ALL, "client disconnected"));
-      }
-    });
+    answers.cancelWhenClientLeaves(ctx.response(), requestId);
     // admitted like a chat turn (key, allow-lists, request, token and budget limits): the input's estimated tokens
     // reserved, the upstream's count settled
-    governance.admit(tenant, model, () -> inputTokens(fields.get("input")), limits -> {
-        if (!response.headWritten()) {
-          limits.forEach(response::putHeader);
-        }
-      })
-      .compose(admission -> PreferLocal.<EmbeddingResult>request(vertx.eventBus(), Addresses.ROUTING_EMBEDDINGS,
-          request, request.timeoutMillis() + BUS_MARGIN_MILLIS)
+    governance.admit(tenant, model, () -> inputTokens(fields.get("input")), WholeAnswers.limitHeaders(ctx.response()))
+      .compose(admission -> answers.<EmbeddingResult>route(Addresses.ROUTING_EMBEDDINGS, request)
         .andThen(done -> governance.settle(admission, done.succeeded() ? done.result().body().deployment() : null,
           done.succeeded() ? done.result().body().usage() : null)))
       .onSuccess(reply -> {
@@ -120,12 +101,7 @@ final class EmbeddingsApi {
             .description("Input tokens of embeddings calls, as the upstream counted them").tag("model", m)
             .register(registry)).increment(result.promptTokens());
         }
-        if (response.ended() || response.closed()) {
-          return;
-        }
-        response.putHeader("x-switchboard-deployment", String.valueOf(result.deployment()))
-          .putHeader("content-type", "application/json").end(result.response());
-        record.accept(ctx, 200);
+        answers.relay(ctx, result.deployment(), "application/json", result.response());
       })
       .onFailure(failure -> fail.accept(ctx, failure));
   }

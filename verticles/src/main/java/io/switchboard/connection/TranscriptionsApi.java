@@ -4,19 +4,16 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.bus.Addresses;
 import io.switchboard.bus.ApiError;
-import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.TranscriptionRequest;
 import io.switchboard.bus.TranscriptionResult;
 import io.switchboard.chat.InvalidRequest;
 import io.switchboard.config.SwitchboardConfig;
-import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.governance.Caller;
 import io.switchboard.governance.Governance;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -39,18 +36,16 @@ final class TranscriptionsApi {
   static final Set<String> FORMATS = Set.of("json", "text", "srt", "verbose_json", "vtt", "diarized_json");
   /** Room for the form's text fields and framing on top of the audio in a declared Content-Length. */
   private static final long FORM_MARGIN_BYTES = 65_536;
-  private static final long BUS_MARGIN_MILLIS = 5_000;
   private static final String FORM = "transcription.form";
 
   /** The form as read: its text fields in order, and its one file. */
   private record Form(JsonArray fields, Buffer file, String fileName, String fileType, int files) {
   }
 
-  private final Vertx vertx;
   private final MeterRegistry registry;
   private final SwitchboardConfig.Server settings;
   private final BiConsumer<RoutingContext, Throwable> fail;
-  private final BiConsumer<RoutingContext, Integer> record;
+  private final WholeAnswers answers;
   private final Governance governance;
   /** Seconds of audio per public model, as the upstream billed them, looked up once per model. */
   private final Map<String, Counter> seconds = new HashMap<>();
@@ -59,11 +54,10 @@ final class TranscriptionsApi {
   TranscriptionsApi(Vertx vertx, MeterRegistry registry, SwitchboardConfig.Server settings,
                     BiConsumer<RoutingContext, Throwable> fail, BiConsumer<RoutingContext, Integer> record,
                     Governance governance) {
-    this.vertx = vertx;
     this.registry = registry;
     this.settings = settings;
     this.fail = fail;
-    this.record = record;
+    this.answers = new WholeAnswers(vertx, record);
     this.governance = governance;
   }
 
@@ -157,23 +151,11 @@ final class TranscriptionsApi {
     ctx.put("model", ChatRules.echoed(model));
     Caller caller = ctx.get(ConnectionVerticle.CALLER);
     String requestId = ctx.get(ConnectionVerticle.REQUEST_ID);
-    HttpServerResponse response = ctx.response();
     TranscriptionRequest request = new TranscriptionRequest(requestId, caller.tenant(), model, fields, form.file(),
       form.fileName(), form.fileType(), settings.requestTimeoutMillis(), caller.priority());
-    response.closeHandler(v -> {
-      if (!response.ended()) {
-        // the client left: stop the upstream call wherever it runs
-        vertx.eventBus().publish(Addresses.TURN_CANCEL, new CancelTurn(requestId, CancelTurn.ALL,
-          "client disconnected"));
-      }
-    });
-    governance.admit(caller, model, List.of(), null, limits -> {
-        if (!response.headWritten()) {
-          limits.forEach(response::putHeader);
-        }
-      })
-      .compose(admission -> PreferLocal.<TranscriptionResult>request(vertx.eventBus(),
-          Addresses.ROUTING_TRANSCRIPTIONS, request, request.timeoutMillis() + BUS_MARGIN_MILLIS)
+    answers.cancelWhenClientLeaves(ctx.response(), requestId);
+    governance.admit(caller, model, List.of(), null, WholeAnswers.limitHeaders(ctx.response()))
+      .compose(admission -> answers.<TranscriptionResult>route(Addresses.ROUTING_TRANSCRIPTIONS, request)
         .andThen(done -> governance.settle(admission, null, false)))
       .onSuccess(reply -> {
         TranscriptionResult result = reply.body();
@@ -183,12 +165,7 @@ final class TranscriptionsApi {
             .description("Seconds of audio transcribed, as the upstream billed them").tag("model", m)
             .register(registry)).increment(billed.doubleValue());
         }
-        if (response.ended() || response.closed()) {
-          return;
-        }
-        response.putHeader("x-switchboard-deployment", String.valueOf(result.deployment()))
-          .putHeader("content-type", result.contentType()).end(result.response());
-        record.accept(ctx, 200);
+        answers.relay(ctx, result.deployment(), result.contentType(), result.response());
       })
       .onFailure(failure -> fail.accept(ctx, failure));
   }
