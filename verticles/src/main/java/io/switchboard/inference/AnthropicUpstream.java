@@ -4,7 +4,6 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
-import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -375,27 +374,17 @@ final class AnthropicUpstream extends HttpUpstream {
    * What a Messages event stream has said so far, each event translated into the OpenAI chunk it stands for.
    * Only {@code data:} lines matter: each names its own type.
    */
-  private static final class StreamState implements StreamRelay.Reader {
-    private final OpenAiChunks shapes;
-    private final Chunks out;
+  private static final class StreamState extends TranslatedStream {
     private final MessageAssembler message = new MessageAssembler();
     /** Anthropic's block index of each tool_use block, to its OpenAI tool call index (0, 1, ... in order). */
     private final Map<Integer, Integer> toolCalls = new HashMap<>();
-    int chunks;
     JsonObject startUsage = new JsonObject();
     int outputTokens;
     String stopReason;
     boolean stopped;
-    boolean roleSent;
 
     StreamState(OpenAiChunks shapes, Chunks out) {
-      this.shapes = shapes;
-      this.out = out;
-    }
-
-    @Override
-    public int chunks() {
-      return chunks;
+      super(shapes, out);
     }
 
     @Override
@@ -416,11 +405,6 @@ final class AnthropicUpstream extends HttpUpstream {
     @Override
     public boolean complete() {
       return stopped;
-    }
-
-    private void send(Buffer chunk, String text, int flags) {
-      chunks++;
-      out.chunk(chunk, text, flags);
     }
 
     @Override
@@ -461,8 +445,8 @@ final class AnthropicUpstream extends HttpUpstream {
         case "message_stop" -> {
           stopped = true;
           role(true);
-          send(shapes.delta(new JsonObject(), finishReason()), "", 0);
-          send(shapes.usage(usage()), "", StreamChunk.USAGE_ONLY);
+          sendFinish(finishReason());
+          sendUsage(usage());
         }
         case "error" -> throw streamError(event.getJsonObject("error"));
         default -> {
@@ -474,6 +458,7 @@ final class AnthropicUpstream extends HttpUpstream {
     /** A tool_use block opens a tool call: OpenAI's first delta of a call carries its index, id and name. */
     private void blockStart(int index, JsonObject block) {
       String type = block == null ? "" : block.getString("type", "");
+      // the first block shows what the answer opens with: an SDK then assembles content null when it only calls tools
       role(type.equals("text"));
       if (type.equals("tool_use")) {
         int call = toolCalls.size();
@@ -481,25 +466,11 @@ final class AnthropicUpstream extends HttpUpstream {
         String id = block.getString("id");
         String name = block.getString("name");
         message.toolCall(call, id, name, "");
-        send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", call)
-          .put("id", id).put("type", "function").put("function", new JsonObject().put("name", name)
-            .put("arguments", "")))), null), "", StreamChunk.TOOL_CALLS);
+        sendToolCallStart(call, id, name, "");
       } else if (type.equals("text")) {
         text(block.getString("text"));
       } else if (type.equals("thinking")) {
         reasoning(block.getString("thinking"));
-      }
-    }
-
-    /**
-     * The role chunk, sent when the first block shows what the answer opens with: content "" before text, null
-     * before a tool call or thinking (as OpenAI does for tool calls), so that an SDK assembles the same message from
-     * the stream as the whole answer has: content null when the answer only calls tools.
-     */
-    private void role(boolean text) {
-      if (!roleSent) {
-        roleSent = true;
-        send(shapes.delta(new JsonObject().put("role", "assistant").put("content", text ? "" : null), null), "", 0);
       }
     }
 
@@ -516,9 +487,7 @@ final class AnthropicUpstream extends HttpUpstream {
           }
           if (fragment != null && !fragment.isEmpty()) {
             message.toolCall(call, null, null, fragment);
-            send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject()
-              .put("index", call).put("function", new JsonObject().put("arguments", fragment)))), null), "",
-              StreamChunk.TOOL_CALLS);
+            sendToolCallArguments(call, fragment);
           }
         }
         default -> {
@@ -530,14 +499,14 @@ final class AnthropicUpstream extends HttpUpstream {
     private void text(String text) {
       if (text != null && !text.isEmpty()) {
         message.content(text);
-        send(shapes.text("content", text), text, 0);
+        sendText(text);
       }
     }
 
     private void reasoning(String thinking) {
       if (thinking != null && !thinking.isEmpty()) {
         message.text("reasoning_content", thinking);
-        send(shapes.text("reasoning_content", thinking), "", StreamChunk.OTHER);
+        sendReasoning(thinking);
       }
     }
 
@@ -545,7 +514,7 @@ final class AnthropicUpstream extends HttpUpstream {
       String type = error == null ? null : error.getString("type");
       String what = type != null && type.matches("[a-z_]{1,40}") ? " (" + type + ")" : "";
       ApiError apiError = ApiError.upstreamFailed("The model's provider failed mid-stream" + what + " after "
-        + chunks + " chunks.");
+        + chunks() + " chunks.");
       return type == null || TRANSIENT_ERRORS.contains(type) ? UpstreamFailure.retryable(apiError)
         : UpstreamFailure.fatal(apiError);
     }

@@ -4,7 +4,6 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
-import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Cloud;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.inference.OpenAiRequests.FunctionTool;
@@ -399,21 +398,16 @@ final class BedrockUpstream extends HttpUpstream {
   }
 
   /** ConverseStream's event-stream frames, decoded as they arrive and translated into chat.completion.chunks. */
-  private static final class StreamState implements StreamRelay.Reader {
-    private final OpenAiChunks shapes;
-    private final Chunks out;
+  private static final class StreamState extends TranslatedStream {
     private final MessageAssembler message = new MessageAssembler();
     private final MessageDecoder decoder = new MessageDecoder();
     /** Converse's content block index of each toolUse block, to its OpenAI tool call index. */
     private final Map<Integer, Integer> toolCalls = new HashMap<>();
-    private int chunks;
-    private boolean roleSent;
     private String stopReason;
     private JsonObject usage;
 
     StreamState(OpenAiChunks shapes, Chunks out) {
-      this.shapes = shapes;
-      this.out = out;
+      super(shapes, out);
     }
 
     @Override
@@ -456,9 +450,7 @@ final class BedrockUpstream extends HttpUpstream {
             int call = toolCalls.size();
             toolCalls.put(payload.getInteger("contentBlockIndex", -1), call);
             message.toolCall(call, use.getString("toolUseId"), use.getString("name"), "");
-            send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", call)
-              .put("id", use.getString("toolUseId")).put("type", "function").put("function", new JsonObject()
-                .put("name", use.getString("name")).put("arguments", "")))), null), "", StreamChunk.TOOL_CALLS);
+            sendToolCallStart(call, use.getString("toolUseId"), use.getString("name"), "");
           }
         }
         case "contentBlockDelta" -> delta(payload.getInteger("contentBlockIndex", -1),
@@ -466,12 +458,12 @@ final class BedrockUpstream extends HttpUpstream {
         case "messageStop" -> {
           stopReason = payload.getString("stopReason", "end_turn");
           role(true);
-          send(shapes.delta(new JsonObject(), finishReason()), "", 0);
+          sendFinish(finishReason());
         }
         case "metadata" -> {
           if (payload.getValue("usage") instanceof JsonObject given) {
             usage = BedrockUpstream.usage(given);
-            send(shapes.usage(usage), "", StreamChunk.USAGE_ONLY);
+            sendUsage(usage);
           }
         }
         default -> {
@@ -484,7 +476,7 @@ final class BedrockUpstream extends HttpUpstream {
       if (delta.getValue("text") instanceof String text && !text.isEmpty()) {
         role(true);
         message.content(text);
-        send(shapes.text("content", text), text, 0);
+        sendText(text);
       } else if (delta.getValue("toolUse") instanceof JsonObject use) {
         Integer call = toolCalls.get(index);
         if (call == null) {
@@ -493,28 +485,14 @@ final class BedrockUpstream extends HttpUpstream {
         String fragment = use.getString("input", "");
         if (!fragment.isEmpty()) {
           message.toolCall(call, null, null, fragment);
-          send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", call)
-            .put("function", new JsonObject().put("arguments", fragment)))), null), "", StreamChunk.TOOL_CALLS);
+          sendToolCallArguments(call, fragment);
         }
       } else if (delta.getValue("reasoningContent") instanceof JsonObject reasoning
         && reasoning.getValue("text") instanceof String text && !text.isEmpty()) {
         role(false);
         message.text("reasoning_content", text);
-        send(shapes.text("reasoning_content", text), "", StreamChunk.OTHER);
+        sendReasoning(text);
       }
-    }
-
-    /** The role chunk, content "" before text and null before a tool call, as OpenAI streams them. */
-    private void role(boolean text) {
-      if (!roleSent) {
-        roleSent = true;
-        send(shapes.delta(new JsonObject().put("role", "assistant").put("content", text ? "" : null), null), "", 0);
-      }
-    }
-
-    private void send(Buffer chunk, String text, int flags) {
-      chunks++;
-      out.chunk(chunk, text, flags);
     }
 
     private UpstreamFailure streamError(String type, String providerMessage) {
@@ -523,15 +501,10 @@ final class BedrockUpstream extends HttpUpstream {
         return UpstreamFailure.fatal(new ApiError(400, "invalid_request_error", "upstream_rejected", providerMessage,
           null));
       }
-      ApiError error = ApiError.upstreamFailed("The model's provider failed mid-stream" + what + " after " + chunks
+      ApiError error = ApiError.upstreamFailed("The model's provider failed mid-stream" + what + " after " + chunks()
         + " chunks.");
       return type == null || TRANSIENT_EXCEPTIONS.contains(type) ? UpstreamFailure.retryable(error)
         : UpstreamFailure.fatal(error);
-    }
-
-    @Override
-    public int chunks() {
-      return chunks;
     }
 
     @Override

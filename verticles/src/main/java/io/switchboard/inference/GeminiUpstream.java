@@ -4,7 +4,6 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
-import io.switchboard.bus.StreamChunk;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.inference.OpenAiRequests.FunctionTool;
 import io.vertx.core.buffer.Buffer;
@@ -417,17 +416,12 @@ final class GeminiUpstream extends HttpUpstream {
   }
 
   /** A stream of {@code data:} events, each a GenerateContentResponse, translated into chat.completion.chunks. */
-  private static final class StreamState implements StreamRelay.Reader {
-    private final OpenAiChunks shapes;
-    private final Chunks out;
+  private static final class StreamState extends TranslatedStream {
     private final Answer answer;
-    private int chunks;
-    private boolean roleSent;
     private boolean finished;
 
     StreamState(OpenAiChunks shapes, String completionId, Chunks out) {
-      this.shapes = shapes;
-      this.out = out;
+      super(shapes, out);
       this.answer = new Answer(completionId);
     }
 
@@ -447,45 +441,25 @@ final class GeminiUpstream extends HttpUpstream {
       if (answer.reason != null) {
         finished = true;
         role(true);
-        send(shapes.delta(new JsonObject(), answer.reason), "", 0);
+        sendFinish(answer.reason);
         if (answer.usage != null) {
-          send(shapes.usage(answer.usage), "", StreamChunk.USAGE_ONLY);
+          sendUsage(answer.usage);
         }
-      }
-    }
-
-    /** The role chunk, content "" before text and null before a tool call, as OpenAI streams them. */
-    private void role(boolean text) {
-      if (!roleSent) {
-        roleSent = true;
-        send(shapes.delta(new JsonObject().put("role", "assistant").put("content", text ? "" : null), null), "", 0);
       }
     }
 
     void text(boolean thought, String text) {
       role(!thought);
       if (thought) {
-        send(shapes.text("reasoning_content", text), "", StreamChunk.OTHER);
+        sendReasoning(text);
       } else {
-        send(shapes.text("content", text), text, 0);
+        sendText(text);
       }
     }
 
     void toolCall(int index, String id, String name, String arguments) {
       role(false);
-      send(shapes.delta(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", index)
-        .put("id", id).put("type", "function").put("function", new JsonObject().put("name", name)
-          .put("arguments", arguments)))), null), "", StreamChunk.TOOL_CALLS);
-    }
-
-    private void send(Buffer chunk, String text, int flags) {
-      chunks++;
-      out.chunk(chunk, text, flags);
-    }
-
-    @Override
-    public int chunks() {
-      return chunks;
+      sendToolCallStart(index, id, name, arguments);
     }
 
     @Override
