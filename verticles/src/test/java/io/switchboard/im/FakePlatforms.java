@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 /**
  * WeCom's, DingTalk's and Feishu's APIs as far as a bot uses them (token endpoints checking the app's credentials,
  * send-message endpoints checking the token, media downloads answering files or the platform's own errors), plus an
@@ -54,6 +56,23 @@ final class FakePlatforms implements AutoCloseable {
           : new JsonObject(body.getString("msgParam")).getString("content");
         default -> new JsonObject(body.getString("content")).getString("text");
       };
+    }
+
+    /** A WeCom application message to {@code user}. */
+    static Predicate<Sent> wecomTo(String user) {
+      return s -> s.platform().equals("wecom") && user.equals(s.body().getString("touser"));
+    }
+
+    /** A DingTalk robot message to {@code staffId}, one to one. */
+    static Predicate<Sent> dingtalkTo(String staffId) {
+      return s -> s.platform().equals("dingtalk") && s.body().containsKey("userIds")
+        && s.body().getJsonArray("userIds").contains(staffId);
+    }
+
+    /** A Feishu reply to the message {@code messageId}. */
+    static Predicate<Sent> feishuReplyTo(String messageId) {
+      return s -> s.platform().equals("feishu")
+        && s.path().equals("/open-apis/im/v1/messages/" + messageId + "/reply");
     }
   }
 
@@ -156,6 +175,13 @@ final class FakePlatforms implements AutoCloseable {
     }
     Thread.sleep(300);
     return sentWhere(which);
+  }
+
+  /** The text of the one answer a bot sent {@code to}, after waiting for it; fails when it answered twice. */
+  String awaitAnswer(Predicate<Sent> to) throws InterruptedException {
+    List<Sent> answers = awaitSent(to, 1);
+    assertEquals(1, answers.size(), "answered exactly once: " + answers);
+    return answers.get(0).text();
   }
 
   private String issue(String prefix) {

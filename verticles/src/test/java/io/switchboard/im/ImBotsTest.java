@@ -18,6 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
+import static io.switchboard.im.FakePlatforms.Sent.dingtalkTo;
+import static io.switchboard.im.FakePlatforms.Sent.feishuReplyTo;
+import static io.switchboard.im.FakePlatforms.Sent.wecomTo;
 import static io.switchboard.im.FakePlatforms.FEISHU_BOT_OPEN_ID;
 import static io.switchboard.im.FakePlatforms.FEISHU_VERIFICATION;
 import static io.switchboard.im.PlatformCallbacks.dingtalkMessage;
@@ -123,19 +126,6 @@ class ImBotsTest {
 
   private static String unique(String prefix) {
     return prefix + "-" + System.nanoTime();
-  }
-
-  private static Predicate<Sent> wecomTo(String user) {
-    return s -> s.platform().equals("wecom") && user.equals(s.body().getString("touser"));
-  }
-
-  private static Predicate<Sent> feishuReplyTo(String messageId) {
-    return s -> s.platform().equals("feishu") && s.path().equals("/open-apis/im/v1/messages/" + messageId + "/reply");
-  }
-
-  private static Predicate<Sent> dingtalkTo(String staffId) {
-    return s -> s.platform().equals("dingtalk") && s.body().containsKey("userIds")
-      && s.body().getJsonArray("userIds").contains(staffId);
   }
 
   /** Sends the callback and checks it was acknowledged as the platform expects, in well under its deadline. */

@@ -21,6 +21,9 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 
+import static io.switchboard.im.FakePlatforms.Sent.dingtalkTo;
+import static io.switchboard.im.FakePlatforms.Sent.feishuReplyTo;
+import static io.switchboard.im.FakePlatforms.Sent.wecomTo;
 import static io.switchboard.im.PlatformCallbacks.dingtalkPicture;
 import static io.switchboard.im.PlatformCallbacks.dingtalkRichPicture;
 import static io.switchboard.im.PlatformCallbacks.dingtalkRichText;
@@ -141,26 +144,6 @@ class ImImagesTest {
     assertEquals(200, response.statusCode(), response.body());
   }
 
-  private static Predicate<Sent> wecomTo(String user) {
-    return s -> s.platform().equals("wecom") && user.equals(s.body().getString("touser"));
-  }
-
-  private static Predicate<Sent> dingtalkTo(String staffId) {
-    return s -> s.platform().equals("dingtalk") && s.body().containsKey("userIds")
-      && s.body().getJsonArray("userIds").contains(staffId);
-  }
-
-  private static Predicate<Sent> feishuReplyTo(String messageId) {
-    return s -> s.platform().equals("feishu") && s.path().equals("/open-apis/im/v1/messages/" + messageId + "/reply");
-  }
-
-  /** The one answer the bot sent, after waiting for it. */
-  private static String answer(Predicate<Sent> to) throws InterruptedException {
-    List<Sent> answers = fake.awaitSent(to, 1);
-    assertEquals(1, answers.size(), "answered exactly once: " + answers);
-    return answers.get(0).text();
-  }
-
   /** The model request whose last message is the user message with this image (there must be exactly one). */
   private static JsonArray userPartsCarrying(String dataUrl) {
     List<JsonObject> carrying = model.requests.stream().filter(r -> {
@@ -194,7 +177,7 @@ class ImImagesTest {
     acknowledged(callback);
     acknowledged(callback);
 
-    String answer = answer(wecomTo(user));
+    String answer = fake.awaitAnswer(wecomTo(user));
     assertTrue(answer.startsWith(SEES), "the model saw an image: " + answer);
     assertEquals(new JsonArray().add(imagePart(dataUrl("image/jpeg", bytes))),
       userPartsCarrying(dataUrl("image/jpeg", bytes)), "one image part, no empty text part");
@@ -207,7 +190,7 @@ class ImImagesTest {
     String user = unique("lisi");
     int calls = model.requests.size();
     acknowledged(wecomImage(WECOM, user, String.valueOf(System.nanoTime()), unique("no-such-media"), nowSeconds()));
-    assertEquals(ImageUnavailable.Reason.NOT_FETCHED.answer(), answer(wecomTo(user)));
+    assertEquals(ImageUnavailable.Reason.NOT_FETCHED.answer(), fake.awaitAnswer(wecomTo(user)));
     assertEquals(calls, model.requests.size(), "the model was not asked");
   }
 
@@ -218,7 +201,7 @@ class ImImagesTest {
     byte[] bytes = png(2_000);
     fake.wecomMedia(mediaId, new Media(bytes, "image/png", false));
     acknowledged(wecomImage(WECOM, user, String.valueOf(System.nanoTime()), mediaId, nowSeconds()));
-    answer(wecomTo(user));
+    fake.awaitAnswer(wecomTo(user));
     Thread.sleep(300); // the turn is stored after its answer went out
 
     acknowledged(wecomText(WECOM, user, String.valueOf(System.nanoTime()), "and what colour was it?", nowSeconds()));
@@ -242,7 +225,7 @@ class ImImagesTest {
     fake.dingtalkFile(code, new Media(bytes, "application/octet-stream", true));
     acknowledged(dingtalkText(DING, dingtalkPicture(unique("msg"), staff, code), System.currentTimeMillis()));
 
-    String answer = answer(dingtalkTo(staff));
+    String answer = fake.awaitAnswer(dingtalkTo(staff));
     assertTrue(answer.startsWith(SEES), answer);
     assertEquals(new JsonArray().add(imagePart(dataUrl("image/png", bytes))), userPartsCarrying(dataUrl("image/png",
       bytes)));
@@ -257,7 +240,7 @@ class ImImagesTest {
     int reads = fake.dingtalkLinkReads.get();
     int calls = model.requests.size();
     acknowledged(dingtalkText(DING, dingtalkPicture(unique("msg"), staff, code), System.currentTimeMillis()));
-    assertEquals(ImageUnavailable.Reason.NOT_FETCHED.answer(), answer(dingtalkTo(staff)));
+    assertEquals(ImageUnavailable.Reason.NOT_FETCHED.answer(), fake.awaitAnswer(dingtalkTo(staff)));
     assertEquals(reads, fake.dingtalkLinkReads.get(), "the link was not read");
     assertEquals(calls, model.requests.size());
   }
@@ -275,7 +258,7 @@ class ImImagesTest {
       .add(dingtalkRichPicture(first)).add(new JsonObject().put("text", "\nbe brief")).add(dingtalkRichPicture(second));
     acknowledged(dingtalkText(DING, dingtalkRichText(unique("msg"), staff, items), System.currentTimeMillis()));
 
-    assertTrue(answer(dingtalkTo(staff)).startsWith("I see an image (data). I see an image (data)."));
+    assertTrue(fake.awaitAnswer(dingtalkTo(staff)).startsWith("I see an image (data). I see an image (data)."));
     assertEquals(new JsonArray().add(textPart("这两张图有什么不同？\nbe brief"))
         .add(imagePart(dataUrl("image/jpeg", one))).add(imagePart(dataUrl("image/png", two))),
       userPartsCarrying(dataUrl("image/jpeg", one)), "the text, then the pictures in order");
@@ -292,7 +275,7 @@ class ImImagesTest {
     acknowledged(feishuEncrypted(FEISHU, feishuMessage(unique("ev"), unique("ou_user"), messageId, "image",
       new JsonObject().put("image_key", key)), nowSeconds()));
 
-    assertTrue(answer(feishuReplyTo(messageId)).startsWith(SEES));
+    assertTrue(fake.awaitAnswer(feishuReplyTo(messageId)).startsWith(SEES));
     assertEquals(new JsonArray().add(imagePart(dataUrl("image/jpeg", bytes))),
       userPartsCarrying(dataUrl("image/jpeg", bytes)));
   }
@@ -310,7 +293,7 @@ class ImImagesTest {
     acknowledged(feishuEncrypted(FEISHU, feishuMessage(unique("ev"), unique("ou_user"), messageId, "post", post),
       nowSeconds()));
 
-    assertTrue(answer(feishuReplyTo(messageId)).startsWith(SEES));
+    assertTrue(fake.awaitAnswer(feishuReplyTo(messageId)).startsWith(SEES));
     assertEquals(new JsonArray().add(textPart("what is on this whiteboard?"))
       .add(imagePart(dataUrl("image/png", bytes))), userPartsCarrying(dataUrl("image/png", bytes)));
   }
@@ -324,7 +307,7 @@ class ImImagesTest {
     int calls = model.requests.size();
     acknowledged(feishuEncrypted(FEISHU, feishuMessage(unique("ev"), unique("ou_user"), messageId, "image",
       new JsonObject().put("image_key", key)), nowSeconds()));
-    assertEquals(ImageUnavailable.Reason.NOT_AN_IMAGE.answer(), answer(feishuReplyTo(messageId)));
+    assertEquals(ImageUnavailable.Reason.NOT_AN_IMAGE.answer(), fake.awaitAnswer(feishuReplyTo(messageId)));
     assertEquals(calls, model.requests.size());
   }
 
@@ -346,15 +329,15 @@ class ImImagesTest {
     fake.feishuResource(messageId, key, new Media(feishuBytes, "image/jpeg", false));
     // every bot holds a token first, then the platforms forget them all
     acknowledged(wecomText(WECOM, user, String.valueOf(System.nanoTime()), "warm up", nowSeconds()));
-    answer(wecomTo(user));
+    fake.awaitAnswer(wecomTo(user));
     String warmStaff = unique("staff-warm");
     acknowledged(dingtalkText(DING, PlatformCallbacks.dingtalkMessage(unique("msg"), warmStaff, "warm up", false,
       false), System.currentTimeMillis()));
-    answer(dingtalkTo(warmStaff));
+    fake.awaitAnswer(dingtalkTo(warmStaff));
     String warmMessage = unique("om_warm");
     acknowledged(feishuEncrypted(FEISHU, feishuMessage(unique("ev"), unique("ou_warm"), warmMessage, false, "warm up",
       List.of()), nowSeconds()));
-    answer(feishuReplyTo(warmMessage));
+    fake.awaitAnswer(feishuReplyTo(warmMessage));
     int refusals = fake.mediaTokenRefusals.size();
     fake.revokeTokens();
 
@@ -364,8 +347,8 @@ class ImImagesTest {
       new JsonObject().put("image_key", key)), nowSeconds()));
 
     assertTrue(fake.awaitSent(wecomTo(user), 2).get(1).text().startsWith(SEES));
-    assertTrue(answer(dingtalkTo(staff)).startsWith(SEES));
-    assertTrue(answer(feishuReplyTo(messageId)).startsWith(SEES));
+    assertTrue(fake.awaitAnswer(dingtalkTo(staff)).startsWith(SEES));
+    assertTrue(fake.awaitAnswer(feishuReplyTo(messageId)).startsWith(SEES));
     userPartsCarrying(dataUrl("image/jpeg", wecomBytes));
     userPartsCarrying(dataUrl("image/png", dingBytes));
     userPartsCarrying(dataUrl("image/jpeg", feishuBytes));
@@ -389,8 +372,8 @@ class ImImagesTest {
     fake.dingtalkFile(code, new Media(big, "application/octet-stream", true)); // streamed: refused at the limit
     acknowledged(dingtalkText(DING, dingtalkPicture(unique("msg"), staff, code), System.currentTimeMillis()));
 
-    assertEquals(ImageUnavailable.Reason.TOO_LARGE.answer(), answer(wecomTo(user)));
-    assertEquals(ImageUnavailable.Reason.TOO_LARGE.answer(), answer(dingtalkTo(staff)));
+    assertEquals(ImageUnavailable.Reason.TOO_LARGE.answer(), fake.awaitAnswer(wecomTo(user)));
+    assertEquals(ImageUnavailable.Reason.TOO_LARGE.answer(), fake.awaitAnswer(dingtalkTo(staff)));
     assertEquals(calls, model.requests.size(), "the model was not asked");
   }
 
@@ -403,7 +386,7 @@ class ImImagesTest {
     }
     int fetches = fake.mediaRequests.size();
     acknowledged(dingtalkText(DING, dingtalkRichText(unique("msg"), staff, items), System.currentTimeMillis()));
-    assertEquals(ImageUnavailable.Reason.TOO_MANY.answer(), answer(dingtalkTo(staff)));
+    assertEquals(ImageUnavailable.Reason.TOO_MANY.answer(), fake.awaitAnswer(dingtalkTo(staff)));
     assertEquals(fetches, fake.mediaRequests.size());
   }
 

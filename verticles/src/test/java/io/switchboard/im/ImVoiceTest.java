@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
+import static io.switchboard.im.FakePlatforms.Sent.dingtalkTo;
+import static io.switchboard.im.FakePlatforms.Sent.wecomTo;
 import static io.switchboard.im.PlatformCallbacks.dingtalkAudio;
 import static io.switchboard.im.PlatformCallbacks.dingtalkText;
 import static io.switchboard.im.PlatformCallbacks.feishuEncrypted;
@@ -130,12 +132,6 @@ class ImVoiceTest {
     assertEquals(200, response.statusCode(), response.body());
   }
 
-  private static String answer(Predicate<Sent> to) throws InterruptedException {
-    List<Sent> answers = fake.awaitSent(to, 1);
-    assertEquals(1, answers.size(), "answered exactly once: " + answers);
-    return answers.get(0).text();
-  }
-
   /** The model was asked exactly once with the words as the user's last message, a plain string. */
   private static void askedOnceWith(String words) {
     List<JsonObject> asked = model.requests.stream().filter(r -> {
@@ -143,15 +139,6 @@ class ImVoiceTest {
       return words.equals(messages.getJsonObject(messages.size() - 1).getValue("content"));
     }).toList();
     assertEquals(1, asked.size(), "one model call asks '" + words + "': " + model.requests);
-  }
-
-  private static Predicate<Sent> wecomTo(String user) {
-    return s -> s.platform().equals("wecom") && user.equals(s.body().getString("touser"));
-  }
-
-  private static Predicate<Sent> dingtalkTo(String staffId) {
-    return s -> s.platform().equals("dingtalk") && s.body().containsKey("userIds")
-      && s.body().getJsonArray("userIds").contains(staffId);
   }
 
   @Test
@@ -164,7 +151,7 @@ class ImVoiceTest {
     Prepared callback = wecomVoice(WECOM, user, String.valueOf(System.nanoTime()), mediaId, null, nowSeconds());
     acknowledged(callback);
     acknowledged(callback);
-    assertFalse(answer(wecomTo(user)).isBlank());
+    assertFalse(fake.awaitAnswer(wecomTo(user)).isBlank());
     askedOnceWith(words);
     assertEquals(1, fake.mediaRequests.stream().filter(("wecom:" + mediaId)::equals).count(),
       "fetched once, through media/get");
@@ -176,7 +163,7 @@ class ImVoiceTest {
     String mediaId = unique("voice-recognised");
     String words = "帮我查一下天气 " + user;
     acknowledged(wecomVoice(WECOM, user, String.valueOf(System.nanoTime()), mediaId, words, nowSeconds()));
-    assertFalse(answer(wecomTo(user)).isBlank());
+    assertFalse(fake.awaitAnswer(wecomTo(user)).isBlank());
     askedOnceWith(words);
     assertFalse(fake.mediaRequests.contains("wecom:" + mediaId), "WeCom's recognition needs no download");
   }
@@ -187,7 +174,7 @@ class ImVoiceTest {
     String mediaId = unique("voice-unheard");
     fake.wecomMedia(mediaId, new Media(Audio.amr("never heard"), "audio/amr", false));
     acknowledged(wecomVoice(SILENT_WECOM, user, String.valueOf(System.nanoTime()), mediaId, null, nowSeconds()));
-    assertEquals(ImAnswers.VOICE_UNSUPPORTED, answer(wecomTo(user)));
+    assertEquals(ImAnswers.VOICE_UNSUPPORTED, fake.awaitAnswer(wecomTo(user)));
     assertEquals(0, model.calls("never heard"));
   }
 
@@ -197,11 +184,11 @@ class ImVoiceTest {
     String mediaId = unique("voice-garbage");
     fake.wecomMedia(mediaId, new Media("this is no audio at all".getBytes(), "audio/amr", false));
     acknowledged(wecomVoice(WECOM, user, String.valueOf(System.nanoTime()), mediaId, null, nowSeconds()));
-    assertEquals(ImAnswers.VOICE_APOLOGY, answer(wecomTo(user)));
+    assertEquals(ImAnswers.VOICE_APOLOGY, fake.awaitAnswer(wecomTo(user)));
     String missing = unique("voice-expired");
     String other = unique("sunqi");
     acknowledged(wecomVoice(WECOM, other, String.valueOf(System.nanoTime()), missing, null, nowSeconds()));
-    assertEquals(ImAnswers.VOICE_APOLOGY, answer(wecomTo(other)), "WeCom's invalid media_id: the same note");
+    assertEquals(ImAnswers.VOICE_APOLOGY, fake.awaitAnswer(wecomTo(other)), "WeCom's invalid media_id: the same note");
   }
 
   @Test
@@ -211,7 +198,7 @@ class ImVoiceTest {
     String words = "please summarise the weekly report " + staff;
     fake.dingtalkFile(code, new Media(Audio.amr(words), "application/octet-stream", true));
     acknowledged(dingtalkText(DING, dingtalkAudio(unique("msg"), staff, code, null), System.currentTimeMillis()));
-    assertFalse(answer(dingtalkTo(staff)).isBlank());
+    assertFalse(fake.awaitAnswer(dingtalkTo(staff)).isBlank());
     askedOnceWith(words);
     assertTrue(fake.mediaRequests.contains("dingtalk:" + code));
   }
@@ -222,7 +209,7 @@ class ImVoiceTest {
     String code = unique("dl-recognised");
     String words = "会议室在几楼 " + staff;
     acknowledged(dingtalkText(DING, dingtalkAudio(unique("msg"), staff, code, words), System.currentTimeMillis()));
-    assertFalse(answer(dingtalkTo(staff)).isBlank());
+    assertFalse(fake.awaitAnswer(dingtalkTo(staff)).isBlank());
     askedOnceWith(words);
     assertFalse(fake.mediaRequests.contains("dingtalk:" + code));
   }
@@ -237,7 +224,7 @@ class ImVoiceTest {
       new JsonObject().put("file_key", fileKey).put("duration", 3000)), nowSeconds()));
     Predicate<Sent> reply = s -> s.platform().equals("feishu")
       && s.path().equals("/open-apis/im/v1/messages/" + messageId + "/reply");
-    assertFalse(answer(reply).isBlank());
+    assertFalse(fake.awaitAnswer(reply).isBlank());
     askedOnceWith(words);
     assertTrue(fake.mediaRequests.contains("feishu:" + messageId + "/" + fileKey));
   }
