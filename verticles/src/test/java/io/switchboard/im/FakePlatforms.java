@@ -167,6 +167,19 @@ final class FakePlatforms implements AutoCloseable {
     return sent.stream().filter(which).toList();
   }
 
+  /**
+   * A node config's YAML with the acme apps' credentials (these fakes accept them) written in for WECOM_APP,
+   * DINGTALK_APP and FEISHU_APP.
+   */
+  static String withApps(String yaml) {
+    return yaml.replace("WECOM_APP", "{corp_id: " + WECOM_CORP + ", corp_secret: " + WECOM_SECRET + ", token: "
+        + WECOM_CALLBACK_TOKEN + ", encoding_aes_key: " + WECOM_AES_KEY + ", agent_id: \"" + WECOM_AGENT + "\"}")
+      .replace("DINGTALK_APP", "{app_key: " + DING_APP_KEY + ", app_secret: " + DING_APP_SECRET + ", robot_code: "
+        + DING_ROBOT + "}")
+      .replace("FEISHU_APP", "{app_id: " + FEISHU_APP_ID + ", app_secret: " + FEISHU_APP_SECRET
+        + ", verification_token: " + FEISHU_VERIFICATION + ", encrypt_key: " + FEISHU_ENCRYPT_KEY + "}");
+  }
+
   /** Waits up to 10 s for {@code count} sends that match, then a little longer to catch any extra one. */
   List<Sent> awaitSent(Predicate<Sent> which, int count) throws InterruptedException {
     long deadline = System.currentTimeMillis() + 10_000;

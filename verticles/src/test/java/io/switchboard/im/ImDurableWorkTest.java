@@ -85,23 +85,21 @@ class ImDurableWorkTest {
           tenant: acme
           model: switchboard-simulator
           api_base: FAKE
-          credentials: {corp_id: ww-acme-corp, corp_secret: wecom-corp-secret-0123456789, token: wecomCallbackToken42,
-                        encoding_aes_key: kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR, agent_id: "1000002"}
+          credentials: WECOM_APP
         - name: acme-ding
           platform: dingtalk
           tenant: acme
           model: switchboard-simulator
           api_base: FAKE
-          credentials: {app_key: dingacmeappkey0001, app_secret: ding-app-secret-0123456789abcdef,
-                        robot_code: dingacmerobot0001}
+          credentials: DINGTALK_APP
         - name: acme-feishu
           platform: feishu
           tenant: acme
           model: switchboard-simulator
           api_base: FAKE
-          credentials: {app_id: cli_acme0001, app_secret: feishu-app-secret-0123456789,
-                        verification_token: feishu-verification-token-01, encrypt_key: feishu-encrypt-key-01}
-      """.replace("FAKE", fakeUrl).replace("REDIS", redisUrl).replace("CLAIM", String.valueOf(CLAIM_IDLE_MILLIS));
+          credentials: FEISHU_APP
+      """.transform(FakePlatforms::withApps)
+        .replace("FAKE", fakeUrl).replace("REDIS", redisUrl).replace("CLAIM", String.valueOf(CLAIM_IDLE_MILLIS));
   }
 
   /** Who an answer went to: the question's key, whatever the platform. */

@@ -57,8 +57,7 @@ class ImVoiceTest {
     model = new FakeOpenAi();
     String wecom = """
           api_base: FAKE
-          credentials: {corp_id: ww-acme-corp, corp_secret: wecom-corp-secret-0123456789, token: wecomCallbackToken42,
-                        encoding_aes_key: kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR, agent_id: "1000002"}
+          credentials: WECOM_APP
       """;
     node = TestNode.start(("""
       server: {request_timeout_ms: 20000}
@@ -93,17 +92,16 @@ class ImVoiceTest {
           model: assistant
           transcription_model: whisper
           api_base: FAKE
-          credentials: {app_key: dingacmeappkey0001, app_secret: ding-app-secret-0123456789abcdef,
-                        robot_code: dingacmerobot0001}
+          credentials: DINGTALK_APP
         - name: acme-feishu
           platform: feishu
           tenant: acme
           model: assistant
           transcription_model: whisper
           api_base: FAKE
-          credentials: {app_id: cli_acme0001, app_secret: feishu-app-secret-0123456789,
-                        verification_token: feishu-verification-token-01, encrypt_key: feishu-encrypt-key-01}
-      """).formatted(FreePorts.next()).replace("FAKE", fake.url()).replace("MODEL", model.baseUrl()),
+          credentials: FEISHU_APP
+      """).formatted(FreePorts.next()).transform(FakePlatforms::withApps)
+        .replace("FAKE", fake.url()).replace("MODEL", model.baseUrl()),
       Map.of("SWITCHBOARD_SERVER_INSTANCES", "1"));
   }
 
