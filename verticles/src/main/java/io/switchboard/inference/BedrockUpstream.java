@@ -6,6 +6,7 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Cloud;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.inference.OpenAiRequests.DataUrl;
 import io.switchboard.inference.OpenAiRequests.FunctionTool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -263,39 +264,29 @@ final class BedrockUpstream extends HttpUpstream {
       switch (part.getString("type", "")) {
         case "text" -> addText(blocks, part.getString("text"));
         case "image_url" -> {
-          String[] data = dataUrl(part.getJsonObject("image_url", new JsonObject()).getString("url", ""),
-            partAt + ".image_url.url", "An image");
-          blocks.add(new JsonObject().put("image", new JsonObject().put("format", data[0].replace("image/", ""))
-            .put("source", new JsonObject().put("bytes", data[1]))));
+          DataUrl data = DataUrl.of(part.getJsonObject("image_url", new JsonObject()).getString("url", ""),
+            partAt + ".image_url.url", "An image", "Bedrock");
+          blocks.add(new JsonObject().put("image", new JsonObject().put("format", data.mediaType().replace("image/", ""))
+            .put("source", new JsonObject().put("bytes", data.data()))));
         }
         case "file" -> {
           JsonObject file = part.getJsonObject("file", new JsonObject());
-          String[] data = dataUrl(file.getString("file_data", ""), partAt + ".file.file_data", "A file");
-          if (!data[0].equals("application/pdf")) {
+          DataUrl data = DataUrl.of(file.getString("file_data", ""), partAt + ".file.file_data", "A file",
+            "Bedrock");
+          if (!data.mediaType().equals("application/pdf")) {
             throw untranslatable("Only PDF files can be sent to this model.", partAt + ".file.file_data");
           }
           // Converse names every document; a name is letters, digits, spaces, hyphens, parentheses, brackets
           String name = file.getString("filename", "document").replaceAll("\\.pdf$", "")
             .replaceAll("[^A-Za-z0-9 ()\\[\\]-]", "-");
           blocks.add(new JsonObject().put("document", new JsonObject().put("format", "pdf").put("name", name)
-            .put("source", new JsonObject().put("bytes", data[1]))));
+            .put("source", new JsonObject().put("bytes", data.data()))));
         }
         default -> throw untranslatable("Content parts of type '" + part.getString("type") + "' cannot be sent "
           + "to this model.", partAt + ".type");
       }
     }
     return blocks;
-  }
-
-  /** A base64 data URL's media type and data; a web URL is refused, as the gateway does not fetch it. */
-  private static String[] dataUrl(String url, String at, String what) {
-    int comma = url.indexOf(',');
-    String meta = url.startsWith("data:") && comma > 0 ? url.substring(5, comma) : "";
-    if (!meta.endsWith(";base64")) {
-      throw untranslatable(what + " for this model must be given inline as a base64 data: URL "
-        + "(data:image/png;base64,...): the gateway does not fetch URLs for Bedrock.", at);
-    }
-    return new String[] {meta.substring(0, meta.length() - 7), url.substring(comma + 1)};
   }
 
   /** Converse refuses empty text blocks. */

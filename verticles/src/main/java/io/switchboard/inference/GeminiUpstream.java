@@ -5,6 +5,7 @@ import io.switchboard.bus.ChatMessage;
 import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.inference.OpenAiRequests.DataUrl;
 import io.switchboard.inference.OpenAiRequests.FunctionTool;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -247,14 +248,9 @@ final class GeminiUpstream extends HttpUpstream {
 
   /** A base64 data URL as Gemini's inlineData; a web URL is refused, as the gateway does not fetch it. */
   private static JsonObject inline(String url, String at, String what) {
-    int comma = url.indexOf(',');
-    String meta = url.startsWith("data:") && comma > 0 ? url.substring(5, comma) : "";
-    if (!meta.endsWith(";base64")) {
-      throw untranslatable(what + " for this model must be given inline as a base64 data: URL "
-        + "(data:image/png;base64,...): the gateway does not fetch URLs for Gemini.", at);
-    }
-    return new JsonObject().put("inlineData", new JsonObject().put("mimeType", meta.substring(0, meta.length() - 7))
-      .put("data", url.substring(comma + 1)));
+    DataUrl data = DataUrl.of(url, at, what, "Gemini");
+    return new JsonObject().put("inlineData", new JsonObject().put("mimeType", data.mediaType())
+      .put("data", data.data()));
   }
 
   private static JsonArray modelParts(ChatMessage message, String at, Map<String, String> toolNames) {

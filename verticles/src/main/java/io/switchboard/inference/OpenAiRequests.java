@@ -84,6 +84,20 @@ final class OpenAiRequests {
       && function.getValue("name") instanceof String name ? name : null;
   }
 
+  /** A base64 data URL's media type and data: what a provider that does not fetch URLs takes inline. */
+  record DataUrl(String mediaType, String data) {
+    /** {@code url} read as a base64 data URL; a web URL is refused, naming {@code provider}, which it is not sent to. */
+    static DataUrl of(String url, String at, String what, String provider) {
+      int comma = url.indexOf(',');
+      String meta = url.startsWith("data:") && comma > 0 ? url.substring(5, comma) : "";
+      if (!meta.endsWith(";base64")) {
+        throw untranslatable(what + " for this model must be given inline as a base64 data: URL "
+          + "(data:image/png;base64,...): the gateway does not fetch URLs for " + provider + ".", at);
+      }
+      return new DataUrl(meta.substring(0, meta.length() - 7), url.substring(comma + 1));
+    }
+  }
+
   /** A tool call's arguments (JSON text) as the JSON object the providers take as its input. */
   static JsonObject toolArguments(String arguments, String at) {
     if (arguments == null || arguments.isBlank()) {
