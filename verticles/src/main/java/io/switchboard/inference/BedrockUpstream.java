@@ -408,11 +408,10 @@ final class BedrockUpstream extends HttpUpstream {
       } catch (RuntimeException badFrame) { // a CRC or length that does not add up
         throw HttpFailures.malformed("a malformed event-stream frame");
       }
-      List<Message> frames = decoder.getDecodedMessages();
-      for (Message frame : frames) {
+      // the decoder hands over the frames it has (an unmodifiable list) and starts a new list of its own
+      for (Message frame : decoder.getDecodedMessages()) {
         frame(frame);
       }
-      frames.clear();
     }
 
     private static String header(Message frame, String name) {
