@@ -296,6 +296,41 @@ class ReloadTest {
   }
 
   @Test
+  void anEditedWordListAppliesOnReload() throws Exception {
+    Path words = Files.createTempFile("switchboard-words", ".txt");
+    try {
+      Files.writeString(words, "zanzibar\n");
+      Files.writeString(file, yaml(100, 0, """
+        guardrails:
+          - {name: banned, type: words, words_file: '%s', on: [input], action: block}
+        routes:
+          - {model_name: chat, guardrails: [banned]}
+        """.formatted(words)));
+      HttpResponse<String> answer = reload();
+      assertEquals(200, answer.statusCode(), answer.body());
+      assertTrue(!new JsonObject(answer.body()).getJsonArray("needs_restart").contains("guardrails"), answer.body());
+      assertEquals(400, say("we sail to zanzibar").statusCode(), "the policy a reload added is applied");
+      assertEquals(200, say("we sail to the quokka island").statusCode());
+      Files.writeString(words, "quokka\n");
+      assertEquals(200, reload().statusCode());
+      HttpResponse<String> refused = say("we sail to the quokka island");
+      assertEquals(400, refused.statusCode(), "the list as edited: " + refused.body());
+      assertEquals("content_policy_violation", new JsonObject(refused.body()).getJsonObject("error").getString("code"));
+      assertEquals(200, say("we sail to zanzibar").statusCode(), "the word taken off the list passes again");
+    } finally {
+      Files.writeString(file, yaml(100, 0, ""));
+      assertEquals(200, reload().statusCode());
+      assertEquals(200, say("we sail to the quokka island").statusCode(), "a policy the file no longer has is gone");
+      Files.deleteIfExists(words);
+    }
+  }
+
+  private static HttpResponse<String> say(String text) {
+    return Http.post(node.baseUrl() + "/v1/chat/completions", new JsonObject().put("model", "chat")
+      .put("messages", List.of(Map.of("role", "user", "content", text))).encode());
+  }
+
+  @Test
   void weightsThatMakeNoSenseAreRefused() {
     assertEquals(400, Http.put(node.managementUrl() + "/admin/models/chat/weights",
       "{\"weights\": {\"nobody\": 10}}", AUTH).statusCode());

@@ -132,7 +132,8 @@ public final class ChatPipeline {
   private final ResponseCache cache;
   private final Governance governance;
   private final Spend spend;
-  private final Guardrails guardrails;
+  /** Built on the configuration of the last turn that asked: a reload builds them anew (see {@link #guardrails()}). */
+  private Guardrails guardrails;
   private final Map<String, StreamSink> streams = new HashMap<>();
   private final TurnMeters meters;
   /** Made at start-up so the alert on it sees 0, not nothing, until memory first fails. */
@@ -235,7 +236,7 @@ public final class ChatPipeline {
    */
   private Future<Answer> admitted(ChatTurn turn, StreamSink sink) {
     ChatCompletionRequest chat = turn.chat();
-    return guardrails.input(turn.requestId(), turn.tenant(), chat.model(), chat.messages()).compose(messages ->
+    return guardrails().input(turn.requestId(), turn.tenant(), chat.model(), chat.messages()).compose(messages ->
       guarded(messages == chat.messages() ? turn : turn.withMessages(messages), sink));
   }
 
@@ -323,7 +324,7 @@ public final class ChatPipeline {
     List<ChatMessage> fresh = turn.chat().messages();
     if (sink == null) {
       // the answer through the output guardrails before anything (the cache included) sees it
-      Future<ChatResult> routed = route(request).compose(result -> guardrails.output(turn.requestId(), turn.tenant(),
+      Future<ChatResult> routed = route(request).compose(result -> guardrails().output(turn.requestId(), turn.tenant(),
         turn.chat().model(), result));
       if (flight != null) {
         routed.onComplete(outcome -> {
@@ -343,7 +344,7 @@ public final class ChatPipeline {
     Future<ChatResult> routed = route(request);
     sink.memory(prompt.memory());
     sink.cache(cacheState);
-    sink.guard(guardrails.stream(turn.requestId(), turn.tenant(), turn.chat().model()));
+    sink.guard(guardrails().stream(turn.requestId(), turn.tenant(), turn.chat().model()));
     if (flight != null) {
       sink.record(flight.maxBytes());
     }
@@ -383,6 +384,11 @@ public final class ChatPipeline {
         remember(request, fresh, new ChatMessage(message));
         return new Answer(result, prompt.memory(), cacheState);
       });
+  }
+
+  /** The guardrails of the configuration now: one reference comparison a turn, a rebuild after a reload. */
+  private Guardrails guardrails() {
+    return guardrails = guardrails.on(config.get());
   }
 
   /** The client went away or asked to stop: the upstream call stops wherever it runs, the sink hears no more. */

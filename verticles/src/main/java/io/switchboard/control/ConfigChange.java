@@ -12,8 +12,8 @@ import java.util.Set;
 
 /**
  * What a reloaded configuration changes on a running node. Models, deployments, keys, weights, routes, fallbacks,
- * limits, tenants and IM channels apply live; what the node was built with (ports, event loops, cluster, which
- * verticles run, memory and spend-log stores, bridges, the simulator's address, overload and guardrail policies) keeps
+ * limits, tenants, guardrail policies (word lists read again) and IM channels apply live; what the node was built with (ports, event loops, cluster, which
+ * verticles run, memory and spend-log stores, bridges, the simulator's address, overload policies) keeps
  * its running value and is named in
  * {@link #needsRestart}.
  *
@@ -40,7 +40,6 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
     differs(restart, "spend_log", running.spendLog(), next.spendLog());
     differs(restart, "simulator", running.simulator(), next.simulator());
     differs(restart, "overload", running.overload(), next.overload());
-    differs(restart, "guardrails", running.guardrails(), next.guardrails());
     differs(restart, "im_work", running.imWork(), next.imWork());
     SwitchboardConfig.Governance was = running.governance();
     SwitchboardConfig.Governance now = next.governance();
@@ -59,7 +58,7 @@ public record ConfigChange(SwitchboardConfig applied, List<String> needsRestart,
     SwitchboardConfig applied = new SwitchboardConfig(running.server(), running.management(), next.auth(),
       running.simulator(), next.deployments(), next.routes(), running.session(), running.cluster(),
       running.verticles(), next.imChannels(), running.bridge(), running.cache(), governance, running.spendLog(),
-      running.overload(), running.guardrails(), running.imWork());
+      running.overload(), next.guardrails(), running.imWork());
 
     Set<String> redeploy = new LinkedHashSet<>();
     // a weight alone is not worth new upstream clients and breakers: routing takes it

@@ -38,10 +38,26 @@ public final class Guardrails {
   private final Map<String, Map<String, Map<String, List<Policy>>>> byTurn = new HashMap<>();
   private final Moderator moderator;
 
+  private final MeterRegistry registry;
+
   public Guardrails(Vertx vertx, MeterRegistry registry, SwitchboardConfig config) {
+    this(registry, config, new Moderator(vertx));
+  }
+
+  private Guardrails(MeterRegistry registry, SwitchboardConfig config, Moderator moderator) {
     this.config = config;
+    this.registry = registry;
     config.guardrails().policies().forEach(p -> policies.put(p.name(), new Policy(p, registry)));
-    this.moderator = new Moderator(vertx);
+    this.moderator = moderator;
+  }
+
+  /**
+   * These guardrails on a reloaded configuration: its policies (word lists read again) and its routes' and tenants'
+   * choices, the moderation client kept; this one when the configuration is the one they were built on. Turns that
+   * started on the old ones finish on them.
+   */
+  public Guardrails on(SwitchboardConfig next) {
+    return next == config ? this : new Guardrails(registry, next, moderator);
   }
 
   /** The error a refused turn gets: 400 in OpenAI's shape, naming the policy (never what matched). */
