@@ -164,6 +164,11 @@ class ReloadTest {
     HttpResponse<String> added = chat("added");
     assertEquals(200, added.statusCode(), added.body());
     assertTrue(Http.get(node.baseUrl() + "/v1/models").body().contains("\"added\""));
+    // the model a reload added is counted under its own name, not as "none"
+    String metrics = Http.get(node.managementUrl() + "/metrics").body();
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("switchboard_turns_seconds_count{")
+      && l.contains("channel=\"http\"") && l.contains("model=\"added\"") && l.contains("outcome=\"ok\"")
+      && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 1), "turns of the added model in /metrics");
   }
 
   @Test

@@ -207,7 +207,7 @@ public final class ChatPipeline {
    */
   public Future<Answer> turn(ChatTurn turn, StreamSink sink, Channel channel) {
     long started = System.nanoTime();
-    TurnMeters.Meters measured = meters.of(channel, turn.chat().model());
+    TurnMeters.Meters measured = meters.follow(config.get()).of(channel, turn.chat().model());
     if (sink != null) {
       sink.onFirstChunk(() -> measured.firstChunk(System.nanoTime() - started));
     }

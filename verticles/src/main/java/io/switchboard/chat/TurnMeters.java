@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * Every chat turn, whatever its channel, as Prometheus sees it: {@code switchboard.turns} (latency histogram by
  * channel, model and outcome: {@code ok} or the error's OpenAI type) and {@code switchboard.turn.ttft} (a stream's
  * time to its first chunk at the client). Only served model names become tags ({@code none} for the others), so
- * clients cannot grow the cardinality. Meters are made at start-up (a failure's on its first occurrence) and then
+ * clients cannot grow the cardinality. Meters are made at start-up and for the models a reload adds (a failure's on its first occurrence) and then
  * only recorded: one map lookup per turn, no registry search. One per pipeline, used on its event loop.
  */
 final class TurnMeters {
@@ -61,12 +61,28 @@ final class TurnMeters {
 
   private final Map<String, Meters[]> byModel = new HashMap<>();
   private final Meters[] unknown;
+  private final MeterRegistry registry;
+  /** The configuration whose models have meters here. */
+  private SwitchboardConfig served;
 
   TurnMeters(MeterRegistry registry, SwitchboardConfig config) {
-    for (SwitchboardConfig.Deployment deployment : config.deployments()) {
-      byModel.computeIfAbsent(deployment.modelName(), model -> channels(registry, model));
-    }
+    this.registry = registry;
     unknown = channels(registry, "none");
+    follow(config);
+  }
+
+  /**
+   * Meters for the models of {@code config} too, when it is not the one seen last (a reload added models): one
+   * reference comparison a turn otherwise. A model a reload removed keeps its meters, so its series do not vanish.
+   */
+  TurnMeters follow(SwitchboardConfig config) {
+    if (config != served) {
+      for (SwitchboardConfig.Deployment deployment : config.deployments()) {
+        byModel.computeIfAbsent(deployment.modelName(), model -> channels(registry, model));
+      }
+      served = config;
+    }
+    return this;
   }
 
   private static Meters[] channels(MeterRegistry registry, String model) {
