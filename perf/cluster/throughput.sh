@@ -33,11 +33,13 @@ node() { # name api_port mgmt_port simulator_port verticles cluster
   nodes+=($!); pids+=($!)
 }
 all=connection,session,routing,inference-proxy,monitoring
-warm() { for mode in json sse; do for port in "$@"; do wrk -t1 -c8 -d"$secs"s -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > /dev/null & done; wait; done; }
+# (each waits for its own wrk runs only: a bare `wait` would also wait for the nodes and the upstream, for ever)
+warm() { local w; for mode in json sse; do w=(); for port in "$@"; do wrk -t1 -c8 -d"$secs"s -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > /dev/null & w+=($!); done; wait "${w[@]}"; done; }
 rps() { # mode port...: aggregate req/s of one wrk per port, run at once
   local mode=$1; shift; local files=()
-  for port in "$@"; do wrk -t1 -c"$conns" -d"${secs}s" -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/rps-$port" & files+=("$out/rps-$port"); done
-  wait; cat "${files[@]}" | awk '/Requests\/sec/ {s += $2} /Non-2xx|Socket errors/ {print "  " $0 > "/dev/stderr"} END {printf "%.0f", s}'
+  local w=()
+  for port in "$@"; do wrk -t1 -c"$conns" -d"${secs}s" -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/rps-$port" & w+=($!); files+=("$out/rps-$port"); done
+  wait "${w[@]}"; cat "${files[@]}" | awk '/Requests\/sec/ {s += $2} /Non-2xx|Socket errors/ {print "  " $0 > "/dev/stderr"} END {printf "%.0f", s}'
 }
 p50() { wrk -t1 -c1 -d"${secs}s" --latency -s "perf/overhead/$1-static.lua" "http://127.0.0.1:$2/v1/chat/completions" | awk '$1 == "50%" {print $2}'; }
 
