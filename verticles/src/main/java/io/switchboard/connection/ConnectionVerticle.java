@@ -17,6 +17,7 @@ import io.switchboard.chat.ChatCompletionRequest;
 import io.switchboard.chat.ChatPipeline;
 import io.switchboard.chat.InvalidRequest;
 import io.switchboard.governance.Caller;
+import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
 import io.switchboard.overload.NodeLoad;
@@ -96,6 +97,18 @@ public final class ConnectionVerticle extends VerticleBase {
   private HttpServer server;
   /** The server is shutting down (a redeploy, the node's SIGTERM): responses close their connection. */
   private boolean draining;
+
+  /**
+   * Writes an admitted or refused request's {@code x-ratelimit-*} headers, as every door sends them: only while the
+   * head is unwritten (a stream that began keeps its head).
+   */
+  static Consumer<RateLimits> rateLimitHeaders(HttpServerResponse response) {
+    return limits -> {
+      if (!response.headWritten()) {
+        limits.forEach(response::putHeader);
+      }
+    };
+  }
 
   /**
    * @param cache the node's response cache, shared by its instances; null when no route caches
@@ -342,11 +355,8 @@ public final class ConnectionVerticle extends VerticleBase {
     }
     HttpServerResponse response = ctx.response();
     ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(requestId, caller, chat, conversationId,
-      settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"), limits -> {
-        if (!response.headWritten()) {
-          limits.forEach(response::putHeader);
-        }
-      }, rules.routeHeaders(ctx.request()));
+      settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"), rateLimitHeaders(response),
+      rules.routeHeaders(ctx.request()));
     // what an error says too; a hit says so when it is served
     ctx.response().putHeader(CACHE, pipeline.cacheState(turn));
     if (chat.stream()) {

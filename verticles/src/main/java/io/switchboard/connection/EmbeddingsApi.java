@@ -90,7 +90,7 @@ final class EmbeddingsApi {
     answers.cancelWhenClientLeaves(ctx.response(), requestId);
     // admitted like a chat turn (key, allow-lists, request, token and budget limits): the input's estimated tokens
     // reserved, the upstream's count settled
-    governance.admit(tenant, model, () -> inputTokens(fields.get("input")), WholeAnswers.limitHeaders(ctx.response()))
+    governance.admit(tenant, model, () -> inputTokens(fields.get("input")), ConnectionVerticle.rateLimitHeaders(ctx.response()))
       .compose(admission -> answers.<EmbeddingResult>route(Addresses.ROUTING_EMBEDDINGS, request)
         .andThen(done -> governance.settle(admission, done.succeeded() ? done.result().body().deployment() : null,
           done.succeeded() ? done.result().body().usage() : null)))

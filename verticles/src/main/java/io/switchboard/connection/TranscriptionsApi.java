@@ -154,7 +154,7 @@ final class TranscriptionsApi {
     TranscriptionRequest request = new TranscriptionRequest(requestId, caller.tenant(), model, fields, form.file(),
       form.fileName(), form.fileType(), settings.requestTimeoutMillis(), caller.priority());
     answers.cancelWhenClientLeaves(ctx.response(), requestId);
-    governance.admit(caller, model, List.of(), null, WholeAnswers.limitHeaders(ctx.response()))
+    governance.admit(caller, model, List.of(), null, ConnectionVerticle.rateLimitHeaders(ctx.response()))
       .compose(admission -> answers.<TranscriptionResult>route(Addresses.ROUTING_TRANSCRIPTIONS, request)
         .andThen(done -> governance.settle(admission, null, false)))
       .onSuccess(reply -> {

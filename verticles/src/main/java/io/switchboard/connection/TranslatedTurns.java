@@ -54,11 +54,8 @@ final class TranslatedTurns {
     Caller caller = ctx.get(ConnectionVerticle.CALLER);
     HttpServerResponse response = ctx.response();
     ChatPipeline.ChatTurn turn = new ChatPipeline.ChatTurn(ctx.get(ConnectionVerticle.REQUEST_ID), caller, chat, null,
-      settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"), limits -> {
-        if (!response.headWritten()) {
-          limits.forEach(response::putHeader);
-        }
-      }, rules.routeHeaders(ctx.request()));
+      settings.requestTimeoutMillis(), ctx.request().getHeader("cache-control"), ConnectionVerticle.rateLimitHeaders(response),
+      rules.routeHeaders(ctx.request()));
     response.putHeader(ConnectionVerticle.CACHE, pipeline.cacheState(turn));
     return turn;
   }

@@ -4,7 +4,6 @@ import io.switchboard.bus.Addresses;
 import io.switchboard.bus.CancelTurn;
 import io.switchboard.bus.RoutedRequest;
 import io.switchboard.eventbus.PreferLocal;
-import io.switchboard.governance.RateLimits;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -13,12 +12,11 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 
 /**
  * What the doors answered whole (embeddings, moderations, transcriptions) do alike around their routed call: the
- * client leaving cancels the upstream call wherever it runs, the admission's rate-limit headers go out while the
- * head is unwritten, and the upstream's answer is relayed as it wrote it, named by the deployment that gave it.
+ * client leaving cancels the upstream call wherever it runs, and the upstream's answer is relayed as it wrote it,
+ * named by the deployment that gave it.
  */
 final class WholeAnswers {
   /** The bus waits this much beyond the request's own timeout, so that routing's timeout is the one that answers. */
@@ -40,14 +38,6 @@ final class WholeAnswers {
           "client disconnected"));
       }
     });
-  }
-
-  static Consumer<RateLimits> limitHeaders(HttpServerResponse response) {
-    return limits -> {
-      if (!response.headWritten()) {
-        limits.forEach(response::putHeader);
-      }
-    };
   }
 
   /** The request sent to routing at {@code address}, preferring this node. */
