@@ -322,6 +322,10 @@ class ReloadTest {
       assertEquals(400, refused.statusCode(), "the list as edited: " + refused.body());
       assertEquals("content_policy_violation", new JsonObject(refused.body()).getJsonObject("error").getString("code"));
       assertEquals(200, say("we sail to zanzibar").statusCode(), "the word taken off the list passes again");
+      // a weight set makes a new configuration with the same policies: they are kept, and still apply
+      assertEquals(200, Http.put(node.managementUrl() + "/admin/models/chat/weights",
+        "{\"weights\": {\"blue\": 50, \"green\": 50}}", AUTH).statusCode());
+      assertEquals(400, say("we sail to the quokka island").statusCode(), "the policy after a weight change");
     } finally {
       Files.writeString(file, yaml(100, 0, ""));
       assertEquals(200, reload().statusCode());

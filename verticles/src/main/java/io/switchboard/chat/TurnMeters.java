@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
  * Every chat turn, whatever its channel, as Prometheus sees it: {@code switchboard.turns} (latency histogram by
  * channel, model and outcome: {@code ok} or the error's OpenAI type) and {@code switchboard.turn.ttft} (a stream's
  * time to its first chunk at the client). Only served model names become tags ({@code none} for the others), so
- * clients cannot grow the cardinality. Meters are made at start-up and for the models a reload adds (a failure's on its first occurrence) and then
- * only recorded: one map lookup per turn, no registry search. One per pipeline, used on its event loop.
+ * clients cannot grow the cardinality. Meters are made at start-up and for the models a reload adds (a failure's on
+ * its first occurrence) and then only recorded: one map lookup per turn, no registry search. One per pipeline, used on its event loop.
  */
 final class TurnMeters {
   /** One channel and model's meters. */

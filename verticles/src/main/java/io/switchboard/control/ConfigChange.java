@@ -12,10 +12,9 @@ import java.util.Set;
 
 /**
  * What a reloaded configuration changes on a running node. Models, deployments, keys, weights, routes, fallbacks,
- * limits, tenants, guardrail policies (word lists read again) and IM channels apply live; what the node was built with (ports, event loops, cluster, which
- * verticles run, memory and spend-log stores, bridges, the simulator's address, overload policies) keeps
- * its running value and is named in
- * {@link #needsRestart}.
+ * limits, tenants, guardrail policies (word lists read again) and IM channels apply live; what the node was built
+ * with (ports, event loops, cluster, which verticles run, memory and spend-log stores, bridges, the simulator's
+ * address, overload policies) keeps its running value and is named in {@link #needsRestart}.
  *
  * @param applied      the configuration the node runs on after the reload: the new live parts, the old rest
  * @param needsRestart the settings that changed in the file but apply only at the next start

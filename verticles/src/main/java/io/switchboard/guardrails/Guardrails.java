@@ -37,27 +37,36 @@ public final class Guardrails {
   /** stage → tenant → model → the policies, worked out once per combination. */
   private final Map<String, Map<String, Map<String, List<Policy>>>> byTurn = new HashMap<>();
   private final Moderator moderator;
-
   private final MeterRegistry registry;
 
   public Guardrails(Vertx vertx, MeterRegistry registry, SwitchboardConfig config) {
-    this(registry, config, new Moderator(vertx));
+    this(registry, config, null, new Moderator(vertx));
   }
 
-  private Guardrails(MeterRegistry registry, SwitchboardConfig config, Moderator moderator) {
+  /** @param kept the policies already built, when {@code config}'s are the same; null to build them */
+  private Guardrails(MeterRegistry registry, SwitchboardConfig config, Map<String, Policy> kept, Moderator moderator) {
     this.config = config;
     this.registry = registry;
-    config.guardrails().policies().forEach(p -> policies.put(p.name(), new Policy(p, registry)));
+    if (kept != null) {
+      policies.putAll(kept);
+    } else {
+      config.guardrails().policies().forEach(p -> policies.put(p.name(), new Policy(p, registry)));
+    }
     this.moderator = moderator;
   }
 
   /**
-   * These guardrails on a reloaded configuration: its policies (word lists read again) and its routes' and tenants'
-   * choices, the moderation client kept; this one when the configuration is the one they were built on. Turns that
-   * started on the old ones finish on them.
+   * These guardrails on a changed configuration (a reload, a weight set): its routes' and tenants' choices anew, the
+   * moderation client kept; the policies (word automata) built again only when the policies changed (a reload that
+   * read a word list anew); this one when the configuration is the one they were built on. Turns that started on
+   * the old ones finish on them.
    */
   public Guardrails on(SwitchboardConfig next) {
-    return next == config ? this : new Guardrails(registry, next, moderator);
+    if (next == config) {
+      return this;
+    }
+    boolean same = next.guardrails().policies().equals(config.guardrails().policies());
+    return new Guardrails(registry, next, same ? policies : null, moderator);
   }
 
   /** The error a refused turn gets: 400 in OpenAI's shape, naming the policy (never what matched). */
