@@ -164,6 +164,9 @@ public final class Switchboard {
     if (!config.management().httpClientMetrics()) {
       metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT);
     }
+    if (!config.management().httpServerMetrics()) {
+      metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER); // 2% of a JSON turn's CPU on one core
+    }
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.server().eventLoopCount())
       .setMetricsOptions(metrics);
     // off unless OTEL_* asks for it: then Vert.x traces HTTP requests, every event-bus hop and the upstream calls
@@ -172,7 +175,7 @@ public final class Switchboard {
       options.setTracingOptions(new io.vertx.core.tracing.TracingOptions());
     }
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry))
-      .withTransport(HttpGuards.TRANSPORT);
+      .withTransport(HttpGuards.transport(config.server().transport()));
     if (tracer != null) {
       builder.withTracer(tracer);
     }
@@ -313,9 +316,11 @@ public final class Switchboard {
     for (String verticle : kinds.keySet()) {
       chain = chain.compose(x -> control.deploy(verticle));
     }
-    return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}{}",
-      nodeId, config.verticles(), config.server().host(), config.server().port(), config.management().host(),
-      config.management().port(), vertx.isClustered() ? ", clustered as cluster node "
+    return chain.onSuccess(x -> LOG.info("switchboard node {} up: verticles {}, API on {}:{}, management on {}:{}, "
+      + "{} transport{}", nodeId, config.verticles(), config.server().host(), config.server().port(),
+      config.management().host(), config.management().port(),
+      ((io.vertx.core.internal.VertxInternal) vertx).transport() instanceof io.vertx.core.transport.Transport transport
+        ? transport.name() : "vert.x", vertx.isClustered() ? ", clustered as cluster node "
         + ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodeId() : "")).mapEmpty();
   }
 

@@ -133,7 +133,8 @@ public final class ConfigLoader {
       node.number("idle_timeout_ms", 60_000, 100, 86_400_000),
       node.integer("event_loops", 0, 0, 1024),
       node.number("max_audio_bytes", 26_214_400, 1024, 1L << 30),
-      node.number("drain_delay_ms", 0, 0, 600_000));
+      node.number("drain_delay_ms", 0, 0, 600_000),
+      node.oneOf("transport", "auto", Set.of("auto", "nio", "epoll", "io_uring")));
     node.rejectUnknownKeys();
     return server;
   }
@@ -149,7 +150,7 @@ public final class ConfigLoader {
     var management = new SwitchboardConfig.Management(node.string("host", "0.0.0.0"),
       node.integer("port", 9090, 0, 65535), token, node.number("header_read_timeout_ms", 10_000, 100, 600_000),
       node.number("idle_timeout_ms", 60_000, 100, 86_400_000), node.bool("event_bus_metrics", false),
-      node.bool("http_client_metrics", false));
+      node.bool("http_client_metrics", false), node.bool("http_server_metrics", false));
     node.rejectUnknownKeys();
     return management;
   }

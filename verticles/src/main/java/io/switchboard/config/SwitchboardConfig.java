@@ -46,10 +46,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    * @param maxAudioBytes           the largest audio upload {@code /v1/audio/transcriptions} takes (OpenAI's 25 MB)
    * @param drainDelayMillis        on SIGTERM, how long {@code /ready} says 503 while the node still accepts new
    *                                connections, so a load balancer stops sending them before the port closes
+   * @param transport               the sockets' I/O: {@code epoll} or {@code io_uring} (Linux, native), {@code nio}
+   *                                (the JDK's), or {@code auto}: epoll where it loads, else NIO
    */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
                        long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
-                       long idleTimeoutMillis, int eventLoops, long maxAudioBytes, long drainDelayMillis) {
+                       long idleTimeoutMillis, int eventLoops, long maxAudioBytes, long drainDelayMillis,
+                       String transport) {
     /** How many event loops the node runs: as configured, else one per core. */
     public int eventLoopCount() {
       return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
@@ -65,9 +68,13 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *                          updated on every message, stream chunks included
    * @param httpClientMetrics whether Vert.x's own HTTP client meters ({@code vertx_http_client_*}, per upstream
    *                          host) are kept; {@code switchboard_upstream_*} covers every deployment without them
+   * @param httpServerMetrics whether Vert.x's own HTTP server meters ({@code vertx_http_server_*}) are kept: looked up
+   *                          per request, and {@code switchboard_chat_requests_seconds} / {@code _http_requests_seconds}
+   *                          count every request without them
    */
   public record Management(String host, int port, String adminToken, long headerReadTimeoutMillis,
-                           long idleTimeoutMillis, boolean eventBusMetrics, boolean httpClientMetrics) {
+                           long idleTimeoutMillis, boolean eventBusMetrics, boolean httpClientMetrics,
+                           boolean httpServerMetrics) {
     @Override
     public String toString() {
       return "Management[host=" + host + ", port=" + port + ", admin=" + (adminToken != null) + "]";

@@ -81,7 +81,7 @@ import java.util.function.BiConsumer;
  * </ul>
  * Vert.x creates its HTTP connection only once a first request head has arrived (it waits to see whether the
  * client speaks HTTP/2), so a hook on the connection comes too late for a half-sent request. The guards are put in
- * each accepted channel's Netty pipeline instead, by the {@link #TRANSPORT} every node's Vert.x runs on (NIO).
+ * each accepted channel's Netty pipeline instead, by the {@link #transport} every node's Vert.x runs on.
  */
 public final class HttpGuards {
   private static final Logger LOG = LoggerFactory.getLogger(HttpGuards.class);
@@ -93,8 +93,25 @@ public final class HttpGuards {
   private static final int PREFACE_BYTES = Http1xOrH2CHandler.HTTP_2_PREFACE.length();
   private static final Map<Integer, Limits> PROTECTED = new ConcurrentHashMap<>();
 
-  /** NIO, with the guards installed on connections to protected ports. */
-  public static final Transport TRANSPORT = new GuardedTransport(Transport.NIO.implementation());
+  /**
+   * The transport a node runs on (see {@code server.transport}), with the guards installed on connections to protected
+   * ports: {@code auto} is epoll where its native library loads (Linux x86-64), else NIO; a native transport asked for
+   * by name that cannot load is an error, not a silent fallback.
+   */
+  public static Transport transport(String name) {
+    Transport chosen = switch (name) {
+      case "nio" -> Transport.NIO;
+      case "epoll" -> Transport.EPOLL;
+      case "io_uring" -> Transport.IO_URING;
+      default -> Transport.EPOLL != null && Transport.EPOLL.available() ? Transport.EPOLL : Transport.NIO;
+    };
+    if (chosen == null || !chosen.available()) {
+      Throwable cause = chosen == null ? null : chosen.unavailabilityCause();
+      throw new IllegalStateException("server.transport " + name + " cannot be used on this machine"
+        + (cause == null ? "" : ": " + cause.getMessage()), cause);
+    }
+    return new GuardedTransport(chosen.name(), chosen.implementation());
+  }
 
   private record Limits(HttpServerOptions options, long headerReadTimeoutMillis, long idleTimeoutMillis) {
   }
@@ -218,17 +235,19 @@ public final class HttpGuards {
     }
   }
 
-  /** Vert.x's NIO transport; HTTP servers' accepted channels pass {@link Acceptor} before Vert.x sets them up. */
+  /** A Vert.x transport (NIO, epoll, io_uring) whose HTTP servers' accepted channels pass {@link Acceptor} first. */
   private static final class GuardedTransport implements Transport, io.vertx.core.spi.transport.Transport {
-    private final io.vertx.core.spi.transport.Transport nio;
+    private final String name;
+    private final io.vertx.core.spi.transport.Transport inner;
 
-    GuardedTransport(io.vertx.core.spi.transport.Transport nio) {
-      this.nio = nio;
+    GuardedTransport(String name, io.vertx.core.spi.transport.Transport inner) {
+      this.name = name;
+      this.inner = inner;
     }
 
     @Override
     public String name() {
-      return "nio";
+      return name;
     }
 
     @Override
@@ -248,67 +267,67 @@ public final class HttpGuards {
 
     @Override
     public boolean supportsDomainSockets() {
-      return nio.supportsDomainSockets();
+      return inner.supportsDomainSockets();
     }
 
     @Override
     public boolean supportFileRegion() {
-      return nio.supportFileRegion();
+      return inner.supportFileRegion();
     }
 
     @Override
     public SocketAddress convert(io.vertx.core.net.SocketAddress address) {
-      return nio.convert(address);
+      return inner.convert(address);
     }
 
     @Override
     public io.vertx.core.net.SocketAddress convert(SocketAddress address) {
-      return nio.convert(address);
+      return inner.convert(address);
     }
 
     @Override
     public IoHandlerFactory ioHandlerFactory() {
-      return nio.ioHandlerFactory();
+      return inner.ioHandlerFactory();
     }
 
     @Override
     public EventLoopGroup eventLoopGroup(int type, int threads, ThreadFactory factory, int ioRatio) {
-      return nio.eventLoopGroup(type, threads, factory, ioRatio);
+      return inner.eventLoopGroup(type, threads, factory, ioRatio);
     }
 
     @Override
     public DatagramChannel datagramChannel() {
-      return nio.datagramChannel();
+      return inner.datagramChannel();
     }
 
     @Override
     public DatagramChannel datagramChannel(InternetProtocolFamily family) {
-      return nio.datagramChannel(family);
+      return inner.datagramChannel(family);
     }
 
     @Override
     public ChannelFactory<? extends Channel> channelFactory(boolean domainSocket) {
-      return nio.channelFactory(domainSocket);
+      return inner.channelFactory(domainSocket);
     }
 
     @Override
     public ChannelFactory<? extends ServerChannel> serverChannelFactory(boolean domainSocket) {
-      return nio.serverChannelFactory(domainSocket);
+      return inner.serverChannelFactory(domainSocket);
     }
 
     @Override
     public void configure(DatagramChannel channel, DatagramSocketOptions options) {
-      nio.configure(channel, options);
+      inner.configure(channel, options);
     }
 
     @Override
     public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
-      nio.configure(options, connectTimeout, domainSocket, bootstrap);
+      inner.configure(options, connectTimeout, domainSocket, bootstrap);
     }
 
     @Override
     public void configure(NetServerOptions options, boolean domainSocket, ServerBootstrap bootstrap) {
-      nio.configure(options, domainSocket, bootstrap);
+      inner.configure(options, domainSocket, bootstrap);
       if (options instanceof HttpServerOptions && !domainSocket) {
         bootstrap.handler(Acceptor.INSTANCE); // Vert.x sets only child handlers: the server channel's is free
       }

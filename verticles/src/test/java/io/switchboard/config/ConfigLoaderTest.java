@@ -59,6 +59,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void the_transport_is_epoll_where_it_loads_and_a_name_it_does_not_know_is_refused() {
+    assertEquals("auto", ConfigLoader.parse("test.yaml", "", Map.of()).server().transport());
+    assertEquals("epoll", io.switchboard.connection.HttpGuards.transport("auto").name());
+    assertEquals("nio", io.switchboard.connection.HttpGuards.transport("nio").name());
+    assertTrue(failure("server: {transport: kqueue}\n", Map.of())
+      .startsWith("test.yaml line 1: server.transport must be one of"), "kqueue is macOS's");
+  }
+
+  @Test
   void im_work_is_durable_with_a_redis_session_store_and_in_memory_without() {
     assertEquals("memory", ConfigLoader.parse("test.yaml", "", Map.of()).imWork().queue());
     SwitchboardConfig redis = ConfigLoader.parse("test.yaml",
