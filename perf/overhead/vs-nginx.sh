@@ -4,7 +4,9 @@
 # The static upstream (perf/src StaticUpstream: a canned chat.completion, or a 16-chunk SSE stream; not the gateway's
 # simulator), nginx (one worker, keep-alive upstream) and the gateway all run on core 0; wrk runs on core 1 (closed
 # loop, CONNECTIONS connections). JSON turns and SSE streams. Per round: direct, nginx, then each gateway jar given
-# (started fresh, warmed up, measured, stopped), so every figure of a round saw the same machine.
+# (started fresh, warmed up, measured, stopped), so every figure of a round saw the same machine. With BARE=1 a bare
+# Vert.x hop (perf/src BareProxy: server, pooled client, bytes relayed, nothing parsed; same core, same transport) is
+# measured after nginx too: the floor Vert.x itself puts under the gateway.
 #   perf/overhead/vs-nginx.sh JAR[:CONF] [JAR[:CONF] ...]   (e.g. an older build and verticles/target/switchboard.jar;
 #   CONF defaults to perf/gateway.yaml: give an older jar the gateway.yaml of its own commit)
 # Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load on each
@@ -26,11 +28,11 @@ out=$(mktemp)
 run=$(mktemp -d /tmp/vs-nginx.XXXXXX)
 sed -e "s|^pid .*|pid $run/nginx.pid;|" -e "s|^error_log .*|error_log $run/nginx-error.log;|" \
   perf/overhead/nginx-static.conf > "$run/nginx.conf"
-upstream=""; gw=""; nginx_started=""
+upstream=""; gw=""; nginx_started=""; bare=""
 cleanup() {
   set +e
   trap - INT TERM HUP
-  for p in $gw $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $gw $bare $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   [ -n "$nginx_started" ] && { nginx -s stop -c "$run/nginx.conf" 2>/dev/null || kill "$(cat "$run/nginx.pid")" 2>/dev/null; }
   rm -f "$out"
 }
@@ -38,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
-for port in 8080 8081 8091 9090; do
+for port in 8080 8081 8082 8091 9090; do
   if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
 done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
@@ -73,6 +75,20 @@ for round in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2046 # the master and its workers, one word each
     measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions $(cat "$run/nginx.pid") $(pgrep -P "$(cat "$run/nginx.pid")")
   done
+  if [ -n "${BARE:-}" ]; then
+    taskset -c "$gateway_cpus" java -Xmx1g -cp "$perf_jar" io.switchboard.perf.BareProxy port=8082 upstream=8091 \
+      > /tmp/vs-nginx-bare.log 2>&1 &
+    bare=$!
+    for _ in $(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:8082/ && break; sleep 0.5; done
+    for mode in json sse; do
+      taskset -c 1 wrk -t1 -c"$conns" -d"$((warmup / 4))s" -s "perf/overhead/$mode-static.lua" \
+        http://127.0.0.1:8082/v1/chat/completions > /dev/null
+    done
+    for mode in json sse; do
+      measure vertx-bare "$mode" http://127.0.0.1:8082/v1/chat/completions "$bare"
+    done
+    kill "$bare"; wait "$bare" 2>/dev/null || true; bare=""
+  fi
   for spec in "$@"; do
     jar=${spec%%:*}; conf=perf/gateway.yaml
     [ "$jar" != "$spec" ] && conf=${spec#*:}
