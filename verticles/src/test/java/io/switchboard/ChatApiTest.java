@@ -257,7 +257,7 @@ class ChatApiTest {
   }
 
   @Test
-  void metrics_count_requests_per_model_and_include_vertx_metrics() {
+  void metrics_count_requests_per_model_and_leave_vertx_per_request_meters_off() {
     post(body("switchboard-simulator", "count me", false));
     HttpResponse<String> metrics = Http.get(node.managementUrl() + "/metrics");
     assertEquals(200, metrics.statusCode());

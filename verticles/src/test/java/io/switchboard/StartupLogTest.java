@@ -83,6 +83,23 @@ class StartupLogTest {
   }
 
   @Test
+  void vertx_own_meters_come_back_when_asked_for() throws Exception {
+    try (TestNode node = TestNode.start("""
+      model_list:
+        - {model_name: switchboard-simulator, provider: simulator}
+      management: {http_server_metrics: true, http_client_metrics: true, event_bus_metrics: true}
+      """)) {
+      HttpResponse<String> chat = Http.post(node.baseUrl() + "/v1/chat/completions",
+        "{\"model\":\"switchboard-simulator\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+      assertEquals(200, chat.statusCode(), chat.body());
+      String metrics = Http.get(node.managementUrl() + "/metrics").body();
+      assertTrue(metrics.contains("vertx_http_server_requests_total"), "the request was counted by Vert.x");
+      assertTrue(metrics.contains("vertx_http_client_requests_total"), "the upstream call was counted by Vert.x");
+      assertTrue(metrics.contains("vertx_eventbus_"), "the turn's event bus messages were counted by Vert.x");
+    }
+  }
+
+  @Test
   void a_node_whose_routing_does_not_answer_is_alive_but_not_ready() throws Exception {
     try (TestNode node = TestNode.start("""
       model_list:
