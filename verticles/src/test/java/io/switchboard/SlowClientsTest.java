@@ -136,6 +136,24 @@ class SlowClientsTest {
   }
 
   @Test
+  void a_kept_alive_connection_gets_the_whole_header_timeout_for_its_next_request_and_no_more() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", node.apiPort)) {
+      socket.getOutputStream().write(("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH + "\r\n\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1));
+      // idle for most of the header timeout the connection was opened with, then a head that never ends
+      RawHttp.Exchange first = RawHttp.readUntilClosed(socket, HEADER_TIMEOUT_MS * 7 / 10);
+      assertTrue(first.text().startsWith("HTTP/1.1 200") && !first.closed(), first.text());
+      socket.getOutputStream().write("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthor".getBytes(StandardCharsets.ISO_8859_1));
+      long sent = System.currentTimeMillis();
+      RawHttp.Exchange second = RawHttp.readUntilClosed(socket, HEADER_TIMEOUT_MS + SLACK_MS);
+      long waited = System.currentTimeMillis() - sent;
+      assertTrue(second.closed(), "still open: " + second.text());
+      assertEquals(408, second.status(), second.text());
+      assertTrue(waited >= HEADER_TIMEOUT_MS - 100, "refused " + waited + " ms after the head began");
+    }
+  }
+
+  @Test
   void the_management_port_closes_half_sent_requests_too() throws IOException {
     try (Socket socket = new Socket("127.0.0.1", node.managementPort)) {
       socket.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.ISO_8859_1));

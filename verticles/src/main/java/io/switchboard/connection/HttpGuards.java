@@ -392,12 +392,14 @@ public final class HttpGuards {
       public void channelInactive(ChannelHandlerContext ctx) {
         state = State.OFF;
         disarm();
+        stopClock();
         ctx.fireChannelInactive();
       }
 
       @Override
       public void handlerRemoved(ChannelHandlerContext ctx) {
         disarm();
+        stopClock();
       }
     };
     private ChannelHandlerContext rawCtx;
@@ -406,7 +408,17 @@ public final class HttpGuards {
     private boolean responding;
     /** Requests read whose response has not ended (more than one when a client pipelines). */
     private int inFlight;
+    /**
+     * The one clock of this connection: it fires no later than {@link #due} and, when the deadline moved on meanwhile,
+     * sets itself for what is left. A request cycle (idle, head, busy, idle) only moves the deadline: it schedules
+     * nothing, cancels nothing.
+     */
     private ScheduledFuture<?> timer;
+    /** When {@link #timer} fires ({@link System#nanoTime}). */
+    private long timerDue;
+    /** The deadline armed now ({@link System#nanoTime}); meaningless unless {@link #armed}. */
+    private long due;
+    private boolean armed;
 
     Guard(Limits limits) {
       this.limits = limits;
@@ -544,6 +556,7 @@ public final class HttpGuards {
       boolean answer = !responding;
       state = State.CLOSING;
       disarm();
+      stopClock();
       if (!answer) {
         rawCtx.close();
         return;
@@ -566,11 +579,27 @@ public final class HttpGuards {
     }
 
     private void arm(long millis) {
-      disarm();
-      timer = rawCtx.executor().schedule(this::expired, millis, TimeUnit.MILLISECONDS);
+      due = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+      armed = true;
+      if (timer != null && timerDue - due <= 0) {
+        return; // the clock fires first and sets itself for the rest
+      }
+      stopClock();
+      schedule(due);
     }
 
+    /** No deadline now; the clock, if running, finds nothing due when it fires. */
     private void disarm() {
+      armed = false;
+    }
+
+    private void schedule(long at) {
+      timerDue = at;
+      timer = rawCtx.executor().schedule(this::expired, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** The connection is done with deadlines (closed, refused, another protocol): the clock goes too. */
+    private void stopClock() {
       if (timer != null) {
         timer.cancel(false);
         timer = null;
@@ -579,6 +608,14 @@ public final class HttpGuards {
 
     private void expired() {
       timer = null;
+      if (!armed) {
+        return;
+      }
+      if (due - System.nanoTime() > 0) {
+        schedule(due); // moved on since the clock was set
+        return;
+      }
+      armed = false;
       if (codecSwapped && rawCtx.pipeline().get(DECODER) == null) {
         off(); // upgraded to another protocol meanwhile (h2c)
       } else if (state == State.HEAD) {
@@ -593,6 +630,7 @@ public final class HttpGuards {
     private void off() {
       state = State.OFF;
       disarm();
+      stopClock();
     }
   }
 }

@@ -19,6 +19,7 @@ import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.eventbus.LoopTimer;
 import io.switchboard.eventbus.PreferLocal;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -181,8 +182,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private final long startNanos = System.nanoTime();
     private long firstTokenNanos;
     private int seq;
-    /** The one timer that watches the call's deadlines (see {@link #watch}); -1 when none is set. */
-    private long watchTimer = -1;
+    /** The one timer that watches the call's deadlines (see {@link #watch}); null when none is set. */
+    private io.netty.util.concurrent.ScheduledFuture<?> watchTimer;
     private long totalMillis;
     private long firstTokenMillis;
     /** When the last chunk came (System.nanoTime). */
@@ -233,7 +234,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
       cancel.flow(paused);
       if (!paused && !outcome.future().isComplete()) {
         lastHeardNanos = System.nanoTime(); // the stall clock starts again, and may end before the timer set
-        vertx.cancelTimer(watchTimer);
+        LoopTimer.cancel(watchTimer);
         check();
       }
     }
@@ -244,8 +245,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
      * came; when the timer fires, {@link #check} ends the call if a deadline passed, or sets it for the next one.
      */
     private void watch(long delayMillis) {
-      watchTimer = vertx.setTimer(Math.max(1, delayMillis), t -> {
-        watchTimer = -1;
+      watchTimer = LoopTimer.schedule(vertx, delayMillis, () -> {
+        watchTimer = null;
         check();
       });
     }
@@ -279,7 +280,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
 
     void end() {
-      vertx.cancelTimer(watchTimer);
+      LoopTimer.cancel(watchTimer);
     }
 
     private void chunk(Buffer data, String text, int flags) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.json.UTF8StreamJsonParser;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.json.JsonText;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -141,13 +140,5 @@ final class JsonSplice {
       from = spans[2 * i + 1];
     }
     return out.appendBytes(bytes, from, end - from);
-  }
-
-  /** The object the parser stands on (at its START_OBJECT), decoded from its own bytes; the parser moves past it. */
-  static JsonObject decodeObject(JsonParser json, byte[] bytes, int start) throws IOException {
-    int from = start + tokenOffset(json);
-    json.skipChildren();
-    int to = start + (int) json.currentLocation().getByteOffset();
-    return new JsonObject(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, from, to)));
   }
 }

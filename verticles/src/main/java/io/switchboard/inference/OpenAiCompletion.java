@@ -41,7 +41,7 @@ final class OpenAiCompletion {
           case "model" -> splice.replaceValue(json, value, JsonSplice.quoted(request.model()));
           case "usage" -> {
             if (value == JsonToken.START_OBJECT) {
-              usage = JsonSplice.decodeObject(json, bytes, 0);
+              usage = io.switchboard.json.JsonTree.object(json);
             }
           }
           case "choices" -> {
@@ -60,7 +60,7 @@ final class OpenAiCompletion {
                 String inner = json.currentName();
                 JsonToken token = json.nextToken();
                 if (inner.equals("message") && token == JsonToken.START_OBJECT) {
-                  message = JsonSplice.decodeObject(json, bytes, 0);
+                  message = io.switchboard.json.JsonTree.object(json);
                 } else if (inner.equals("finish_reason") && token == JsonToken.VALUE_STRING) {
                   finishReason = json.getText();
                 } else {

@@ -36,7 +36,7 @@ final class OpenAiEmbeddings {
           case "model" -> splice.replaceValue(json, value, JsonSplice.quoted(request.model()));
           case "usage" -> {
             if (value == JsonToken.START_OBJECT) {
-              usage = JsonSplice.decodeObject(json, bytes, 0);
+              usage = io.switchboard.json.JsonTree.object(json);
             }
           }
           case "data", "results" -> {

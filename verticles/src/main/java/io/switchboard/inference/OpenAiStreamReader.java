@@ -114,7 +114,7 @@ public final class OpenAiStreamReader implements StreamRelay.Reader {
         }
         case "usage" -> {
           if (value == JsonToken.START_OBJECT) {
-            usage = JsonSplice.decodeObject(json, bytes, start);
+            usage = io.switchboard.json.JsonTree.object(json);
             sawUsage = true;
           }
         }

@@ -23,6 +23,7 @@ import io.switchboard.overload.NodeLoad;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Route;
 import io.switchboard.eventbus.Drain;
+import io.switchboard.eventbus.LoopTimer;
 import io.switchboard.eventbus.PreferLocal;
 import io.switchboard.monitoring.Gauges;
 import io.micrometer.core.instrument.Tags;
@@ -297,7 +298,7 @@ public final class RoutingVerticle extends VerticleBase {
     private boolean done;
     /** Where this turn is counted in flight, once it started. */
     private InFlight counted;
-    private long deadlineTimer = -1;
+    private io.netty.util.concurrent.ScheduledFuture<?> deadlineTimer;
     private long hedgeTimer = -1;
 
     Turn(Message<? extends RoutedRequest> message) {
@@ -335,8 +336,9 @@ public final class RoutingVerticle extends VerticleBase {
       turns.put(request.requestId(), this);
       counted = inFlight.get(request.model());
       counted.started(request.stream());
-      deadlineTimer = vertx.setTimer(request.timeoutMillis(), t -> fail(new BusFailure(ApiError.upstreamTimeout(
-        "The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0, "")));
+      deadlineTimer = LoopTimer.schedule(vertx, request.timeoutMillis(), () -> fail(new BusFailure(
+        ApiError.upstreamTimeout("The model did not finish within " + request.timeoutMillis() + " ms."), false, 0, 0,
+        "")));
       next();
     }
 
@@ -754,7 +756,7 @@ public final class RoutingVerticle extends VerticleBase {
         counted.ended(request.stream());
       }
       done = true;
-      vertx.cancelTimer(deadlineTimer);
+      LoopTimer.cancel(deadlineTimer);
       vertx.cancelTimer(hedgeTimer);
       turns.remove(request.requestId());
     }
