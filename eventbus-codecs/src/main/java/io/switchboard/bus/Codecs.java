@@ -7,7 +7,7 @@ import java.util.List;
 /** Every record codec; registered once per node, where Vert.x starts, before any verticle is deployed. */
 public final class Codecs {
   public static final List<RecordCodec<?>> ALL = List.of(
-    ChatRequest.CODEC, StreamChunk.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
+    ChatRequest.CODEC, StreamChunk.CODEC, StreamBurst.CODEC, ChatResult.CODEC, HistoryQuery.CODEC, History.CODEC,
     HistoryAppend.CODEC, ModelCatalog.CODEC, StreamGrant.CODEC, CancelTurn.CODEC,
     IdentityQuery.CODEC, IdentityLink.CODEC, StreamFlow.CODEC,
     AttemptStarted.CODEC, StreamProgress.CODEC, PromptQuery.CODEC,

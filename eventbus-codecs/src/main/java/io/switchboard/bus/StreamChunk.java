@@ -87,7 +87,7 @@ public record StreamChunk(String requestId, int seq, Buffer data, String text, i
     return (flags & flag) != 0;
   }
 
-  private static void write(Buffer buffer, StreamChunk c) {
+  static void write(Buffer buffer, StreamChunk c) {
     Wire.writeString(buffer, c.requestId);
     buffer.appendInt(c.seq).appendByte((byte) c.flags);
     Wire.writeString(buffer, c.text);
@@ -99,7 +99,7 @@ public record StreamChunk(String requestId, int seq, Buffer data, String text, i
     }
   }
 
-  private static StreamChunk read(Wire.Reader in) {
+  static StreamChunk read(Wire.Reader in) {
     String requestId = in.readString();
     int seq = in.readInt();
     int flags = in.readByte();

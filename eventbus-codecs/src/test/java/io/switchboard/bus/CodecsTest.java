@@ -58,6 +58,8 @@ class CodecsTest {
     assertEquals("answer", result.content());
     StreamChunk end = StreamChunk.end("req_1", 8, result.withStreamFacts(8, 3));
     assertEquals(end, roundTrip(StreamChunk.CODEC, end));
+    StreamBurst burst = new StreamBurst(List.of(first, chunk, end));
+    assertEquals(burst, roundTrip(StreamBurst.CODEC, burst));
     StreamProgress progress = new StreamProgress("req_1", 5, "Hello", false, true);
     assertEquals(progress, roundTrip(StreamProgress.CODEC, progress));
     PromptQuery prompt = new PromptQuery("acme", "c-1", messages, 4096);
@@ -149,6 +151,7 @@ class CodecsTest {
     assertThrows(IllegalArgumentException.class, () -> new ChatMessage(new JsonObject().put("content", "no role")));
     assertThrows(IllegalArgumentException.class, () -> new StreamChunk("r", 0, null, "", 0, null, null),
       "a stream message is a chunk or an end");
+    assertThrows(IllegalArgumentException.class, () -> new StreamBurst(List.of()), "a burst has a chunk");
     assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m", List.of(), false, (JsonObject) null,
       null, 1, null, 0));
     assertThrows(IllegalArgumentException.class, () -> new ChatRequest("r", "t", "m",

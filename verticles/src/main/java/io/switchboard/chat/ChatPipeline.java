@@ -11,6 +11,7 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.History;
 import io.switchboard.bus.HistoryAppend;
 import io.switchboard.bus.PromptQuery;
+import io.switchboard.bus.StreamBurst;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamProgress;
 import io.switchboard.cache.CacheKey;
@@ -180,6 +181,12 @@ public final class ChatPipeline {
       StreamSink sink = streams.get(chunk.requestId());
       if (sink != null) {
         sink.accept(chunk);
+      }
+    } else if (message.body() instanceof StreamBurst burst) {
+      StreamSink sink = streams.get(burst.requestId());
+      for (int i = 0; sink != null && i < burst.chunks().size(); i++) {
+        sink.accept(burst.chunks().get(i));
+        sink = streams.get(burst.requestId()); // a chunk may end the stream (a guardrail), or the client may leave
       }
     } else if (message.body() instanceof StreamProgress query) {
       StreamSink sink = streams.get(query.requestId());

@@ -14,6 +14,7 @@ import io.switchboard.bus.ChatRequest;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.EmbeddingRequest;
 import io.switchboard.bus.TranscriptionRequest;
+import io.switchboard.bus.StreamBurst;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.bus.StreamFlow;
 import io.switchboard.bus.StreamGrant;
@@ -193,6 +194,12 @@ public final class InferenceProxyVerticle extends VerticleBase {
     private ChatResult heldEnd;
     /** A chunk that another model could not honestly continue (a tool call) reached the client. */
     private boolean final_;
+    /**
+     * The chunks sent while the event loop handles one upstream read, waiting to go to the inbox as one message once
+     * it comes round (see {@link #flush}); null when none wait.
+     */
+    private List<StreamChunk> burst;
+    private final io.vertx.core.Context context = vertx.getOrCreateContext();
 
     Call(Deployment deployment, ChatRequest request) {
       this.deployment = deployment;
@@ -280,6 +287,7 @@ public final class InferenceProxyVerticle extends VerticleBase {
     }
 
     void end() {
+      flush();
       LoopTimer.cancel(watchTimer);
     }
 
@@ -318,7 +326,8 @@ public final class InferenceProxyVerticle extends VerticleBase {
         return;
       }
       if (granted) {
-        vertx.eventBus().send(request.inbox(), StreamChunk.end(request.requestId(), seq, whole), CHUNK);
+        queue(StreamChunk.end(request.requestId(), seq, whole));
+        flush(); // the end goes with the burst it closes, before routing hears the result
         outcome.tryComplete(whole);
       }
     }
@@ -347,7 +356,29 @@ public final class InferenceProxyVerticle extends VerticleBase {
       if (!chunk.continuable()) {
         final_ = true;
       }
-      vertx.eventBus().send(request.inbox(), chunk, CHUNK);
+      queue(chunk);
+    }
+
+    private void queue(StreamChunk chunk) {
+      if (burst == null) {
+        burst = new ArrayList<>(4);
+        context.runOnContext(v -> flush());
+      }
+      burst.add(chunk);
+    }
+
+    /**
+     * The waiting chunks to the inbox: one message for what one upstream read brought (an upstream that writes fast
+     * sends several chunks a read), a lone chunk as itself. Before the call's result goes to routing, so a failure's
+     * count of chunks sent is what the client gets.
+     */
+    void flush() {
+      List<StreamChunk> chunks = burst;
+      if (chunks == null) {
+        return;
+      }
+      burst = null;
+      vertx.eventBus().send(request.inbox(), chunks.size() == 1 ? chunks.get(0) : new StreamBurst(chunks), CHUNK);
     }
 
     /** What the breaker's slow-call rule judges: the time to the first token (to the end when none came). */

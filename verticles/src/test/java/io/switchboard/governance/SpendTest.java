@@ -4,7 +4,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.switchboard.bus.ApiError;
 import io.switchboard.config.ConfigLoader;
 import io.switchboard.governance.spend.MemorySpendLog;
+import io.switchboard.governance.spend.UsageQuery;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -72,6 +74,31 @@ class SpendTest {
     }
     assertEquals(3, log.size());
     assertEquals(List.of("r3", "r4", "r5"), log.rows().stream().map(TurnRecord::requestId).toList());
+  }
+
+  @Test
+  void the_memory_ring_keeps_every_count_and_field_spend_reads_from_a_row() throws Exception {
+    MemorySpendLog log = new MemorySpendLog(10);
+    // the gateway's own request id (kept as its bits) and one a client named (kept as it came)
+    TurnRecord answered = new TurnRecord(Instant.parse("2026-12-02T10:15:30.123Z"), "req_f123456789abcdef0a1b2c3d",
+      "key_ab", "ci", "acme",
+      "gpt-4o", "gpt-4o.0", UsageLedger.usage(10, 4, 5, 2), 0.25, 840, 200, false, null);
+    TurnRecord refused = new TurnRecord(Instant.parse("2026-12-02T10:15:31Z"), "req_client-42", "key_ab", "ci", "acme", "gpt-4o",
+      null, null, 0, 3, 429, false, "rpm");
+    log.append(answered);
+    log.append(refused);
+    TurnRecord kept = log.rows().get(0);
+    assertEquals(List.of(answered.time(), "req_f123456789abcdef0a1b2c3d", "key_ab", "ci", "acme", "gpt-4o", "gpt-4o.0", 0.25, 840L, 200, false),
+      List.of(kept.time(), kept.requestId(), kept.keyId(), kept.keyAlias(), kept.tenant(), kept.model(),
+        kept.deployment(), kept.costUsd(), kept.latencyMillis(), kept.status(), kept.cacheHit()));
+    assertEquals(List.of(10, 5, 4, 2), List.of(kept.promptTokens(), kept.completionTokens(), kept.cachedTokens(),
+      kept.reasoningTokens()));
+    assertEquals(refused, log.rows().get(1), "a row without usage comes back as it went in");
+    JsonObject totals = log.usage(new UsageQuery(null, null, null, Instant.parse("2026-12-01T00:00:00Z"),
+      Instant.parse("2026-12-03T00:00:00Z"), "tenant")).toCompletionStage().toCompletableFuture().get().get(0);
+    assertEquals(2, totals.getInteger("requests"), totals.encode());
+    assertEquals(10, totals.getInteger("prompt_tokens"), totals.encode());
+    assertEquals(1, totals.getInteger("errors"), totals.encode());
   }
 
   @Test
