@@ -27,6 +27,8 @@ final class HttpTarget extends Target {
    * size, taken in turn, keep that cost flat.
    */
   private static final int CONNECTIONS_PER_CLIENT = 256;
+  /** Below the gateway's idle timeout (server.idle_timeout_ms, 60 s by default) and nginx's keepalive_timeout (75 s). */
+  private static final int KEEP_ALIVE_SECONDS = 30;
   private final boolean stream;
   private final HttpClientAgent[] clients;
   private int next;
@@ -41,7 +43,10 @@ final class HttpTarget extends Target {
     for (int i = 0; i < count; i++) {
       int size = settings.connections / count + (i < settings.connections % count ? 1 : 0);
       clients[i] = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
+        // a pooled connection is dropped 30 s after its last use, before the gateway's own 60 s idle timeout: the
+        // generator never sends on a connection the server is closing at that moment (the keep-alive race, which
+        // a POST cannot be retried over and would count as an error of the target)
+        .with(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(KEEP_ALIVE_SECONDS).setTcpNoDelay(true)
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, settings.timeoutMillis)))
         .with(new PoolOptions().setHttp1MaxSize(size).setMaxWaitQueueSize(-1))
         .build();
