@@ -6,11 +6,15 @@
 #     (request, reply, and for streams every chunk); p50 at one connection against 1.'s is the hop's cost.
 # JSON and SSE. Everything shares this machine's cores (wrk included), so the aggregate says what a node costs, not
 # what three machines would do. Bounded; stops everything it started.
-#   perf/cluster/throughput.sh [SECONDS_EACH] [CONNECTIONS]     environment: JAR (verticles/target/switchboard.jar)
+#   perf/cluster/throughput.sh [SECONDS_EACH] [CONNECTIONS]     environment: JAR (verticles/target/switchboard.jar),
+#   WARMUP (SECONDS_EACH: seconds of JSON, then of SSE, load per warm-up pass; each setup gets two passes). Three JVMs
+#   share two cores, so each one's C2 compiler gets a third of the time it has alone: with 10 s passes the three-node
+#   figure is mostly JIT (C2 was 58% of a node's samples after 30 s of load); 40 s passes reach the plateau.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
 conns=${2:-32}
+warmup=${WARMUP:-$secs}
 jar=${JAR:-verticles/target/switchboard.jar}
 perf_jar=perf/target/switchboard-perf.jar
 [ -f "$jar" ] || mvn -B -q package -DskipTests
@@ -34,7 +38,7 @@ node() { # name api_port mgmt_port simulator_port verticles cluster
 }
 all=connection,session,routing,inference-proxy,monitoring
 # (each waits for its own wrk runs only: a bare `wait` would also wait for the nodes and the upstream, for ever)
-warm() { local w; for mode in json sse; do w=(); for port in "$@"; do wrk -t1 -c8 -d"$secs"s -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > /dev/null & w+=($!); done; wait "${w[@]}"; done; }
+warm() { local w; for mode in json sse; do w=(); for port in "$@"; do wrk -t1 -c8 -d"$warmup"s -s "perf/overhead/$mode-static.lua" "http://127.0.0.1:$port/v1/chat/completions" > /dev/null & w+=($!); done; wait "${w[@]}"; done; }
 rps() { # mode port...: aggregate req/s of one wrk per port, run at once
   local mode=$1; shift; local files=()
   local w=()
@@ -57,7 +61,7 @@ stop_nodes
 
 for i in 1 2 3; do node "node$i" "1808$i" "1908$i" "1809$i" "$all" --cluster; done
 for i in 1 2 3; do await "http://127.0.0.1:1908$i/health"; done
-warm 18081 18082 18083
+warm 18081 18082 18083; warm 18081 18082 18083
 for mode in json sse; do
   echo "three nodes    $mode  $(rps "$mode" 18081 18082 18083) req/s in all, $conns connections each"
 done
