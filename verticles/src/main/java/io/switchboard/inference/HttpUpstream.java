@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.parsetools.RecordParser;
 import io.vertx.core.streams.ReadStream;
 
 /**
@@ -79,7 +78,7 @@ abstract class HttpUpstream implements Upstream {
 
   /** A stream's records as its reader takes them: lines of server-sent events, unless the protocol is binary. */
   protected ReadStream<Buffer> records(HttpClientResponse response) {
-    return RecordParser.newDelimited("\n", response);
+    return new Lines(response);
   }
 
   /**
