@@ -17,7 +17,7 @@ import io.vertx.core.streams.ReadStream;
  * Flow control as the parser's: while paused, no line is given (the rest of a read waits) and the source is paused.
  * Used on its source's event loop.
  */
-final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
+public final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
   private static final byte LF = '\n';
 
   private final ReadStream<Buffer> source;
@@ -34,7 +34,7 @@ final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
   private boolean ended;
   private boolean splitting;
 
-  Lines(ReadStream<Buffer> source) {
+  public Lines(ReadStream<Buffer> source) {
     this.source = source;
   }
 
