@@ -1,6 +1,7 @@
 package io.switchboard.inference;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -24,10 +25,8 @@ public final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
-  /** What was read and not yet given as lines: from {@link #from} on; null when nothing. */
-  private Buffer rest;
-  /** {@link #rest}'s bytes, as Netty sees them (for its search). */
-  private ByteBuf restBytes;
+  /** What was read and not yet given as lines, from {@link #from} on; null when nothing. */
+  private ByteBuf rest;
   private int from;
   private boolean paused;
   private boolean sourceEnded;
@@ -43,16 +42,14 @@ public final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
     if (read.length() == 0) {
       return;
     }
-    if (rest == null) {
-      rest = read;
-    } else {
+    ByteBuf bytes = ((BufferInternal) read).getByteBuf();
+    if (rest != null) {
       // the start of a line from an earlier read (or a paused remainder): the one copy, of what is left of both
-      Buffer joined = Buffer.buffer(rest.length() - from + read.length());
-      joined.appendBuffer(rest, from, rest.length() - from).appendBuffer(read);
-      rest = joined;
+      int left = rest.writerIndex() - from;
+      bytes = Unpooled.buffer(left + bytes.readableBytes()).writeBytes(rest, from, left).writeBytes(bytes);
     }
+    rest = bytes;
     from = 0;
-    restBytes = ((BufferInternal) rest).getByteBuf();
     split();
   }
 
@@ -64,32 +61,19 @@ public final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
     splitting = true;
     try {
       while (!paused && rest != null) {
-        int length = rest.length();
-        int newline = restBytes.indexOf(from, length, LF);
+        int newline = rest.indexOf(from, rest.writerIndex(), LF);
         if (newline < 0) {
           break;
         }
-        Buffer line = rest.slice(from, newline);
-        if (newline + 1 == length) {
-          rest = null;
-          restBytes = null;
-        } else {
-          from = newline + 1;
-        }
-        emit(line);
+        emit(taken(newline, newline + 1));
       }
       if (sourceEnded && !paused && !ended) {
-        if (rest != null && rest.length() > from) {
-          Buffer last = rest.slice(from, rest.length());
-          rest = null;
-          restBytes = null;
-          emit(last);
+        if (rest != null) {
+          emit(taken(rest.writerIndex(), rest.writerIndex()));
           if (paused) {
             return; // the end follows once resumed
           }
         }
-        rest = null;
-        restBytes = null;
         ended = true;
         Handler<Void> end = endHandler;
         if (end != null) {
@@ -99,6 +83,17 @@ public final class Lines implements ReadStream<Buffer>, Handler<Buffer> {
     } finally {
       splitting = false;
     }
+  }
+
+  /** The line from {@link #from} to {@code end}, as a slice; what is left starts at {@code next}. */
+  private Buffer taken(int end, int next) {
+    Buffer line = BufferInternal.buffer(rest.slice(from, end - from));
+    if (next == rest.writerIndex()) {
+      rest = null;
+    } else {
+      from = next;
+    }
+    return line;
   }
 
   private void emit(Buffer line) {
