@@ -20,10 +20,12 @@ import io.switchboard.governance.Caller;
 import io.switchboard.governance.RateLimits;
 import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
+import io.switchboard.json.JsonText;
 import io.switchboard.overload.NodeLoad;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
@@ -59,9 +61,15 @@ public final class ConnectionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionVerticle.class);
   private static final Logger ACCESS = LoggerFactory.getLogger("switchboard.access");
   static final String REQUEST_ID = "x-request-id";
-  static final String CONVERSATION_ID = "x-conversation-id";
-  static final String MEMORY = "x-switchboard-memory";
-  static final String CACHE = "x-switchboard-cache";
+  /*
+   * Header names (and fixed values) written on every answer, made once as ASCII strings: Vert.x then reuses their
+   * hash and copies their bytes as they are, where a String is hashed and encoded char by char on every response.
+   */
+  private static final CharSequence REQUEST_ID_HEADER = HttpHeaders.createOptimized(REQUEST_ID);
+  static final CharSequence CONVERSATION_ID = HttpHeaders.createOptimized("x-conversation-id");
+  static final CharSequence MEMORY = HttpHeaders.createOptimized("x-switchboard-memory");
+  static final CharSequence CACHE = HttpHeaders.createOptimized("x-switchboard-cache");
+  static final CharSequence DEPLOYMENT = HttpHeaders.createOptimized("x-switchboard-deployment");
   /** The routing context's {@link Caller}, put there by {@link #authenticate}. */
   static final String CALLER = "caller";
   private static final long MODELS_TIMEOUT_MILLIS = 2_000;
@@ -256,7 +264,7 @@ public final class ConnectionVerticle extends VerticleBase {
     ctx.put(REQUEST_ID, id);
     ctx.put("startNanos", System.nanoTime());
     io.switchboard.logging.TurnLogContext.enter(id, ctx.request().getHeader("traceparent"));
-    ctx.response().putHeader(REQUEST_ID, id);
+    ctx.response().putHeader(REQUEST_ID_HEADER, id);
     if (draining && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
       ctx.response().putHeader("connection", "close");
     }
@@ -335,7 +343,7 @@ public final class ConnectionVerticle extends VerticleBase {
       chat = ChatCompletionRequest.parse(body);
       if (conversationId != null && !ConversationIds.isValid(conversationId)) {
         throw InvalidRequest.of("The x-conversation-id header must be 1-128 characters of A-Z a-z 0-9 . _ -.",
-          CONVERSATION_ID);
+          CONVERSATION_ID.toString());
       }
     } catch (InvalidRequest e) {
       fail(ctx, e.error());
@@ -378,8 +386,8 @@ public final class ConnectionVerticle extends VerticleBase {
           response.putHeader(MEMORY, answer.memory());
         }
         response.putHeader(CACHE, answer.cache())
-          .putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()))
-          .putHeader("content-type", "application/json")
+          .putHeader(DEPLOYMENT, String.valueOf(answer.result().deployment()))
+          .putHeader(HttpHeaders.CONTENT_TYPE, JsonText.MEDIA_TYPE)
           .end(OpenAiJson.completion(turn.requestId(), turn.chat().model(), answer.result()));
         record(ctx, 200);
       })
@@ -420,7 +428,7 @@ public final class ConnectionVerticle extends VerticleBase {
     if (response.ended() || response.closed()) {
       return;
     }
-    response.setStatusCode(status).putHeader("content-type", "application/json").end(body.toBuffer());
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JsonText.MEDIA_TYPE).end(body.toBuffer());
     record(ctx, status);
   }
 

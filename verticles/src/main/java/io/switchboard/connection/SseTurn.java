@@ -7,6 +7,7 @@ import io.switchboard.chat.StreamSink;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
@@ -21,6 +22,11 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class SseTurn extends StreamSink {
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+  /** The head of every event stream, in names and values made once (see {@link ConnectionVerticle#CACHE}). */
+  static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
+  static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+  static final CharSequence ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
+  static final CharSequence NO = HttpHeaders.createOptimized("no");
 
   private final HttpServerResponse response;
   private final FlowGate gate;
@@ -56,7 +62,7 @@ final class SseTurn extends StreamSink {
       return; // the gateway always asks for usage; the client sees it only when it asked too
     }
     if (!headersSet && chunk.deployment() != null) {
-      response.putHeader("x-switchboard-deployment", chunk.deployment());
+      response.putHeader(ConnectionVerticle.DEPLOYMENT, chunk.deployment());
     }
     startIfNeeded();
     Buffer event = chunk.data(); // framed once, by the inference proxy
@@ -115,9 +121,9 @@ final class SseTurn extends StreamSink {
     if (!headersSet && !response.headWritten()) {
       headersSet = true;
       response.setChunked(true)
-        .putHeader("content-type", "text/event-stream; charset=utf-8")
-        .putHeader("cache-control", "no-cache")
-        .putHeader("x-accel-buffering", "no")
+        .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+        .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
+        .putHeader(ACCEL_BUFFERING, NO)
         .putHeader(ConnectionVerticle.CACHE, cache());
       if (withMemory) {
         response.putHeader(ConnectionVerticle.MEMORY, memory());

@@ -65,7 +65,7 @@ final class TranslatedTurns {
     return pipeline.turn(turn, null, ChatPipeline.Channel.HTTP).onSuccess(answer -> {
       if (!ctx.response().headWritten()) {
         ctx.response().putHeader(ConnectionVerticle.CACHE, answer.cache())
-          .putHeader("x-switchboard-deployment", String.valueOf(answer.result().deployment()));
+          .putHeader(ConnectionVerticle.DEPLOYMENT, String.valueOf(answer.result().deployment()));
       }
     });
   }

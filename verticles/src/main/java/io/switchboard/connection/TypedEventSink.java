@@ -5,6 +5,7 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -182,9 +183,9 @@ abstract class TypedEventSink extends StreamSink {
     if (!begun) {
       begun = true;
       response.setChunked(true)
-        .putHeader("content-type", "text/event-stream; charset=utf-8")
-        .putHeader("cache-control", "no-cache")
-        .putHeader("x-accel-buffering", "no")
+        .putHeader(HttpHeaders.CONTENT_TYPE, SseTurn.EVENT_STREAM)
+        .putHeader(HttpHeaders.CACHE_CONTROL, SseTurn.NO_CACHE)
+        .putHeader(SseTurn.ACCEL_BUFFERING, SseTurn.NO)
         .putHeader(ConnectionVerticle.CACHE, cache());
       begin();
     }

@@ -51,13 +51,22 @@ public final class PreferLocal {
   private static <T> Future<Message<T>> request(EventBus bus, String address, Object body, long timeoutMillis,
                                                 int redeliveries) {
     DeliveryOptions local = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutMillis);
+    // one continuation on the answer's way back (the hot path's usual case: answered here); the cluster's leg and a
+    // request sent again only where a failure asks for them
     return bus.<T>request(address, body, local).recover(failure -> {
       if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {
-        return bus.request(Addresses.cluster(address), body, new DeliveryOptions().setSendTimeout(timeoutMillis));
+        return bus.<T>request(Addresses.cluster(address), body, new DeliveryOptions().setSendTimeout(timeoutMillis))
+          .recover(remote -> again(remote, bus, address, body, timeoutMillis, redeliveries));
       }
-      return Future.failedFuture(failure);
-    }).recover(failure -> redeliveries > 0 && discarded(failure)
-      ? request(bus, address, body, timeoutMillis, redeliveries - 1) : Future.failedFuture(failure));
+      return again(failure, bus, address, body, timeoutMillis, redeliveries);
+    });
+  }
+
+  /** The request once more when the failure says no handler saw it and redeliveries are left; else the failure. */
+  private static <T> Future<Message<T>> again(Throwable failure, EventBus bus, String address, Object body,
+                                              long timeoutMillis, int redeliveries) {
+    return redeliveries > 0 && discarded(failure)
+      ? request(bus, address, body, timeoutMillis, redeliveries - 1) : Future.failedFuture(failure);
   }
 
   /**

@@ -8,10 +8,12 @@ import io.switchboard.bus.EmbeddingResult;
 import io.switchboard.bus.TranscriptionRequest;
 import io.switchboard.bus.TranscriptionResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
+import io.switchboard.json.JsonText;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.streams.ReadStream;
@@ -25,6 +27,9 @@ import io.vertx.core.streams.ReadStream;
  */
 abstract class HttpUpstream implements Upstream {
   private static final String JSON = "application/json";
+  /** Header values sent with every call, made once as ASCII strings (their bytes are copied as they are). */
+  private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+  private static final CharSequence ANY = HttpHeaders.createOptimized("*/*");
   protected final Deployment deployment;
   private final HttpClientAgent client;
   private final UpstreamSlots slots;
@@ -160,8 +165,8 @@ abstract class HttpUpstream implements Upstream {
       .setConnectTimeout(deployment.connectTimeoutMillis());
     target.applyTo(options);
     options
-      .putHeader("content-type", contentType)
-      .putHeader("accept", stream ? "text/event-stream" : contentType.equals(JSON) ? JSON : "*/*");
+      .putHeader(HttpHeaders.CONTENT_TYPE, contentType.equals(JSON) ? JsonText.MEDIA_TYPE : contentType)
+      .putHeader(HttpHeaders.ACCEPT, stream ? EVENT_STREAM : contentType.equals(JSON) ? JsonText.MEDIA_TYPE : ANY);
     int key = -1;
     Buffer body;
     try {

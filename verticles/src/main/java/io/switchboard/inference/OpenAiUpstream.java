@@ -46,7 +46,7 @@ class OpenAiUpstream extends HttpUpstream {
   @Override
   protected void headers(RequestOptions options, String key) {
     if (key != null) {
-      options.putHeader("authorization", "Bearer " + key);
+      options.putHeader(io.vertx.core.http.HttpHeaders.AUTHORIZATION, "Bearer " + key);
     }
   }
 

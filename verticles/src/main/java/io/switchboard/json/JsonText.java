@@ -3,6 +3,8 @@ package io.switchboard.json;
 /** JSON string quoting for the hot path, where building a JsonObject per chunk would cost more. */
 public final class JsonText {
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** {@code application/json} as a header value made once (an ASCII string: Vert.x copies its bytes as they are). */
+  public static final CharSequence MEDIA_TYPE = io.vertx.core.http.HttpHeaders.createOptimized("application/json");
 
   private JsonText() {
   }
