@@ -33,7 +33,7 @@ final class IdleSocketsTarget extends Target {
 
   IdleSocketsTarget(Vertx vertx, URI uri, Settings settings) {
     super(vertx, uri, settings);
-    long opened = settings.connections + (long) settings.rate * settings.warmupSeconds; // with the warm-up's
+    long opened = settings.connections + (long) settings.warmupRate() * settings.warmupSeconds; // with the warm-up's
     int sources = (int) ((opened + PER_SOURCE_ADDRESS - 1) / PER_SOURCE_ADDRESS);
     if (sources > 1 && !uri.getHost().startsWith("127.")) {
       throw new IllegalArgumentException("more than " + PER_SOURCE_ADDRESS + " sockets (warm-up included) need a"

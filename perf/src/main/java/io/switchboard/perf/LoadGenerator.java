@@ -82,16 +82,18 @@ public final class LoadGenerator {
     System.out.println(idle
       ? String.format("ws: opening %d idle sockets per target at %d/s after %d s of warm-up, holding them %d s; %s",
           settings.connections, settings.rate, settings.warmupSeconds, settings.durationSeconds, settings.targets)
-      : String.format("%s: %d req/s for %d s after %d s of warm-up, %d connections per target, timeout %d ms; %s",
-          settings.mode, settings.rate, settings.durationSeconds, settings.warmupSeconds, settings.connections,
-          settings.timeoutMillis, settings.targets));
+      : String.format("%s: %d req/s for %d s after %d s of warm-up%s, %d connections per target, timeout %d ms; %s",
+          settings.mode, settings.rate, settings.durationSeconds, settings.warmupSeconds,
+          settings.warmupSeconds > 0 && settings.warmupRate() != settings.rate ? " at " + settings.warmupRate() + "/s" : "",
+          settings.connections, settings.timeoutMillis, settings.targets));
     if (settings.warmupSeconds > 0) {
-      openLoop((long) settings.rate * settings.warmupSeconds);
+      openLoop((long) settings.warmupRate() * settings.warmupSeconds, settings.warmupRate());
       await(onContext(() -> Future.join(targets.stream().map(Target::reset).toList())), 60);
     }
     Instant started = Instant.now();
     long startNanos = System.nanoTime();
-    openLoop(idle ? (long) settings.connections * targets.size() : (long) settings.rate * settings.durationSeconds);
+    openLoop(idle ? (long) settings.connections * targets.size() : (long) settings.rate * settings.durationSeconds,
+      settings.rate);
     if (idle) {
       await(onContext(() -> vertx.timer(settings.durationSeconds, TimeUnit.SECONDS)), settings.durationSeconds + 10L);
     }
@@ -112,7 +114,7 @@ public final class LoadGenerator {
    * each request goes to one drawn at random: a strict alternation (or shuffled rounds) ties each target to the
    * one before it and to a phase against the timer tick, which biases the comparison by up to the send lag.
    */
-  private void openLoop(long count) throws Exception {
+  private void openLoop(long count, int rate) throws Exception {
     Promise<Void> allEnded = Promise.promise();
     Random random = new Random(count);
     context.runOnContext(v -> {
@@ -122,7 +124,7 @@ public final class LoadGenerator {
       vertx.setPeriodic(1, 1, timer -> {
         long now = System.nanoTime();
         while (fired[0] < count) {
-          long intended = start + fired[0] * 1_000_000_000L / settings.rate;
+          long intended = start + fired[0] * 1_000_000_000L / rate;
           if (intended > now) {
             break;
           }
@@ -143,7 +145,7 @@ public final class LoadGenerator {
         }
       });
     });
-    long seconds = count / settings.rate + TimeUnit.MILLISECONDS.toSeconds(settings.timeoutMillis) + 30;
+    long seconds = count / rate + TimeUnit.MILLISECONDS.toSeconds(settings.timeoutMillis) + 30;
     await(allEnded.future(), seconds);
   }
 

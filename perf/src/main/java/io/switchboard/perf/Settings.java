@@ -31,6 +31,8 @@ final class Settings {
   int rate = 500;
   int durationSeconds = 10;
   int warmupSeconds = 0;
+  /** Requests a second during the warm-up; 0: the same as {@link #rate}. */
+  int warmupRate = 0;
   int connections = 64;
   long timeoutMillis = 30_000;
   String model = "switchboard-simulator";
@@ -82,6 +84,7 @@ final class Settings {
       case "rate" -> rate = Integer.parseInt(value);
       case "duration" -> durationSeconds = Integer.parseInt(value);
       case "warmup" -> warmupSeconds = Integer.parseInt(value);
+      case "warmup_rate" -> warmupRate = Integer.parseInt(value);
       case "connections" -> connections = Integer.parseInt(value);
       case "timeout_ms" -> timeoutMillis = Long.parseLong(value);
       case "model" -> model = value;
@@ -106,6 +109,9 @@ final class Settings {
     if (rate <= 0 || durationSeconds <= 0 || warmupSeconds < 0 || connections <= 0 || timeoutMillis <= 0) {
       throw new IllegalArgumentException("rate, duration, connections and timeout_ms must be positive");
     }
+    if (warmupRate < 0) {
+      throw new IllegalArgumentException("warmup_rate must not be negative (0: the rate)");
+    }
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("no target");
     }
@@ -115,6 +121,11 @@ final class Settings {
           + ": load goes only to 127.0.0.0/8, localhost or [::1]");
       }
     }
+  }
+
+  /** The warm-up's requests a second: {@code warmup_rate}, else the measured rate. */
+  int warmupRate() {
+    return warmupRate > 0 ? warmupRate : rate;
   }
 
   /** Loopback by its literal name only: 127.0.0.0/8, localhost, [::1]. No name is looked up. */
