@@ -261,8 +261,14 @@ class ResponsesApiTest {
 
   @Test
   void a_stream_that_breaks_ends_with_an_error_event_not_completed() {
-    String broken = Http.post(node.baseUrl() + "/v1/responses", new JsonObject().put("model", "sim-drop")
-      .put("input", "hi").put("stream", true).encode(), "authorization", "Bearer " + TestConfigs.ACME_KEY).body();
+    var response = Http.post(node.baseUrl() + "/v1/responses", new JsonObject().put("model", "sim-drop")
+      .put("input", "hi").put("stream", true).encode(), "authorization", "Bearer " + TestConfigs.ACME_KEY);
+    // the head every event stream of the API has: an event stream, not cached or buffered on its way, cache state
+    assertEquals("text/event-stream; charset=utf-8", response.headers().firstValue("content-type").orElse(null));
+    assertEquals("no-cache", response.headers().firstValue("cache-control").orElse(null));
+    assertEquals("no", response.headers().firstValue("x-accel-buffering").orElse(null));
+    assertEquals("bypass", response.headers().firstValue("x-switchboard-cache").orElse(null));
+    String broken = response.body();
     List<String> events = broken.lines().filter(l -> l.startsWith("event: ")).map(l -> l.substring(7)).toList();
     assertEquals("error", events.get(events.size() - 1), broken);
     assertTrue(!events.contains("response.completed"), "never a silent success");

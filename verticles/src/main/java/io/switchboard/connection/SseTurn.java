@@ -23,10 +23,10 @@ import io.vertx.core.http.HttpServerResponse;
 final class SseTurn extends StreamSink {
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
   /** The head of every event stream, in names and values made once (see {@link ConnectionVerticle#CACHE}). */
-  static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
-  static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
-  static final CharSequence ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
-  static final CharSequence NO = HttpHeaders.createOptimized("no");
+  private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
+  private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+  private static final CharSequence ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
+  private static final CharSequence NO = HttpHeaders.createOptimized("no");
 
   private final HttpServerResponse response;
   private final FlowGate gate;
@@ -117,14 +117,22 @@ final class SseTurn extends StreamSink {
     }
   }
 
+  /**
+   * The head every event stream of the API starts with (chat completions here, the Responses and Messages streams
+   * in {@link TypedEventSink}): chunked, not cached, not buffered by a proxy in front, and what the cache did.
+   */
+  static void head(HttpServerResponse response, String cache) {
+    response.setChunked(true)
+      .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+      .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
+      .putHeader(ACCEL_BUFFERING, NO)
+      .putHeader(ConnectionVerticle.CACHE, cache);
+  }
+
   private void startIfNeeded() {
     if (!headersSet && !response.headWritten()) {
       headersSet = true;
-      response.setChunked(true)
-        .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
-        .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
-        .putHeader(ACCEL_BUFFERING, NO)
-        .putHeader(ConnectionVerticle.CACHE, cache());
+      head(response, cache());
       if (withMemory) {
         response.putHeader(ConnectionVerticle.MEMORY, memory());
       }

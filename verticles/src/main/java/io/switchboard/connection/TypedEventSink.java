@@ -5,7 +5,6 @@ import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -182,11 +181,7 @@ abstract class TypedEventSink extends StreamSink {
   private void beginIfNeeded() {
     if (!begun) {
       begun = true;
-      response.setChunked(true)
-        .putHeader(HttpHeaders.CONTENT_TYPE, SseTurn.EVENT_STREAM)
-        .putHeader(HttpHeaders.CACHE_CONTROL, SseTurn.NO_CACHE)
-        .putHeader(SseTurn.ACCEL_BUFFERING, SseTurn.NO)
-        .putHeader(ConnectionVerticle.CACHE, cache());
+      SseTurn.head(response, cache());
       begin();
     }
   }

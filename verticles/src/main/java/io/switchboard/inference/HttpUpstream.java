@@ -164,9 +164,10 @@ abstract class HttpUpstream implements Upstream {
       // bounds the wait inside the client too (connect, or a provider allowing fewer HTTP/2 streams than we assume)
       .setConnectTimeout(deployment.connectTimeoutMillis());
     target.applyTo(options);
+    boolean json = contentType.equals(JSON);
     options
-      .putHeader(HttpHeaders.CONTENT_TYPE, contentType.equals(JSON) ? JsonText.MEDIA_TYPE : contentType)
-      .putHeader(HttpHeaders.ACCEPT, stream ? EVENT_STREAM : contentType.equals(JSON) ? JsonText.MEDIA_TYPE : ANY);
+      .putHeader(HttpHeaders.CONTENT_TYPE, json ? JsonText.MEDIA_TYPE : contentType)
+      .putHeader(HttpHeaders.ACCEPT, stream ? EVENT_STREAM : json ? JsonText.MEDIA_TYPE : ANY);
     int key = -1;
     Buffer body;
     try {
