@@ -189,7 +189,10 @@ public final class ConnectionVerticle extends VerticleBase {
       fail(ctx, ApiError.internal());
     });
 
-    HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
+    // strict thread mode: every response is written on its connection's event loop (bus deliveries, timers and
+    // futures of a turn all run there), so Vert.x writes straight to the channel instead of through a
+    // multi-producer queue: 4 KB less per open connection (its 1,024-slot array) and no queue hop per write
+    HttpServerOptions options = new HttpServerOptions().setStrictThreadMode(true).setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE

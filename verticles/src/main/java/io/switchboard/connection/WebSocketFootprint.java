@@ -1,18 +1,14 @@
 package io.switchboard.connection;
 
 import io.netty.channel.ChannelHandler;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.http.HttpConnection;
-import io.vertx.core.internal.concurrent.OutboundMessageQueue;
 import io.vertx.core.net.impl.ConnectionBase;
-import io.vertx.core.net.impl.VertxConnection;
 import io.vertx.core.net.impl.VertxHandler;
-import io.vertx.core.streams.impl.MessagePassingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.Field;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * What Vert.x (5.0.10) keeps for every open WebSocket that an idle one does not need: about 10 KB of its 16
@@ -22,19 +18,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  *   built the WebSocket's connection; that lambda holds the handshake, its request and response, and the old
  *   connection with its own write queue. The factory runs once, when the handler is added: dropping it then lets all
  *   of that go.</li>
- *   <li>The WebSocket connection's write queue: an unbounded MPSC queue whose first chunk is a 1,024-slot array
- *   (4 KB), allocated up front though writes only wait in it while the socket is unwritable or written from another
- *   thread. Swapped, while empty, for a linked queue with the same guarantees (unbounded, many producers, one
- *   consumer) that costs a node per waiting write instead.</li>
+ *   <li>The WebSocket connection's write queue (4 KB), swapped while empty for a linked one
+ *   ({@link WriteQueues}).</li>
  * </ul>
  * Each step checks what it finds and does nothing when Vert.x is not what it expects.
  */
 final class WebSocketFootprint {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketFootprint.class);
   private static final Field FACTORY = field(VertxHandler.class, "connectionFactory");
-  private static final Field WRITE_QUEUE = field(VertxConnection.class, "outboundMessageQueue");
-  private static final Field MESSAGE_CHANNEL = field(OutboundMessageQueue.class, "mqp");
-  private static final Field ELEMENTS = field(MessagePassingQueue.class, "queue");
 
   /** What {@link #trim} let go of. */
   record Trimmed(boolean upgradedConnection, boolean writeQueue) {
@@ -56,22 +47,7 @@ final class WebSocketFootprint {
       || current.getConnection() == http) {
       return new Trimmed(false, false); // not upgraded (yet): the factory may still be needed
     }
-    return new Trimmed(set(FACTORY, current, null), linkedWriteQueue(current.getConnection()));
-  }
-
-  private static boolean linkedWriteQueue(VertxConnection connection) {
-    try {
-      Object writes = WRITE_QUEUE == null ? null : WRITE_QUEUE.get(connection);
-      Object channel = writes instanceof OutboundMessageQueue<?> && MESSAGE_CHANNEL != null
-        ? MESSAGE_CHANNEL.get(writes) : null;
-      if (!(channel instanceof MessagePassingQueue.MpSc<?>) || ELEMENTS == null
-        || !(ELEMENTS.get(channel) instanceof Queue<?> elements) || !elements.isEmpty()) {
-        return false;
-      }
-      return set(ELEMENTS, channel, new ConcurrentLinkedQueue<>());
-    } catch (IllegalAccessException | RuntimeException e) {
-      return false;
-    }
+    return new Trimmed(set(FACTORY, current, null), WriteQueues.link(current.getConnection()));
   }
 
   private static boolean set(Field field, Object target, Object value) {

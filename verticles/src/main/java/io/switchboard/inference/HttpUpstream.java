@@ -9,6 +9,7 @@ import io.switchboard.bus.TranscriptionRequest;
 import io.switchboard.bus.TranscriptionResult;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.json.JsonText;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -184,6 +185,7 @@ abstract class HttpUpstream implements Upstream {
     return signed.compose(ready -> slots.acquire(cancel)).compose(slot -> client.request(options)
       .andThen(leased -> slot.leased())
       .compose(req -> {
+        WriteQueues.link(req); // an HTTP/2 stream's 4 KB write queue, held for as long as the stream is open
         cancel.whenCancelled(req::reset);
         return req.send(body);
       })

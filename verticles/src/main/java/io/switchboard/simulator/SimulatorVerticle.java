@@ -1,6 +1,7 @@
 package io.switchboard.simulator;
 
 import io.switchboard.json.JsonText;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -72,7 +73,7 @@ public final class SimulatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true)
+    server = vertx.createHttpServer(new HttpServerOptions().setStrictThreadMode(true).setHttp2ClearTextEnabled(true)
       .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_MAX_STREAMS))
       // clients that leave reset their streams: Vert.x's rapid-reset guard (200 per 30 s) would end the connection
       // and every other stream on it, which is not what is being simulated
@@ -88,6 +89,8 @@ public final class SimulatorVerticle extends VerticleBase {
   }
 
   private void handle(HttpServerRequest request) {
+    WriteQueues.link(request); // as the gateway does for its own HTTP/2 streams: a simulated stream holds what one
+    // to a provider would, not 4 KB more that a run with thousands of streams open would count as the gateway's
     String path = request.path();
     SimulatorKnobs knobs = defaults;
     if (path.startsWith("/sim/")) {
