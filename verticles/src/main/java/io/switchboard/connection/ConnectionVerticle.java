@@ -22,6 +22,7 @@ import io.switchboard.governance.Governance;
 import io.switchboard.governance.Spend;
 import io.switchboard.json.JsonText;
 import io.switchboard.overload.NodeLoad;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
@@ -189,10 +190,7 @@ public final class ConnectionVerticle extends VerticleBase {
       fail(ctx, ApiError.internal());
     });
 
-    // strict thread mode: every response is written on its connection's event loop (bus deliveries, timers and
-    // futures of a turn all run there), so Vert.x writes straight to the channel instead of through a
-    // multi-producer queue: 4 KB less per open connection (its 1,024-slot array) and no queue hop per write
-    HttpServerOptions options = new HttpServerOptions().setStrictThreadMode(true).setTcpNoDelay(true).setIdleTimeout(600)
+    HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
@@ -201,7 +199,13 @@ public final class ConnectionVerticle extends VerticleBase {
       settings.headerReadTimeoutMillis(), settings.idleTimeoutMillis());
     // shutting down: a keep-alive connection is not closed under a request its client may be sending, but after the
     // next response, which says Connection: close (or by its idle timeout, or at the end of the drain)
-    server.connectionHandler(connection -> connection.shutdownHandler(v -> draining = true));
+    server.connectionHandler(connection -> {
+      // a linked write queue instead of the 4 KB array each connection holds open; not strict thread mode, which
+      // would drop it too: vertx-web's SockJS fallbacks write a session's heartbeat on the loop that made the session,
+      // to a poll that may have come in on another instance's
+      WriteQueues.link(connection);
+      connection.shutdownHandler(v -> draining = true);
+    });
     // and from the node's SIGTERM on, while the load balancer takes it out: clients reconnect, through the balancer
     Future<Void> drainOrder = vertx.eventBus().localConsumer(Addresses.NODE_DRAINING, message -> draining = true)
       .completion();

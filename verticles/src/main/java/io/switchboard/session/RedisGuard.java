@@ -3,6 +3,7 @@ package io.switchboard.session;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +59,9 @@ public final class RedisGuard {
   }
 
   public <T> Future<T> call(Supplier<Future<T>> operation) {
-    Promise<T> outcome = Promise.promise();
+    // the caller's: a trip fails every waiting call from the thread whose timer saw the silence, and each caller
+    // must go on on its own event loop (its response is written there), not on that one
+    Promise<T> outcome = ((ContextInternal) vertx.getOrCreateContext()).promise();
     long sent = System.nanoTime();
     synchronized (this) {
       if (open) {

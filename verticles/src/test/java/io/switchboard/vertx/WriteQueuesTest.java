@@ -12,6 +12,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.http.impl.Http2ServerRequest;
 import io.vertx.core.http.impl.HttpClientRequestBase;
 import io.vertx.core.http.RequestOptions;
@@ -36,7 +37,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** An HTTP/2 stream, either end, writes through a linked queue instead of holding a 4 KB one, and loses nothing. */
+/**
+ * An HTTP/2 stream, either end, and an HTTP/1 connection write through a linked queue instead of holding a 4 KB one,
+ * and lose nothing.
+ */
 class WriteQueuesTest {
   private static final int LINES = 4_000;
   private static Vertx vertx;
@@ -49,10 +53,18 @@ class WriteQueuesTest {
   record Seen(boolean linked, HttpServerRequest request) {
   }
 
+  /** Each connection the server took: whether it is HTTP/1, whether its write queue was linked. */
+  private static final BlockingQueue<Connected> connections = new LinkedBlockingQueue<>();
+
+  record Connected(boolean http1, boolean linked) {
+  }
+
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
-    server = vertx.createHttpServer().requestHandler(request -> {
+    server = vertx.createHttpServer().connectionHandler(connection ->
+      connections.add(new Connected(connection instanceof Http1xServerConnection, WriteQueues.link(connection)))
+    ).requestHandler(request -> {
       boolean linked = WriteQueues.link(request);
       seen.add(new Seen(linked, request));
       if (request.path().equals("/echo")) {
@@ -213,5 +225,8 @@ class WriteQueuesTest {
     Seen server = seen.poll(10, TimeUnit.SECONDS);
     assertNotNull(server);
     assertFalse(server.linked());
+    // but the connection's own queue is: the server's side of it
+    assertTrue(connections.stream().anyMatch(c -> c.http1() && c.linked()), connections.toString());
+    assertTrue(connections.stream().noneMatch(c -> c.http1() && !c.linked()), connections.toString());
   }
 }
