@@ -1,12 +1,11 @@
 package io.switchboard.connection;
 
 import io.netty.channel.ChannelHandler;
+import io.switchboard.vertx.Internals;
 import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
 import io.vertx.core.net.impl.VertxHandler;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.Field;
 
@@ -24,8 +23,8 @@ import java.lang.reflect.Field;
  * Each step checks what it finds and does nothing when Vert.x is not what it expects.
  */
 final class WebSocketFootprint {
-  private static final Logger LOG = LoggerFactory.getLogger(WebSocketFootprint.class);
-  private static final Field FACTORY = field(VertxHandler.class, "connectionFactory");
+  private static final Field FACTORY = Internals.field(VertxHandler.class, "connectionFactory",
+    "open WebSockets keep more heap than they need");
 
   /** What {@link #trim} let go of. */
   record Trimmed(boolean upgradedConnection, boolean writeQueue) {
@@ -47,30 +46,6 @@ final class WebSocketFootprint {
       || current.getConnection() == http) {
       return new Trimmed(false, false); // not upgraded (yet): the factory may still be needed
     }
-    return new Trimmed(set(FACTORY, current, null), WriteQueues.link(current.getConnection()));
-  }
-
-  private static boolean set(Field field, Object target, Object value) {
-    if (field == null) {
-      return false;
-    }
-    try {
-      field.set(target, value);
-      return true;
-    } catch (IllegalAccessException | RuntimeException e) {
-      return false;
-    }
-  }
-
-  private static Field field(Class<?> type, String name) {
-    try {
-      Field field = type.getDeclaredField(name);
-      field.setAccessible(true);
-      return field;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      LOG.info("open WebSockets keep more heap than they need: {}.{} is not there ({})", type.getSimpleName(), name,
-        e.toString());
-      return null;
-    }
+    return new Trimmed(Internals.set(FACTORY, current, null), WriteQueues.link(current.getConnection()));
   }
 }
