@@ -3,6 +3,7 @@ package io.switchboard.inference;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.config.SwitchboardConfig.Deployment;
 import io.switchboard.config.SwitchboardConfig.Pool;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientAgent;
@@ -49,7 +50,9 @@ final class Upstreams {
           (long) pool.http2MaxStreams() * Http2Settings.DEFAULT_INITIAL_WINDOW_SIZE));
       poolOptions.setHttp2MaxSize(pool.maxConnections());
     }
-    HttpClientAgent client = vertx.httpClientBuilder().with(options).with(poolOptions).build();
+    HttpClientAgent client = vertx.httpClientBuilder().with(options).with(poolOptions)
+      // an HTTP/1.1 connection is held for a whole stream: its 4 KB write queue, linked (an h2 one's streams are)
+      .withConnectHandler(connection -> WriteQueues.link(connection)).build();
     UpstreamSlots slots = new UpstreamSlots(vertx, deployment, registry);
     return switch (deployment.provider()) {
       case "anthropic" -> new AnthropicUpstream(deployment, baseUrl, client, slots);

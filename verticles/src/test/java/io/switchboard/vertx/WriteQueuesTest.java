@@ -12,6 +12,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.impl.Http1xClientConnection;
 import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.http.impl.Http2ServerRequest;
 import io.vertx.core.http.impl.HttpClientRequestBase;
@@ -59,6 +60,9 @@ class WriteQueuesTest {
   record Connected(boolean http1, boolean linked) {
   }
 
+  /** The same for the HTTP/1 client's connections, as the gateway's upstream pools link them. */
+  private static final BlockingQueue<Connected> clientConnections = new LinkedBlockingQueue<>();
+
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
@@ -82,7 +86,9 @@ class WriteQueuesTest {
     server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
       .setHttp2ClearTextUpgrade(false));
-    h1 = vertx.createHttpClient();
+    h1 = vertx.httpClientBuilder().withConnectHandler(connection ->
+      clientConnections.add(new Connected(connection instanceof Http1xClientConnection, WriteQueues.link(connection))))
+      .build();
   }
 
   @AfterAll
@@ -228,5 +234,6 @@ class WriteQueuesTest {
     // but the connection's own queue is: the server's side of it
     assertTrue(connections.stream().anyMatch(c -> c.http1() && c.linked()), connections.toString());
     assertTrue(connections.stream().noneMatch(c -> c.http1() && !c.linked()), connections.toString());
+    assertEquals(new Connected(true, true), clientConnections.poll(10, TimeUnit.SECONDS), "and the client's side");
   }
 }
