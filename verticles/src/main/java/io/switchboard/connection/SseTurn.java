@@ -35,10 +35,14 @@ final class SseTurn extends StreamSink {
   private final Context context;
   /**
    * Chunks written since the event loop last came round, sent together; null when none are waiting. A lone chunk
-   * is held as it is (no copy); a second one starts a buffer of the burst's own ({@link #pendingOwned}).
+   * goes out as it is (no copy); the chunks of a burst are kept as they are ({@link #more}) and copied once, into a
+   * buffer of the burst's exact size, when it goes out.
    */
   private Buffer pending;
-  private boolean pendingOwned;
+  /** The burst's chunks after {@link #pending} (made at a stream's first burst, then reused); null or empty: none. */
+  private java.util.ArrayList<Buffer> more;
+  /** The bytes of {@link #pending} and {@link #more}. */
+  private int pendingBytes;
   /** The headers are set (they go out with the first write, which a held burst delays past its first chunks). */
   private boolean headersSet;
 
@@ -65,28 +69,39 @@ final class SseTurn extends StreamSink {
       response.putHeader(ConnectionVerticle.DEPLOYMENT, chunk.deployment());
     }
     startIfNeeded();
-    Buffer event = chunk.data(); // framed once, by the inference proxy
+    hold(chunk.data()); // framed once, by the inference proxy
+  }
+
+  private void hold(Buffer event) {
+    pendingBytes += event.length();
     if (pending == null) {
       pending = event;
-      pendingOwned = false;
       context.runOnContext(v -> flush());
     } else {
-      owned().appendBuffer(event);
+      if (more == null) {
+        more = new java.util.ArrayList<>(4);
+      }
+      more.add(event);
     }
   }
 
-  /** The held bytes as a buffer of this burst's own, to append to. */
-  private Buffer owned() {
-    if (!pendingOwned) {
-      pending = Buffer.buffer(pending.length() * 4).appendBuffer(pending);
-      pendingOwned = true;
+  /** What is held, as one buffer (the lone chunk itself, or the burst copied once); null when nothing is. */
+  private Buffer takePending() {
+    Buffer burst = pending;
+    if (burst != null && more != null && !more.isEmpty()) {
+      burst = Buffer.buffer(pendingBytes).appendBuffer(pending);
+      for (Buffer event : more) {
+        burst.appendBuffer(event);
+      }
+      more.clear();
     }
-    return pending;
+    pending = null;
+    pendingBytes = 0;
+    return burst;
   }
 
   private void flush() {
-    Buffer burst = pending;
-    pending = null;
+    Buffer burst = takePending();
     if (burst != null && !response.closed()) {
       response.write(burst);
       gate.wrote();
@@ -95,8 +110,10 @@ final class SseTurn extends StreamSink {
 
   /** What is still held, with {@code last} after it, as the response's end. */
   private void endWith(Buffer last) {
-    Buffer end = pending == null ? last : owned().appendBuffer(last);
-    pending = null;
+    if (pending != null) {
+      hold(last);
+    }
+    Buffer end = pending == null ? last : takePending();
     response.end(end);
   }
 
