@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # perf/results/2026-12-03-many-streams-node-gc-run.sh JAR TAG itimer|alloc|none [perf/run args]: the gateway on core 0 (-Xmx1g plus JOPTS,
 # a GC log in /tmp/ms/gc-TAG.log), then perf/run many-streams-node gateway=off; with itimer or alloc, async-profiler
-# (ASYNC_PROFILER, default /tmp/ap/linux-x64/libasyncProfiler.so) records 10 s from 97 s in (the measured phase's start)
+# (ASYNC_PROFILER, default /tmp/ap/linux-x64/libasyncProfiler.so) records 10 s from 97 s after the gateway answered
+# (about the measured phase's start: perf/run first starts the simulator node, then 90 s of warm-up)
 # into /tmp/ms/prof-TAG-EVENT.txt (collapsed stacks); the GC pauses summed at the end.
 set -u
 cd "$(dirname "$0")/../.."; mkdir -p /tmp/ms
-jar=$1; tag=$2; ev=${3:-itimer}; shift 3
+[ $# -ge 3 ] || { echo "usage: $0 JAR TAG itimer|alloc|none [perf/run args]" >&2; exit 2; }
+jar=$1; tag=$2; ev=$3; shift 3
+prof=
 SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g ${JOPTS:-} -Xlog:gc:file=/tmp/ms/gc-$tag.log -jar "$jar" --conf perf/gateway.yaml > /tmp/ms/gw-$tag.log 2>&1 &
 gw=$!
-trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT
+trap 'kill $prof $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT
 for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done
 c0=$(awk '{print $14+$15}' /proc/$gw/stat)
 if [ "$ev" != none ]; then
  ( sleep 97; if [ "$ev" = alloc ]; then o="start,event=alloc,alloc=256k"; else o="start,event=itimer,interval=1ms"; fi
    jcmd $gw JVMTI.agent_load ${ASYNC_PROFILER:-/tmp/ap/linux-x64/libasyncProfiler.so} "\"$o\"" >/dev/null; a=$(awk '{print $14+$15}' /proc/$gw/stat); sleep 10
    jcmd $gw JVMTI.agent_load ${ASYNC_PROFILER:-/tmp/ap/linux-x64/libasyncProfiler.so} "\"stop,file=/tmp/ms/prof-$tag-$ev.txt,collapsed\"" >/dev/null
-   b=$(awk '{print $14+$15}' /proc/$gw/stat); echo "profiled window: gateway cpu $(( (b-a)*10 )) ms in 10 s" ) &
+   b=$(awk '{print $14+$15}' /proc/$gw/stat); echo "profiled window: gateway cpu $(( (b-a)*1000/$(getconf CLK_TCK) )) ms in 10 s" ) &
+  prof=$!
 fi
 perf/run many-streams-node gateway=off out=/tmp/ms/res-$tag.json "$@" 2>&1 | tail -7
 c1=$(awk '{print $14+$15}' /proc/$gw/stat)
-echo "gateway cpu during perf/run: $(( (c1-c0)*10 )) ms"
-wait %2 2>/dev/null; sleep 1
+echo "gateway cpu during perf/run: $(( (c1-c0)*1000/$(getconf CLK_TCK) )) ms"
+[ -n "$prof" ] && wait $prof 2>/dev/null
 python3 - /tmp/ms/gc-$tag.log <<'PY'
 import re,sys
 y=[];f=[]
@@ -29,5 +33,5 @@ for l in open(sys.argv[1]):
     if m: (y if m.group(2)=='Young' else f).append((float(m.group(1)),float(m.group(5)),int(m.group(4))))
 for name,ps in (('young',y),('full',f)):
     last=[p for p in ps if p[0]>ps[-1][0]-40] if ps else []
-    print("%s pauses: %d in all, %.1f s; in the last 40 s: %d, %.0f ms avg, max %.0f ms, after-GC heap max %d MB"%(name,len(ps),sum(p[1] for p in ps)/1000,len(last),(sum(p[1] for p in last)/len(last)) if last else 0,max([p[1] for p in last] or [0]),max([p[2] for p in last] or [0])))
+    print("%s pauses: %d in all, %.1f s; in the 40 s before the last pause: %d, %.0f ms avg, max %.0f ms, after-GC heap max %d MB"%(name,len(ps),sum(p[1] for p in ps)/1000,len(last),(sum(p[1] for p in last)/len(last)) if last else 0,max([p[1] for p in last] or [0]),max([p[2] for p in last] or [0])))
 PY
