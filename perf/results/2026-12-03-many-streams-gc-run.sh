@@ -12,13 +12,4 @@ c0=$(awk '{print $14+$15}' /proc/$gw/stat)
 perf/run many-streams gateway=off "$@" 2>&1 | tail -8
 c1=$(awk '{print $14+$15}' /proc/$gw/stat)
 echo "gateway cpu during perf/run (warm-up included): $(( (c1-c0)*10 )) ms"
-python3 - /tmp/gc-$tag.log <<'PY'
-import re,sys
-y=[];f=[]
-for l in open(sys.argv[1]):
-    m=re.search(r'\[([\d.]+)s\].*Pause (Young|Full).* (\d+)M->(\d+)M\(\d+M\) ([\d.]+)ms',l)
-    if m: (y if m.group(2)=='Young' else f).append((float(m.group(1)),float(m.group(5)),int(m.group(4))))
-for name,ps in (('young',y),('full',f)):
-    last=[p for p in ps if p[0]>ps[-1][0]-40] if ps else []
-    print("%s pauses: %d in all, %.1f s; in the last 40 s: %d, %.0f ms avg, max %.0f ms, after-GC heap max %d MB"%(name,len(ps),sum(p[1] for p in ps)/1000,len(last),(sum(p[1] for p in last)/len(last)) if last else 0,max([p[1] for p in last] or [0]),max([p[2] for p in last] or [0])))
-PY
+python3 perf/results/2026-12-03-gc-pauses.py /tmp/gc-$tag.log

@@ -25,13 +25,4 @@ perf/run many-streams-node gateway=off out=/tmp/ms/res-$tag.json "$@" 2>&1 | tai
 c1=$(awk '{print $14+$15}' /proc/$gw/stat)
 echo "gateway cpu during perf/run: $(( (c1-c0)*1000/$(getconf CLK_TCK) )) ms"
 [ -n "$prof" ] && wait $prof 2>/dev/null
-python3 - /tmp/ms/gc-$tag.log <<'PY'
-import re,sys
-y=[];f=[]
-for l in open(sys.argv[1]):
-    m=re.search(r'\[([\d.]+)s\].*Pause (Young|Full).* (\d+)M->(\d+)M\(\d+M\) ([\d.]+)ms',l)
-    if m: (y if m.group(2)=='Young' else f).append((float(m.group(1)),float(m.group(5)),int(m.group(4))))
-for name,ps in (('young',y),('full',f)):
-    last=[p for p in ps if p[0]>ps[-1][0]-40] if ps else []
-    print("%s pauses: %d in all, %.1f s; in the 40 s before the last pause: %d, %.0f ms avg, max %.0f ms, after-GC heap max %d MB"%(name,len(ps),sum(p[1] for p in ps)/1000,len(last),(sum(p[1] for p in last)/len(last)) if last else 0,max([p[1] for p in last] or [0]),max([p[2] for p in last] or [0])))
-PY
+python3 perf/results/2026-12-03-gc-pauses.py /tmp/ms/gc-$tag.log
