@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
 final class Settings {
   static final List<String> MODES = List.of("json", "sse", "ws", "ws-chat");
   /** Keys that perf/run acts on; the generator only records them. */
-  private static final Set<String> RUN_KEYS = Set.of("kind", "gateway", "upstream", "chunks", "sample_heap", "conf", "heap_probe");
+  private static final Set<String> RUN_KEYS = Set.of("kind", "gateway", "upstream", "chunks", "sample_heap", "conf", "heap_probe",
+    "java_opts");
   private static final Pattern IPV4_LOOPBACK =
     Pattern.compile("127\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){2}");
 
