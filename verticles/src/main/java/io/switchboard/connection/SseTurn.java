@@ -10,6 +10,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 
+import java.util.ArrayList;
+
 /**
  * One streaming answer written to a client as server-sent events: each upstream chunk as the upstream wrote it
  * ({@code data: <chunk>}), then {@code data: [DONE]}. Headers go out with the first chunk, so a failure before any
@@ -40,7 +42,7 @@ final class SseTurn extends StreamSink {
    */
   private Buffer pending;
   /** The burst's chunks after {@link #pending} (made at a stream's first burst, then reused); null or empty: none. */
-  private java.util.ArrayList<Buffer> more;
+  private ArrayList<Buffer> more;
   /** The bytes of {@link #pending} and {@link #more}. */
   private int pendingBytes;
   /** The headers are set (they go out with the first write, which a held burst delays past its first chunks). */
@@ -79,7 +81,7 @@ final class SseTurn extends StreamSink {
       context.runOnContext(v -> flush());
     } else {
       if (more == null) {
-        more = new java.util.ArrayList<>(4);
+        more = new ArrayList<>(4);
       }
       more.add(event);
     }
@@ -110,11 +112,12 @@ final class SseTurn extends StreamSink {
 
   /** What is still held, with {@code last} after it, as the response's end. */
   private void endWith(Buffer last) {
-    if (pending != null) {
+    if (pending == null) {
+      response.end(last);
+    } else {
       hold(last);
+      response.end(takePending());
     }
-    Buffer end = pending == null ? last : takePending();
-    response.end(end);
   }
 
   @Override
