@@ -4,6 +4,7 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -142,6 +143,9 @@ final class SseTurn extends StreamSink {
    * in {@link TypedEventSink}): chunked, not cached, not buffered by a proxy in front, and what the cache did.
    */
   static void head(HttpServerResponse response, String cache) {
+    // a client that speaks HTTP/2 (h2c, or through an ingress that multiplexes) holds a stream per answer: a linked
+    // write queue instead of its 4 KB array, for as long as the stream is open (its connection's is linked already)
+    WriteQueues.link(response);
     response.setChunked(true)
       .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
       .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)

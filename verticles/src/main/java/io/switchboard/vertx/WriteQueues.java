@@ -3,7 +3,9 @@ package io.switchboard.vertx;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.impl.Http2ServerRequest;
+import io.vertx.core.http.impl.Http2ServerResponse;
 import io.vertx.core.http.impl.HttpClientRequestBase;
 import io.vertx.core.internal.concurrent.OutboundMessageQueue;
 import io.vertx.core.net.impl.VertxConnection;
@@ -30,6 +32,7 @@ public final class WriteQueues {
   private static final Field CONNECTION_QUEUE = Internals.field(VertxConnection.class, "outboundMessageQueue", COST);
   private static final Field CLIENT_STREAM = Internals.field(HttpClientRequestBase.class, "stream", COST);
   private static final Field SERVER_STREAM = Internals.field(Http2ServerRequest.class, "stream", COST);
+  private static final Field RESPONSE_STREAM = Internals.field(Http2ServerResponse.class, "stream", COST);
   private static final Class<?> HTTP2_STREAM = Internals.type("io.vertx.core.http.impl.VertxHttp2Stream", COST);
   private static final Field STREAM_QUEUE = Internals.field(HTTP2_STREAM, "outboundQueue", COST);
   private static final Field MESSAGE_CHANNEL = Internals.field(OutboundMessageQueue.class, "mqp", COST);
@@ -56,6 +59,11 @@ public final class WriteQueues {
   /** The write queue of the stream an HTTP/2 request arrived on; false for HTTP/1. */
   public static boolean link(HttpServerRequest request) {
     return request instanceof Http2ServerRequest && linkStream(Internals.get(SERVER_STREAM, request));
+  }
+
+  /** The write queue of the stream an HTTP/2 response goes out on; false for HTTP/1 (it writes through its connection's). */
+  public static boolean link(HttpServerResponse response) {
+    return response instanceof Http2ServerResponse && linkStream(Internals.get(RESPONSE_STREAM, response));
   }
 
   private static boolean linkStream(Object stream) {

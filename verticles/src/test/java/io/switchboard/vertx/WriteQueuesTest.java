@@ -69,7 +69,9 @@ class WriteQueuesTest {
     server = vertx.createHttpServer().connectionHandler(connection ->
       connections.add(new Connected(connection instanceof Http1xServerConnection, WriteQueues.link(connection)))
     ).requestHandler(request -> {
-      boolean linked = WriteQueues.link(request);
+      // by the response, as the gateway's event streams link theirs, or by the request
+      boolean linked = request.path().equals("/by-response") ? WriteQueues.link(request.response())
+        : WriteQueues.link(request);
       seen.add(new Seen(linked, request));
       if (request.path().equals("/echo")) {
         // the answer is written from two threads that are not the event loop: each write waits in the queue
@@ -195,6 +197,21 @@ class WriteQueuesTest {
     assertNotNull(server);
     assertTrue(server.linked(), "the server's stream too");
     assertInstanceOf(ConcurrentLinkedQueue.class, writeQueueElements(server.request(), Http2ServerRequest.class));
+  }
+
+  @Test
+  void a_server_stream_is_linked_by_its_response_too_and_an_http1_response_is_left_alone() throws Exception {
+    assertEquals("ok", exchange(() -> request(h2, "/by-response").compose(request -> request.send()
+      .compose(HttpClientResponse::body).map(Buffer::toString))));
+    Seen server = seen.poll(10, TimeUnit.SECONDS);
+    assertNotNull(server);
+    assertTrue(server.linked(), "an HTTP/2 response's stream");
+    assertInstanceOf(ConcurrentLinkedQueue.class, writeQueueElements(server.request(), Http2ServerRequest.class));
+    assertEquals("ok", exchange(() -> request(h1, "/by-response").compose(request -> request.send()
+      .compose(HttpClientResponse::body).map(Buffer::toString))));
+    Seen http1 = seen.poll(10, TimeUnit.SECONDS);
+    assertNotNull(http1);
+    assertFalse(http1.linked(), "an HTTP/1 response writes through its connection's queue");
   }
 
   @Test
