@@ -56,6 +56,10 @@ final class SseTurn extends StreamSink {
     this.includeUsage = includeUsage;
     this.withMemory = withMemory;
     this.context = Vertx.currentContext();
+    // a client that speaks HTTP/2 (h2c, or an ingress that multiplexes) holds a stream per answer, and the stream, not
+    // its connection, has the write queue: a linked one instead of its 4 KB array, from before the answer's wait for a
+    // slot and its first token to its end (an HTTP/1 connection's queue is linked when it connects)
+    WriteQueues.link(response);
   }
 
   @Override
@@ -143,9 +147,6 @@ final class SseTurn extends StreamSink {
    * in {@link TypedEventSink}): chunked, not cached, not buffered by a proxy in front, and what the cache did.
    */
   static void head(HttpServerResponse response, String cache) {
-    // a client that speaks HTTP/2 (h2c, or through an ingress that multiplexes) holds a stream per answer: a linked
-    // write queue instead of its 4 KB array, for as long as the stream is open (its connection's is linked already)
-    WriteQueues.link(response);
     response.setChunked(true)
       .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
       .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)

@@ -4,6 +4,7 @@ import io.switchboard.bus.ApiError;
 import io.switchboard.bus.ChatResult;
 import io.switchboard.bus.StreamChunk;
 import io.switchboard.chat.StreamSink;
+import io.switchboard.vertx.WriteQueues;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
@@ -58,6 +59,7 @@ abstract class TypedEventSink extends StreamSink {
   TypedEventSink(HttpServerResponse response, FlowGate gate) {
     this.response = response;
     this.gate = gate;
+    WriteQueues.link(response); // an HTTP/2 client's stream: as SseTurn's
   }
 
   /** The first events of the stream (the answer's envelope), before any block. */

@@ -19,8 +19,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Vert.x (5.0.10) gives every connection and every HTTP/2 stream a write queue of its own: an unbounded MPSC queue
  * whose first chunk is a 1,024-slot array (4 KB), allocated up front though writes only wait in it while the channel
  * is unwritable or when they come from another thread. An open stream keeps it for its whole life, and a node with
- * thousands of streams open pays it for each: the client's connection, the upstream HTTP/2 stream (or HTTP/1.1
- * connection), the simulator's (42 KB to 29 KB per client socket, perf/results/2026-12-03-many-streams-heap.md).
+ * thousands of streams open pays it for each: the client's HTTP/1 connection (or, when the client speaks HTTP/2, its
+ * stream), the upstream HTTP/2 stream (or HTTP/1.1 connection), the simulator's (42 KB to 29 KB per client socket, perf/results/2026-12-03-many-streams-heap.md).
  * {@code link} swaps it, while still empty, for a linked queue with the same guarantees (unbounded, many producers,
  * one consumer) that costs a node per waiting write instead.
  * <p>
@@ -61,7 +61,11 @@ public final class WriteQueues {
     return request instanceof Http2ServerRequest && linkStream(Internals.get(SERVER_STREAM, request));
   }
 
-  /** The write queue of the stream an HTTP/2 response goes out on; false for HTTP/1 (it writes through its connection's). */
+  /**
+   * The write queue of the stream an HTTP/2 response goes out on (an HTTP/2 connection has none of its own, its
+   * streams do); false for HTTP/1, which writes through its connection's. Through the response because vertx-web's
+   * request is a wrapper, while its response is Vert.x's own.
+   */
   public static boolean link(HttpServerResponse response) {
     return response instanceof Http2ServerResponse && linkStream(Internals.get(RESPONSE_STREAM, response));
   }

@@ -52,8 +52,13 @@ public final class Http {
   /** The SSE {@code data:} payloads of a streamed response, in order. */
   public static List<String> sseData(HttpResponse<Stream<String>> response) {
     try (Stream<String> lines = response.body()) {
-      return lines.filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+      return sseData(lines);
     }
+  }
+
+  /** The data of each server-sent event among {@code lines}, in order. */
+  public static List<String> sseData(Stream<String> lines) {
+    return lines.filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
   }
 
   private static HttpRequest.Builder builder(String url, String... headers) {
