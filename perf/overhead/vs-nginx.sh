@@ -12,7 +12,10 @@
 # Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load on each
 # gateway before measuring; a JVM pinned to one core shares it with its JIT compiler and needs about a minute to
 # reach its plateau), GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then
-# shares core 1 with it). Prints one line per target and mode, then the medians over the rounds.
+# shares core 1 with it). Prints one line per target and mode, then the medians over the rounds. nginx is measured
+# again after each target, and a target's ratio is its req/s over the mean of the nginx runs just before and after
+# it, the median of those over the rounds (their range in brackets): this VM's speed can move by half within a round,
+# and a ratio of two medians could pair one round's nginx with another round's gateway.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${ROUNDS:-3}
@@ -59,6 +62,12 @@ measure() {
     END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s  cpu %7.1f us/req%s\n", name, mode, rps, p50, p99,
       (rps > 0 ? used / tck * 1e6 / (rps * secs) : 0), bad}' "$run/wrk.out" | tee -a "$out"
 }
+# measure_nginx MODE: nginx again, right after a target, so that each target's ratio is taken against the nginx
+# figures measured just before and just after it (this VM's speed can move by half within a round)
+measure_nginx() {
+  # shellcheck disable=SC2046 # the master and its workers, one word each
+  measure nginx "$1" http://127.0.0.1:8081/v1/chat/completions $(cat "$run/nginx.pid") $(pgrep -P "$(cat "$run/nginx.pid")")
+}
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/vs-nginx-upstream.log 2>&1 &
 upstream=$!
 await http://127.0.0.1:8091/v1/models
@@ -72,8 +81,7 @@ for round in $(seq 1 "$rounds"); do
   echo "-- round $round"
   for mode in json sse; do
     measure direct "$mode" http://127.0.0.1:8091/v1/chat/completions "$upstream"
-    # shellcheck disable=SC2046 # the master and its workers, one word each
-    measure nginx "$mode" http://127.0.0.1:8081/v1/chat/completions $(cat "$run/nginx.pid") $(pgrep -P "$(cat "$run/nginx.pid")")
+    measure_nginx "$mode"
   done
   if [ -n "${BARE:-}" ]; then
     taskset -c "$gateway_cpus" java -Xmx1g -cp "$perf_jar" io.switchboard.perf.BareProxy port=8082 upstream=8091 \
@@ -88,6 +96,7 @@ for round in $(seq 1 "$rounds"); do
       measure vertx-bare "$mode" http://127.0.0.1:8082/v1/chat/completions "$bare"
     done
     kill "$bare"; wait "$bare" 2>/dev/null || true; bare=""
+    for mode in json sse; do measure_nginx "$mode"; done
   fi
   for spec in "$@"; do
     jar=${spec%%:*}; conf=perf/gateway.yaml
@@ -107,13 +116,27 @@ for round in $(seq 1 "$rounds"); do
         http://127.0.0.1:8080/v1/chat/completions "$gw"
     done
     kill "$gw"; wait "$gw" 2>/dev/null || true; gw=""
+    for mode in json sse; do measure_nginx "$mode"; done
   done
 done
-echo "-- medians over $rounds round(s); ratio = req/s / nginx's"
-awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; cpu[key] = cpu[key] " " $10; order[key] = NR}
+echo "-- medians over $rounds round(s); ratio = req/s over the mean of the nginx runs just before and after (its range in brackets)"
+awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; cpu[key] = cpu[key] " " $10
+    if (!(key in order)) order[key] = NR; name[NR] = $1; mode[NR] = $2; r[NR] = $3 + 0}
   function median(list,   a, n, i, j, t) { n = split(list, a, " ")
     for (i = 1; i <= n; i++) { sub(/ms$/, "", a[i]); if (a[i] ~ /us$/) { sub(/us$/, "", a[i]); a[i] /= 1000 } else if (a[i] ~ /s$/) { sub(/s$/, "", a[i]); a[i] *= 1000 } }
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return a[int((n + 1) / 2)] }
-  END { for (k in rps) { split(k, km, " "); nginx[km[2]] = (km[1] == "nginx") ? median(rps[k]) : nginx[km[2]] }
-    for (k in rps) { split(k, km, " "); r = median(rps[k]); printf "%-28s %-4s %10.0f req/s  ratio %.2f  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req\n", km[1], km[2], r, r / nginx[km[2]], median(p50[k]), median(p99[k]), median(cpu[k]) } }' "$out" | sort -k2,2 -k3,3nr
+    lo = a[1]; hi = a[n]
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  END {
+    for (i = 1; i <= NR; i++) {
+      if (name[i] == "nginx") continue
+      before = 0; after = 0
+      for (j = i - 1; j >= 1; j--) if (name[j] == "nginx" && mode[j] == mode[i]) { before = r[j]; break }
+      for (j = i + 1; j <= NR; j++) if (name[j] == "nginx" && mode[j] == mode[i]) { after = r[j]; break }
+      ref = (before && after) ? (before + after) / 2 : before + after
+      if (ref > 0) ratios[name[i] " " mode[i]] = ratios[name[i] " " mode[i]] " " r[i] / ref
+    }
+    for (k in rps) { split(k, km, " "); rr = median(rps[k])
+      ratio = "1.00"; range = ""
+      if (km[1] != "nginx") { ratio = sprintf("%.2f", median(ratios[k])); range = sprintf(" [%.2f-%.2f]", lo, hi) }
+      printf "%-28s %-4s %10.0f req/s  ratio %s%-12s p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req\n", km[1], km[2], rr, ratio, range, median(p50[k]), median(p99[k]), median(cpu[k]) } }' "$out" | sort -k2,2 -k3,3nr
