@@ -121,12 +121,14 @@ for round in $(seq 1 "$rounds"); do
 done
 echo "-- medians over $rounds round(s); ratio = req/s over the mean of the nginx runs just before and after (its range in brackets)"
 awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $8; cpu[key] = cpu[key] " " $10
-    if (!(key in order)) order[key] = NR; name[NR] = $1; mode[NR] = $2; r[NR] = $3 + 0}
-  function median(list,   a, n, i, j, t) { n = split(list, a, " ")
+    name[NR] = $1; mode[NR] = $2; r[NR] = $3 + 0}
+  # sorted(list, a): the values of list (ms; us and s converted) sorted into a[1..n]; returns n
+  function sorted(list, a,   n, i, j, t) { n = split(list, a, " ")
     for (i = 1; i <= n; i++) { sub(/ms$/, "", a[i]); if (a[i] ~ /us$/) { sub(/us$/, "", a[i]); a[i] /= 1000 } else if (a[i] ~ /s$/) { sub(/s$/, "", a[i]); a[i] *= 1000 } }
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    lo = a[1]; hi = a[n]
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    return n }
+  function median(list,   a, n) { n = sorted(list, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function spread(list,   a, n) { n = sorted(list, a); return sprintf(" [%.2f-%.2f]", a[1], a[n]) }
   END {
     for (i = 1; i <= NR; i++) {
       if (name[i] == "nginx") continue
@@ -138,5 +140,5 @@ awk '{key = $1 " " $2; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $6; p
     }
     for (k in rps) { split(k, km, " "); rr = median(rps[k])
       ratio = "1.00"; range = ""
-      if (km[1] != "nginx") { ratio = sprintf("%.2f", median(ratios[k])); range = sprintf(" [%.2f-%.2f]", lo, hi) }
+      if (km[1] != "nginx") { ratio = sprintf("%.2f", median(ratios[k])); range = spread(ratios[k]) }
       printf "%-28s %-4s %10.0f req/s  ratio %s%-12s p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req\n", km[1], km[2], rr, ratio, range, median(p50[k]), median(p99[k]), median(cpu[k]) } }' "$out" | sort -k2,2 -k3,3nr

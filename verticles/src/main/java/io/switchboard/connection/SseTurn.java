@@ -44,8 +44,6 @@ final class SseTurn extends StreamSink {
   private Buffer pending;
   /** The burst's chunks after {@link #pending} (made at a stream's first burst, then reused); null or empty: none. */
   private ArrayList<Buffer> more;
-  /** The bytes of {@link #pending} and {@link #more}. */
-  private int pendingBytes;
   /** The headers are set (they go out with the first write, which a held burst delays past its first chunks). */
   private boolean headersSet;
 
@@ -80,7 +78,6 @@ final class SseTurn extends StreamSink {
   }
 
   private void hold(Buffer event) {
-    pendingBytes += event.length();
     if (pending == null) {
       pending = event;
       context.runOnContext(v -> flush());
@@ -96,14 +93,17 @@ final class SseTurn extends StreamSink {
   private Buffer takePending() {
     Buffer burst = pending;
     if (burst != null && more != null && !more.isEmpty()) {
-      burst = Buffer.buffer(pendingBytes).appendBuffer(pending);
+      int bytes = pending.length();
+      for (Buffer event : more) {
+        bytes += event.length();
+      }
+      burst = Buffer.buffer(bytes).appendBuffer(pending);
       for (Buffer event : more) {
         burst.appendBuffer(event);
       }
       more.clear();
     }
     pending = null;
-    pendingBytes = 0;
     return burst;
   }
 

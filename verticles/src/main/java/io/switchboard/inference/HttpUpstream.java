@@ -185,9 +185,11 @@ abstract class HttpUpstream implements Upstream {
     return signed.compose(ready -> slots.acquire(cancel)).compose(slot -> client.request(options)
       .andThen(leased -> slot.leased())
       .compose(req -> {
+        // an HTTP/2 stream's 4 KB write queue, held for as long as the stream is open; a JSON call's stream is
+        // short-lived, its queue dies young, and linking it would only cost
         if (stream) {
-          WriteQueues.link(req); // an HTTP/2 stream's 4 KB write queue, held for as long as the stream is open
-        } // a JSON call's stream is short-lived: its queue dies young, linking it would only cost
+          WriteQueues.link(req);
+        }
         cancel.whenCancelled(req::reset);
         return req.send(body);
       })

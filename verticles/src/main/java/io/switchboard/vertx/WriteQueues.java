@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * whose first chunk is a 1,024-slot array (4 KB), allocated up front though writes only wait in it while the channel
  * is unwritable or when they come from another thread. An open stream keeps it for its whole life, and a node with
  * thousands of streams open pays it for each: the client's HTTP/1 connection (or, when the client speaks HTTP/2, its
- * stream), the upstream HTTP/2 stream (or HTTP/1.1 connection), the simulator's (42 KB to 29 KB per client socket, perf/results/2026-12-03-many-streams-heap.md).
+ * stream), the upstream HTTP/2 stream (or HTTP/1.1 connection), the simulator's (42 KB to 29 KB per client socket,
+ * perf/results/2026-12-03-many-streams-heap.md).
  * {@code link} swaps it, while still empty, for a linked queue with the same guarantees (unbounded, many producers,
  * one consumer) that costs a node per waiting write instead.
  * <p>

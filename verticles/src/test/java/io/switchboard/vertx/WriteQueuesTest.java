@@ -200,18 +200,14 @@ class WriteQueuesTest {
   }
 
   @Test
-  void a_server_stream_is_linked_by_its_response_too_and_an_http1_response_is_left_alone() throws Exception {
+  void a_server_stream_is_linked_by_its_response_too() throws Exception {
     assertEquals("ok", exchange(() -> request(h2, "/by-response").compose(request -> request.send()
       .compose(HttpClientResponse::body).map(Buffer::toString))));
     Seen server = seen.poll(10, TimeUnit.SECONDS);
     assertNotNull(server);
     assertTrue(server.linked(), "an HTTP/2 response's stream");
+    // the request's stream is the one the response linked
     assertInstanceOf(ConcurrentLinkedQueue.class, writeQueueElements(server.request(), Http2ServerRequest.class));
-    assertEquals("ok", exchange(() -> request(h1, "/by-response").compose(request -> request.send()
-      .compose(HttpClientResponse::body).map(Buffer::toString))));
-    Seen http1 = seen.poll(10, TimeUnit.SECONDS);
-    assertNotNull(http1);
-    assertFalse(http1.linked(), "an HTTP/1 response writes through its connection's queue");
   }
 
   @Test

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# perf/results/2026-12-03-async-profile.sh JAR json|sse itimer|alloc OUT [WARM (70)]: the static upstream and the
+# gateway on core 0, WARM s of wrk -c64 load on core 1, then async-profiler 4.1 (from the local Maven repository)
+# attached for 20 s of the same load; OUT gets collapsed stacks (itimer: CPU samples every 1 ms; alloc: allocation
+# samples every 16 KB, weighted by bytes). Prints req/s and the gateway's CPU ticks in the 20 s.
+set -u
+cd "$(dirname "$0")/../.."
+jar=$(readlink -f "$1"); mode=$2; ev=$3; out=$4; warm=${5:-70}
+lib=/tmp/ap/linux-x64/libasyncProfiler.so
+if [ ! -f "$lib" ]; then
+  mkdir -p /tmp/ap && (cd /tmp/ap && unzip -oq ~/.m2/repository/tools/profiler/async-profiler/4.1/async-profiler-4.1.jar)
+fi
+for port in 8080 8091 9090; do
+  if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
+done
+up=; gw=
+trap 'kill $gw $up 2>/dev/null; wait $gw $up 2>/dev/null' EXIT
+taskset -c 0 java -Xmx512m -cp perf/target/switchboard-perf.jar io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/p-up.log 2>&1 &
+up=$!
+for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:8091/v1/models && break; sleep 0.5; done
+SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g -jar "$jar" --conf perf/gateway.yaml > /tmp/p-gw.log 2>&1 &
+gw=$!
+for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done
+taskset -c 1 wrk -t1 -c64 -d"${warm}s" -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8080/v1/chat/completions > /dev/null
+if [ "$ev" = alloc ]; then opts="start,event=alloc,alloc=16k,total"; else opts="start,event=itimer,interval=1ms"; fi
+# the inner quotes matter: without them jcmd splits the options at '='
+jcmd "$gw" JVMTI.agent_load "$lib" "\"$opts\"" > /dev/null
+c0=$(awk '{print $14+$15}' "/proc/$gw/stat")
+taskset -c 1 wrk -t1 -c64 -d20s -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8080/v1/chat/completions | grep -E "Requests/sec"
+c1=$(awk '{print $14+$15}' "/proc/$gw/stat")
+echo "gateway cpu ticks in the 20 s: $((c1 - c0))"
+jcmd "$gw" JVMTI.agent_load "$lib" "\"stop,file=$out,collapsed\"" > /dev/null
