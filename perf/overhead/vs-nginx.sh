@@ -9,10 +9,10 @@
 # measured after nginx too: the floor Vert.x itself puts under the gateway.
 #   perf/overhead/vs-nginx.sh JAR[:CONF] [JAR[:CONF] ...]   (e.g. an older build and verticles/target/switchboard.jar;
 #   CONF defaults to perf/gateway.yaml: give an older jar the gateway.yaml of its own commit)
-# Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load on each
-# gateway before measuring; a JVM pinned to one core shares it with its JIT compiler and needs about a minute to
-# reach its plateau), GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then
-# shares core 1 with it). Prints one line per target and mode, then the medians over the rounds. nginx is measured
+# Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load at once on
+# each gateway and the bare hop before measuring; a JVM pinned to one core shares it with its JIT compiler and needs
+# about a minute to reach its plateau: each line's "jit" says how much of the run's CPU the compiler still took),
+# GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then shares core 1 with it). Prints one line per target and mode, then the medians over the rounds. nginx is measured
 # again after each target, and a target's ratio is its req/s over the mean of the nginx runs just before and after
 # it, the median of those over the rounds (their range in brackets): this VM's speed can move by half within a round,
 # and a ratio of two medians could pair one round's nginx with another round's gateway.
@@ -49,24 +49,45 @@ done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
 # cpu_ticks PID...: user + system CPU ticks the processes have used so far (all their threads)
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# jit_ticks PID...: the CPU ticks of their JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"; 0 for nginx)
+jit_ticks() { local t=0 p f; for p in "$@"; do for f in /proc/"$p"/task/*; do
+  case "$(cat "$f/comm" 2>/dev/null)" in C[12]\ Compiler*) t=$((t + $(awk '{print $14 + $15}' "$f/stat" 2>/dev/null || echo 0)));; esac
+  done; done; echo "$t"; }
 tck=$(getconf CLK_TCK)
-# measure NAME MODE URL PID...: req/s, p50 and p99 of one closed-loop wrk run, and the CPU time the target's own
-# processes (the PIDs) spent per request: unlike req/s, that figure barely moves when something else shares the core
+# measure NAME MODE URL PID...: req/s, p50 and p99 of one closed-loop wrk run, the CPU time the target's own
+# processes (the PIDs) spent per request (unlike req/s, that figure barely moves when something else shares the core),
+# and the share of it their JIT compiler took: a JVM still compiling in the measured run is not yet at its plateau
 measure() {
   local name=$1 mode=$2 url=$3; shift 3
-  local before; before=$(cpu_ticks "$@")
+  local before jit_before; before=$(cpu_ticks "$@"); jit_before=$(jit_ticks "$@")
   taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "perf/overhead/$mode-static.lua" "$url" > "$run/wrk.out"
-  local used=$(( $(cpu_ticks "$@") - before ))
-  awk -v name="$name" -v mode="$mode" -v used="$used" -v tck="$tck" -v secs="$secs" '
+  local used=$(( $(cpu_ticks "$@") - before )) jit=$(( $(jit_ticks "$@") - jit_before ))
+  awk -v name="$name" -v mode="$mode" -v used="$used" -v jit="$jit" -v tck="$tck" -v secs="$secs" '
     $1 == "50%" {p50 = $2} $1 == "99%" {p99 = $2} /Requests\/sec/ {rps = $2} /Non-2xx|Socket errors/ {bad = bad " " $0}
-    END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s  cpu %7.1f us/req%s\n", name, mode, rps, p50, p99,
-      (rps > 0 ? used / tck * 1e6 / (rps * secs) : 0), bad}' "$run/wrk.out" | tee -a "$out"
+    END {printf "%-28s %-4s %10.0f req/s  p50 %8s  p99 %8s  cpu %7.1f us/req  jit %4.1f%%%s\n", name, mode, rps, p50,
+      p99, (rps > 0 ? used / tck * 1e6 / (rps * secs) : 0), (used > 0 ? 100 * jit / used : 0), bad}' "$run/wrk.out" \
+    | tee -a "$out"
 }
 # measure_nginx MODE: nginx again, right after a target, so that each target's ratio is taken against the nginx
 # figures measured just before and just after it (this VM's speed can move by half within a round)
 measure_nginx() {
   # shellcheck disable=SC2046 # the master and its workers, one word each
   measure nginx "$1" http://127.0.0.1:8081/v1/chat/completions $(cat "$run/nginx.pid") $(pgrep -P "$(cat "$run/nginx.pid")")
+}
+# warm_up URL: WARMUP s of JSON and SSE load at once (two wrk on core 1), in runs of 20 s, so that the JVM compiles
+# its code for both kinds of turn, as a gateway serving both does, and for connections closing and opening. Warmed
+# one mode after the other, each switch sent compiled code back to the interpreter, and the gateway's measured JSON
+# run spent 11.6-35.6% of its CPU in the JIT compiler (perf/results/2026-12-03-jit-in-measurements.md)
+warm_up() {
+  local left=$warmup each background
+  while [ "$left" -gt 0 ]; do
+    each=$(( left < 20 ? left : 20 ))
+    taskset -c 1 wrk -t1 -c"$conns" -d"${each}s" -s perf/overhead/json-static.lua "$1" > /dev/null &
+    background=$!
+    taskset -c 1 wrk -t1 -c"$conns" -d"${each}s" -s perf/overhead/sse-static.lua "$1" > /dev/null
+    wait "$background"
+    left=$(( left - each ))
+  done
 }
 taskset -c 0 java -Xmx512m -cp "$perf_jar" io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/vs-nginx-upstream.log 2>&1 &
 upstream=$!
@@ -88,10 +109,7 @@ for round in $(seq 1 "$rounds"); do
       > /tmp/vs-nginx-bare.log 2>&1 &
     bare=$!
     for _ in $(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:8082/ && break; sleep 0.5; done
-    for mode in json sse; do
-      taskset -c 1 wrk -t1 -c"$conns" -d"$((warmup / 4))s" -s "perf/overhead/$mode-static.lua" \
-        http://127.0.0.1:8082/v1/chat/completions > /dev/null
-    done
+    warm_up http://127.0.0.1:8082/v1/chat/completions
     for mode in json sse; do
       measure vertx-bare "$mode" http://127.0.0.1:8082/v1/chat/completions "$bare"
     done
@@ -105,12 +123,7 @@ for round in $(seq 1 "$rounds"); do
       > /tmp/vs-nginx-gateway.log 2>&1 &
     gw=$!
     await http://127.0.0.1:9090/health
-    for _ in 1 2; do
-      for mode in json sse; do
-        taskset -c 1 wrk -t1 -c"$conns" -d"$((warmup / 4))s" -s "perf/overhead/$mode-static.lua" \
-          http://127.0.0.1:8080/v1/chat/completions > /dev/null
-      done
-    done
+    warm_up http://127.0.0.1:8080/v1/chat/completions
     for mode in json sse; do
       measure "$(basename "$jar")$([ "$conf" != perf/gateway.yaml ] && echo ":$(basename "$conf" .yaml)")" "$mode" \
         http://127.0.0.1:8080/v1/chat/completions "$gw"

@@ -134,7 +134,8 @@ public final class ConfigLoader {
       node.integer("event_loops", 0, 0, 1024),
       node.number("max_audio_bytes", 26_214_400, 1024, 1L << 30),
       node.number("drain_delay_ms", 0, 0, 600_000),
-      node.oneOf("transport", "auto", Set.of("auto", "nio", "epoll", "io_uring")));
+      node.oneOf("transport", "auto", Set.of("auto", "nio", "epoll", "io_uring")),
+      node.bool("websocket_compression", false));
     node.rejectUnknownKeys();
     return server;
   }

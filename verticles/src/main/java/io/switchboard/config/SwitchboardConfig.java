@@ -48,11 +48,15 @@ public record SwitchboardConfig(Server server, Management management, Auth auth,
    *                                connections, so a load balancer stops sending them before the port closes
    * @param transport               the sockets' I/O: {@code epoll} or {@code io_uring} (Linux, native), {@code nio}
    *                                (the JDK's), or {@code auto}: epoll where it loads, else NIO
+   * @param webSocketCompression    whether a WebSocket may negotiate permessage-deflate (RFC 7692), as browsers offer:
+   *                                each such socket then keeps a zlib compressor and decompressor for its whole life
+   *                                (~75 KB more resident memory a socket), and every HTTP/1 connection passes through
+   *                                one more pipeline handler; off, clients fall back to uncompressed frames
    */
   public record Server(String host, int port, int instances, long maxBodyBytes, long requestTimeoutMillis,
                        long slowClientTimeoutMillis, long webSocketIdleTimeoutMillis, long headerReadTimeoutMillis,
                        long idleTimeoutMillis, int eventLoops, long maxAudioBytes, long drainDelayMillis,
-                       String transport) {
+                       String transport, boolean webSocketCompression) {
     /** How many event loops the node runs: as configured, else one per core. */
     public int eventLoopCount() {
       return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();

@@ -193,6 +193,10 @@ public final class ConnectionVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
+      // Vert.x's default is on: a browser's socket would keep a zlib pair (~75 KB) open, and every HTTP/1 connection
+      // would pass through the extension handler (perf/results/2026-12-03-jit-in-measurements.md)
+      .setPerMessageWebSocketCompressionSupported(settings.webSocketCompression())
+      .setPerFrameWebSocketCompressionSupported(settings.webSocketCompression())
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
         : (int) settings.maxBodyBytes());
     server = HttpGuards.protect(vertx.createHttpServer(options), options, settings.port(),
