@@ -12,10 +12,11 @@
 # Environment: ROUNDS (3), SECONDS_EACH (10), CONNECTIONS (64), WARMUP (60: seconds of JSON and SSE load at once on
 # each gateway and the bare hop before measuring; a JVM pinned to one core shares it with its JIT compiler and needs
 # about a minute to reach its plateau: each line's "jit" says how much of the run's CPU the compiler still took),
-# GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then shares core 1 with it). Prints one line per target and mode, then the medians over the rounds. nginx is measured
-# again after each target, and a target's ratio is its req/s over the mean of the nginx runs just before and after
-# it, the median of those over the rounds (their range in brackets): this VM's speed can move by half within a round,
-# and a ratio of two medians could pair one round's nginx with another round's gateway.
+# GATEWAY_CPUS (0: the cores the gateway may use; "0,1" for the two-core figure — wrk then shares core 1 with it).
+# Prints one line per target and mode, then the medians over the rounds. nginx is measured again after each target,
+# and a target's ratio is its req/s over the mean of the nginx runs just before and after it, the median of those
+# over the rounds (their range in brackets): this VM's speed can move by half within a round, and a ratio of two
+# medians could pair one round's nginx with another round's gateway.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${ROUNDS:-3}

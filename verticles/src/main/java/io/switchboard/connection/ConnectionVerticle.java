@@ -193,8 +193,8 @@ public final class ConnectionVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(600)
       .setWebSocketClosingTimeout(10)
       .setIdleTimeoutUnit(TimeUnit.SECONDS)
-      // Vert.x's default is on: a browser's socket would keep a zlib pair (~75 KB) open, and every HTTP/1 connection
-      // would pass through the extension handler (perf/results/2026-12-03-jit-in-measurements.md)
+      // Vert.x's default is on: a browser's socket would keep a zlib pair (~108 KB) open, and every HTTP/1 connection
+      // would pass through the extension handler (perf/results/2026-12-03-websocket-deflate.sh)
       .setPerMessageWebSocketCompressionSupported(settings.webSocketCompression())
       .setPerFrameWebSocketCompressionSupported(settings.webSocketCompression())
       .setMaxWebSocketMessageSize(settings.maxBodyBytes() > Integer.MAX_VALUE ? Integer.MAX_VALUE
