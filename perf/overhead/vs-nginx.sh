@@ -32,11 +32,11 @@ out=$(mktemp)
 run=$(mktemp -d /tmp/vs-nginx.XXXXXX)
 sed -e "s|^pid .*|pid $run/nginx.pid;|" -e "s|^error_log .*|error_log $run/nginx-error.log;|" \
   perf/overhead/nginx-static.conf > "$run/nginx.conf"
-upstream=""; gw=""; nginx_started=""; bare=""
+upstream=""; gw=""; nginx_started=""; bare=""; warming=""
 cleanup() {
   set +e
   trap - INT TERM HUP
-  for p in $gw $bare $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $warming $gw $bare $upstream; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   [ -n "$nginx_started" ] && { nginx -s stop -c "$run/nginx.conf" 2>/dev/null || kill "$(cat "$run/nginx.pid")" 2>/dev/null; }
   rm -f "$out"
 }
@@ -50,9 +50,11 @@ done
 await() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; exit 1; }
 # cpu_ticks PID...: user + system CPU ticks the processes have used so far (all their threads)
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
-# jit_ticks PID...: the CPU ticks of their JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"; 0 for nginx)
+# jit_ticks PID...: the CPU ticks of their JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"; 0 for nginx);
+# the name holds a space, so utime and stime are read after the ") " that ends it in the stat line
 jit_ticks() { local t=0 p f; for p in "$@"; do for f in /proc/"$p"/task/*; do
-  case "$(cat "$f/comm" 2>/dev/null)" in C[12]\ Compiler*) t=$((t + $(awk '{print $14 + $15}' "$f/stat" 2>/dev/null || echo 0)));; esac
+  case "$(cat "$f/comm" 2>/dev/null)" in C[12]\ Compiler*)
+    t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0)));; esac
   done; done; echo "$t"; }
 tck=$(getconf CLK_TCK)
 # measure NAME MODE URL PID...: req/s, p50 and p99 of one closed-loop wrk run, the CPU time the target's own
@@ -80,13 +82,13 @@ measure_nginx() {
 # one mode after the other, each switch sent compiled code back to the interpreter, and the gateway's measured JSON
 # run spent 11.6-35.6% of its CPU in the JIT compiler (perf/results/2026-12-03-jit-in-measurements.md)
 warm_up() {
-  local left=$warmup each background
+  local left=$warmup each
   while [ "$left" -gt 0 ]; do
     each=$(( left < 20 ? left : 20 ))
     taskset -c 1 wrk -t1 -c"$conns" -d"${each}s" -s perf/overhead/json-static.lua "$1" > /dev/null &
-    background=$!
+    warming=$!
     taskset -c 1 wrk -t1 -c"$conns" -d"${each}s" -s perf/overhead/sse-static.lua "$1" > /dev/null
-    wait "$background"
+    wait "$warming"; warming=""
     left=$(( left - each ))
   done
 }

@@ -13,8 +13,8 @@ done
 tmp=$(mktemp -d)
 sed -e 's/^server: {port: 8080,/server: {port: 8083,/; s/^management: {port: 9090}/management: {port: 9093}/' \
   -e 's/^simulator: {port: 8090,/simulator: {port: 8095,/' perf/gateway.yaml > "$tmp/gateway-b.yaml"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+pids=(); background=
+trap 'kill "${pids[@]}" $background 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 taskset -c 0 java -Xmx512m -cp perf/target/switchboard-perf.jar io.switchboard.perf.StaticUpstream port=8091 chunks=16 \
   > "$tmp/up.log" 2>&1 &
 pids+=($!)
@@ -26,12 +26,11 @@ for url in http://127.0.0.1:8091/v1/models http://127.0.0.1:9090/health http://1
   for _ in $(seq 1 120); do curl -sf -o /dev/null "$url" && break; sleep 0.5; done
 done
 warm() {
-  local background
   for _ in $(seq 1 "$2"); do
     taskset -c 1 wrk -t1 -c64 -d20s -s perf/overhead/json-static.lua "$1" > /dev/null &
     background=$!
     taskset -c 1 wrk -t1 -c64 -d20s -s perf/overhead/sse-static.lua "$1" > /dev/null
-    wait "$background"
+    wait "$background"; background=
   done
 }
 warm http://127.0.0.1:8080/v1/chat/completions 3

@@ -21,7 +21,8 @@ SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g $extra -jar "$jar" --conf p
 gw=$!
 for _ in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done
 # snap: CPU ticks so far per thread name (the first 15 characters, spaces as _), summed over threads of that name
-snap() { for t in /proc/$gw/task/*; do echo "$(tr ' ' _ < "$t/comm" 2>/dev/null) $(awk '{print $14+$15}' "$t/stat" 2>/dev/null)"; done \
+# (a thread's name may hold spaces, "C2 CompilerThre": utime and stime are read after the ") " that ends it)
+snap() { for t in /proc/$gw/task/*; do echo "$(tr ' ' _ < "$t/comm" 2>/dev/null) $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat" 2>/dev/null)"; done \
   | awk 'NF == 2 {a[$1] += $2} END {for (k in a) print k, a[k]}' | sort; }
 load() { taskset -c 1 wrk -t1 -c64 -d"$1s" -s "perf/overhead/${MODE:-json}-static.lua" http://127.0.0.1:8080/v1/chat/completions; }
 load "$warm" > /dev/null
@@ -31,5 +32,5 @@ for i in 1 2 3 4; do
   echo "run $i: $(load "$win" | awk '/Requests\/sec/ {print $2 " req/s"}')"
   snap > "$tmp/b"
   [ "$i" = 1 ] && echo "jstat -compiler after it: $(jstat -compiler "$gw" | tail -1)"
-  join "$tmp/a" "$tmp/b" | awk '$3 > $2 {print "  " $3 - $2 " ticks " $1}' | sort -k1,1nr | head -5
+  join "$tmp/a" "$tmp/b" | awk '$3 > $2 {print "  " $3 - $2 " ticks " $1}' | sort -k1,1nr | head -8
 done

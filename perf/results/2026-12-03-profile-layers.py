@@ -3,11 +3,13 @@
 
     perf/results/2026-12-03-profile-layers.py OUT1 US1 [OUT2 US2 ...]
 
-OUTn is a file from perf/results/2026-12-03-async-profile.sh, USn the CPU µs a request its run measured (its cpu
+OUTn is an itimer (CPU) file from perf/results/2026-12-03-async-profile.sh (an alloc profile's bytes are no µs),
+USn the CPU µs a request its run measured (its cpu
 ticks × 10,000 / (req/s × 20)). A sample belongs to a system call when its deepest Java frame is Netty's native
 socket or epoll call; otherwise to the layer of its deepest frame that has one (Switchboard, the event bus, futures,
 Jackson, ...), so a layer's figure is the time spent in it and in what it calls that has no layer of its own
-(the JDK's maps, say). Threads other than Java ones are the JIT compiler's or "other threads".
+(the JDK's maps, say). Threads other than Java ones are the JIT compiler's or "other threads"; stacks async-profiler
+could not walk ("[unknown_Java]", ...) are "unwalked".
 """
 import collections
 import sys
@@ -26,6 +28,8 @@ SYSCALL_FRAMES = ('io/netty/channel/unix/', 'io/netty/channel/epoll/Native', 'io
 
 
 def layer(frames):
+    if frames[0].startswith('['):
+        return 'unwalked'
     if frames[0] != 'java/lang/Thread.run':
         return 'JIT compiler' if any('CompileBroker::' in f for f in frames) else 'other threads'
     for i in range(len(frames) - 1, -1, -1):
@@ -46,6 +50,8 @@ def read(path, us_per_request):
         stack, count = line.rstrip('\n').rsplit(' ', 1)
         samples[layer(stack.split(';'))] += int(count)
     total = sum(samples.values())
+    if total == 0:
+        sys.exit(path + ': no samples')
     return {name: count / total * us_per_request for name, count in samples.items()}
 
 

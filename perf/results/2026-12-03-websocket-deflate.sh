@@ -11,8 +11,8 @@ for port in 8080 9090; do
   if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
 done
 [ -f perf/target/switchboard-perf.jar ] || mvn -B -q -f perf/pom.xml package
-gw=
-trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT
+gw=; c=
+trap 'kill $gw $c 2>/dev/null; wait $gw $c 2>/dev/null' EXIT
 SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g -jar "$jar" --conf perf/gateway.yaml > /tmp/ws-deflate-gw.log 2>&1 &
 gw=$!
 for _ in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done

@@ -32,6 +32,8 @@ class WebSocketCompressionTest {
   private static TestNode compressing;
   private static Vertx vertx;
   private static WebSocketClient offering;
+  /** Offers the older per-frame deflate (x-webkit-deflate-frame / deflate-frame) */
+  private static WebSocketClient offeringPerFrame;
 
   @BeforeAll
   static void start() {
@@ -39,6 +41,7 @@ class WebSocketCompressionTest {
     compressing = TestNode.start("server: {websocket_compression: true}\n" + MODELS);
     vertx = Vertx.vertx();
     offering = vertx.createWebSocketClient(new WebSocketClientOptions().setTryUsePerMessageCompression(true));
+    offeringPerFrame = vertx.createWebSocketClient(new WebSocketClientOptions().setTryUsePerFrameCompression(true));
   }
 
   @AfterAll
@@ -53,6 +56,14 @@ class WebSocketCompressionTest {
     try (ChatSocket socket = ChatSocket.connect(offering, plain.apiPort)) {
       assertNull(socket.raw().headers().get("sec-websocket-extensions"));
       assertEquals(answerOverHttp(plain, "plain frames, please"), answer(socket, "plain frames, please"));
+    }
+  }
+
+  @Test
+  void by_default_per_frame_deflate_is_declined_too() throws Exception {
+    try (ChatSocket socket = ChatSocket.connect(offeringPerFrame, plain.apiPort)) {
+      assertNull(socket.raw().headers().get("sec-websocket-extensions"));
+      assertEquals(answerOverHttp(plain, "no frames squeezed"), answer(socket, "no frames squeezed"));
     }
   }
 

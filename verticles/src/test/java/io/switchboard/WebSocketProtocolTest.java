@@ -32,6 +32,8 @@ class WebSocketProtocolTest {
   private static final int BINARY = 0x2;
   private static final int CLOSE = 0x8;
   private static TestNode node;
+  /** The same with permessage-deflate on offer: the codec then lets RSV bits through, and the gateway's guard judges */
+  private static TestNode compressing;
   private static Vertx vertx;
   private static WebSocketClient client;
 
@@ -43,6 +45,12 @@ class WebSocketProtocolTest {
       model_list:
         - {model_name: switchboard-simulator, provider: simulator}
       """);
+    compressing = TestNode.start("""
+      auth: {enabled: false}
+      server: {websocket_compression: true}
+      model_list:
+        - {model_name: switchboard-simulator, provider: simulator}
+      """);
     vertx = Vertx.vertx();
     client = vertx.createWebSocketClient();
   }
@@ -51,6 +59,7 @@ class WebSocketProtocolTest {
   static void stop() throws Exception {
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     node.close();
+    compressing.close();
   }
 
   /** A WebSocket opened by hand; with auth off the first frame the server sends is ready. */
@@ -60,7 +69,11 @@ class WebSocketProtocolTest {
     final DataInputStream in;
 
     RawSocket() throws IOException {
-      socket = new Socket("127.0.0.1", node.apiPort);
+      this(node.apiPort);
+    }
+
+    RawSocket(int port) throws IOException {
+      socket = new Socket("127.0.0.1", port);
       socket.setSoTimeout(10_000);
       out = socket.getOutputStream();
       in = new DataInputStream(socket.getInputStream());
@@ -162,6 +175,14 @@ class WebSocketProtocolTest {
   @Test
   void a_frame_with_rsv_bits_and_no_extension_closes_with_1002() throws IOException {
     try (RawSocket ws = new RawSocket()) {
+      ws.send(true, 0b100, TEXT, "{\"type\":\"ping\"}".getBytes(StandardCharsets.UTF_8));
+      assertEquals(1002, ws.closeCode());
+    }
+  }
+
+  @Test
+  void where_deflate_could_be_negotiated_but_was_not_rsv_bits_still_close_with_1002() throws IOException {
+    try (RawSocket ws = new RawSocket(compressing.apiPort)) {
       ws.send(true, 0b100, TEXT, "{\"type\":\"ping\"}".getBytes(StandardCharsets.UTF_8));
       assertEquals(1002, ws.closeCode());
     }

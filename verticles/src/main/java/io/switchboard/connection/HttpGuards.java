@@ -77,7 +77,8 @@ import java.util.function.BiConsumer;
  *   connection opened: 408) and an idle timeout (a keep-alive connection with no request in flight is closed). Neither
  *   applies once a connection is upgraded (WebSocket, h2c), nor while a response streams;</li>
  *   <li>on a WebSocket, a frame with RSV bits no negotiated extension defines is closed with 1002 (the codec, told
- *   extensions may be used, lets them through).</li>
+ *   extensions may be used, lets them through; with {@code server.websocket_compression} off, the default, the codec
+ *   refuses them itself, with the same code).</li>
  * </ul>
  * Vert.x creates its HTTP connection only once a first request head has arrived (it waits to see whether the
  * client speaks HTTP/2), so a hook on the connection comes too late for a half-sent request. The guards are put in

@@ -108,7 +108,9 @@ public final class MonitoringVerticle extends VerticleBase {
       error(ctx, ApiError.internal());
     });
     // scrapes and probes are not traces
-    HttpServerOptions options = new HttpServerOptions().setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
+    // no WebSockets here: without Vert.x's default compression, no connection passes the WebSocket extension handler
+    HttpServerOptions options = new HttpServerOptions().setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE)
+      .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false);
     server = HttpGuards.protect(vertx.createHttpServer(options), options, config.management().port(),
       config.management().headerReadTimeoutMillis(),
       config.management().idleTimeoutMillis());

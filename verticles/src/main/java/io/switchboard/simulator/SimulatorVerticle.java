@@ -76,6 +76,7 @@ public final class SimulatorVerticle extends VerticleBase {
     // strict thread mode: HTTP/1 connections write straight to the channel, with no 4 KB write queue each (every
     // write here is on the request's own context; the gateway's API server links its queues instead, WriteQueues)
     server = vertx.createHttpServer(new HttpServerOptions().setStrictThreadMode(true).setHttp2ClearTextEnabled(true)
+      .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false)
       .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_MAX_STREAMS))
       // clients that leave reset their streams: Vert.x's rapid-reset guard (200 per 30 s) would end the connection
       // and every other stream on it, which is not what is being simulated

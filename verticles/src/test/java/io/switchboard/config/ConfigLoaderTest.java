@@ -59,6 +59,14 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void websocket_compression_is_off_unless_asked_for() {
+    assertFalse(ConfigLoader.parse("test.yaml", "", Map.of()).server().webSocketCompression());
+    assertTrue(ConfigLoader.parse("test.yaml", "server: {websocket_compression: true}\n", Map.of()).server()
+      .webSocketCompression());
+    assertTrue(failure("server: {websocket_compression: maybe}\n", Map.of()).startsWith("test.yaml line 1:"));
+  }
+
+  @Test
   void the_transport_is_epoll_where_it_loads_and_a_name_it_does_not_know_is_refused() {
     assertEquals("auto", ConfigLoader.parse("test.yaml", "", Map.of()).server().transport());
     assertEquals("epoll", io.switchboard.connection.HttpGuards.transport("auto").name());
