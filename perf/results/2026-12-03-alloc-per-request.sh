@@ -6,17 +6,10 @@
 set -u
 jar=$(readlink -f "$1"); mode=$2; warm=${3:-40}; secs=${4:-20}
 cd "$(dirname "$0")/../.."
-for port in 8080 8091 9090; do
-  if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
-done
-up=; gw=
-trap 'kill $gw $up 2>/dev/null; wait $gw $up 2>/dev/null' EXIT
-taskset -c 0 java -Xmx512m -cp perf/target/switchboard-perf.jar io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/a-up.log 2>&1 &
-up=$!
-for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:8091/v1/models && break; sleep 0.5; done
-SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java -Xmx1g -jar "$jar" --conf perf/gateway.yaml > /tmp/a-gw.log 2>&1 &
-gw=$!
-for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done
+. perf/results/static-bench.sh
+bench_free 8080 8091 9090
+bench_upstream a
+bench_gateway "$jar" a
 taskset -c 1 wrk -t1 -c64 -d"${warm}s" -s "perf/overhead/$mode-static.lua" http://127.0.0.1:8080/v1/chat/completions > /dev/null
 allocated() {
   jcmd "$gw" GC.run > /dev/null

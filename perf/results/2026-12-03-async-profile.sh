@@ -12,14 +12,9 @@ lib=/tmp/ap/linux-x64/libasyncProfiler.so
 if [ ! -f "$lib" ]; then
   mkdir -p /tmp/ap && (cd /tmp/ap && unzip -oq ~/.m2/repository/tools/profiler/async-profiler/4.1/async-profiler-4.1.jar)
 fi
-for port in 8080 8082 8091 9090; do
-  if (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use by a process this run did not start" >&2; exit 1; fi
-done
-up=; gw=
-trap 'kill $gw $up 2>/dev/null; wait $gw $up 2>/dev/null' EXIT
-taskset -c 0 java -Xmx512m -cp perf/target/switchboard-perf.jar io.switchboard.perf.StaticUpstream port=8091 chunks=16 > /tmp/p-up.log 2>&1 &
-up=$!
-for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:8091/v1/models && break; sleep 0.5; done
+. perf/results/static-bench.sh
+bench_free 8080 8082 8091 9090
+bench_upstream p
 # the agent is loaded at start-up and started later; loaded then, with -XX:+DebugNonSafepoints, or attached only when
 # started, the compiler's share of the profile was the same (14.2, 13.1, 12.0%): the warm-up's runs are what matter
 java_opts=(-Xmx1g -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -agentpath:"$lib")
@@ -27,11 +22,9 @@ if [ "$jar" = bare ]; then
   taskset -c 0 java "${java_opts[@]}" -cp perf/target/switchboard-perf.jar io.switchboard.perf.BareProxy port=8082 \
     upstream=8091 > /tmp/p-gw.log 2>&1 &
   gw=$!; url=http://127.0.0.1:8082/v1/chat/completions
-  for i in $(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:8082/ && break; sleep 0.5; done
+  bench_await http://127.0.0.1:8082/ any
 else
-  SWITCHBOARD_ACCESS_LOG=WARN taskset -c 0 java "${java_opts[@]}" -jar "$jar" --conf perf/gateway.yaml > /tmp/p-gw.log 2>&1 &
-  gw=$!; url=http://127.0.0.1:8080/v1/chat/completions
-  for i in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:9090/health && break; sleep 0.5; done
+  bench_gateway "$jar" p "${java_opts[@]}"; url=http://127.0.0.1:8080/v1/chat/completions
 fi
 # the warm-up in runs of 20 s: the first runs' ends (64 connections closing) send hot compiled code back to the
 # interpreter, and C2 compiles it again in the next run (7.8% of the gateway's CPU in the first 20 s after one long
