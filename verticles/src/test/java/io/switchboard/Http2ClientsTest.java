@@ -144,7 +144,8 @@ class Http2ClientsTest {
     assertEquals(STREAMS, answers.size(), "each stream its own answer, none blank: " + answers);
     assertTrue(answers.stream().noneMatch(String::isBlank), answers.toString());
     // the count sees the streams (Vert.x's HTTP/2 server streams) and Vert.x's MPSC queues at all
-    assertTrue(open.streams() - before.streams() >= STREAMS, "HTTP/2 server streams: " + before + " -> " + open);
+    // (absolute: a stream of the class's other test may still be live at the first count, 1 -> 48 seen in CI-like runs)
+    assertTrue(open.streams() >= STREAMS, "HTTP/2 server streams: " + before + " -> " + open);
     assertTrue(before.queues() > 0, "Vert.x's queues are counted: " + before);
     // without the link each open stream holds one more; the upstream's HTTP/1.1 connections are linked too
     assertTrue(open.queues() - before.queues() < 4, "write queues with " + STREAMS + " streams open (the client's "
